@@ -1,0 +1,337 @@
+// The container's first process, from clone() to execve(). Runs in a child
+// of the monitor, so only async-signal-safe calls: no allocation, no stdio.
+// Every step that fails reports (errno, step) on the sync pipe and exits 127.
+#include "CRuntime.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const step_names[] = {
+    [CRT_STEP_NONE] = "none",
+    [CRT_STEP_CLONE] = "clone",
+    [CRT_STEP_CGROUP] = "cgroup",
+    [CRT_STEP_SETHOSTNAME] = "sethostname",
+    [CRT_STEP_LOOPBACK] = "loopback",
+    [CRT_STEP_MOUNT_PRIVATE] = "make-private",
+    [CRT_STEP_MOUNT] = "mount",
+    [CRT_STEP_MKDIR] = "mkdir",
+    [CRT_STEP_MKNOD] = "mknod",
+    [CRT_STEP_SYMLINK] = "symlink",
+    [CRT_STEP_PIVOT_ROOT] = "pivot_root",
+    [CRT_STEP_MASK_PATHS] = "mask-paths",
+    [CRT_STEP_READONLY_PATHS] = "readonly-paths",
+    [CRT_STEP_REMOUNT_ROOT] = "remount-root-readonly",
+    [CRT_STEP_CHDIR] = "chdir",
+    [CRT_STEP_SETGROUPS] = "setgroups",
+    [CRT_STEP_SETGID] = "setgid",
+    [CRT_STEP_SETUID] = "setuid",
+    [CRT_STEP_CAPABILITIES] = "capabilities",
+    [CRT_STEP_NO_NEW_PRIVS] = "no_new_privs",
+    [CRT_STEP_SECCOMP] = "seccomp",
+    [CRT_STEP_INIT_FORK] = "init",
+    [CRT_STEP_EXEC] = "exec",
+    [CRT_STEP_MONITOR] = "monitor",
+};
+
+const char *crt_step_name(int step) {
+    if (step < 0 || step >= (int)(sizeof step_names / sizeof step_names[0]) || !step_names[step])
+        return "unknown";
+    return step_names[step];
+}
+
+// Reports a failed step to the monitor and ends the child.
+__attribute__((noreturn)) static void fail(int sync_fd, int step) {
+    struct crt_report report = {.error = errno ? errno : EIO, .step = step};
+    (void)!write(sync_fd, &report, sizeof report);
+    _exit(127);
+}
+
+// dst = a + b, bounded; returns 0 or -1 (ENAMETOOLONG).
+static int join_path(char *dst, size_t size, const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    while (la > 1 && a[la - 1] == '/') la--;
+    if (la + lb + 2 > size) { errno = ENAMETOOLONG; return -1; }
+    memcpy(dst, a, la);
+    size_t n = la;
+    if (b[0] != '/') dst[n++] = '/';
+    memcpy(dst + n, b, lb + 1);
+    return 0;
+}
+
+// mkdir -p, without allocation.
+static int mkdir_p(const char *path, mode_t mode) {
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char saved = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
+            buf[i] = saved;
+        }
+    }
+    return 0;
+}
+
+// Creates the mount point for a bind of `source`: a directory for a
+// directory, an empty file for anything else.
+static int make_mountpoint(const char *source, const char *path) {
+    struct stat st;
+    if (stat(source, &st) != 0) return -1;
+    if (S_ISDIR(st.st_mode)) return mkdir_p(path, 0755);
+    char parent[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof parent) { errno = ENAMETOOLONG; return -1; }
+    memcpy(parent, path, len + 1);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) { *slash = '\0'; if (mkdir_p(parent, 0755) != 0) return -1; }
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        if (errno == EISDIR || errno == EEXIST) return 0;
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+// A read-only remount must keep the flags the kernel locked on the mount
+// (nosuid, nodev, noexec), or it fails with EPERM.
+static int remount_readonly(const char *path, unsigned long extra) {
+    struct statvfs sv;
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra;
+    if (statvfs(path, &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    }
+    return mount(NULL, path, NULL, flags, NULL);
+}
+
+static void run_mount_plan(const struct crt_config *cfg, int sync_fd) {
+    char path[PATH_MAX];
+    for (size_t i = 0; i < cfg->nmounts; i++) {
+        const struct crt_mount *m = &cfg->mounts[i];
+        if (join_path(path, sizeof path, cfg->rootfs, m->target) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+        switch (m->op) {
+        case CRT_OP_MOUNT:
+            if (mkdir_p(path, 0755) != 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if (mount(m->source, path, m->fstype, m->flags, m->data) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            break;
+        case CRT_OP_BIND:
+            if (make_mountpoint(m->source, path) != 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if (mount(m->source, path, NULL, MS_BIND | MS_REC, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            if ((m->flags & MS_RDONLY) && remount_readonly(path, 0) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            break;
+        case CRT_OP_MKNOD:
+            if (mknod(path, m->mode, (dev_t)m->dev) != 0 && errno != EEXIST) fail(sync_fd, CRT_STEP_MKNOD);
+            if (chmod(path, m->mode & 07777) != 0) fail(sync_fd, CRT_STEP_MKNOD);
+            break;
+        case CRT_OP_SYMLINK:
+            if (symlink(m->source, path) != 0 && errno != EEXIST) fail(sync_fd, CRT_STEP_SYMLINK);
+            break;
+        case CRT_OP_MKDIR:
+            if (mkdir_p(path, m->mode ? m->mode : 0755) != 0) fail(sync_fd, CRT_STEP_MKDIR);
+            break;
+        }
+    }
+}
+
+static void mask_paths(const char *const *paths, int sync_fd) {
+    for (; paths && *paths; paths++) {
+        struct stat st;
+        if (stat(*paths, &st) != 0) continue;   // nothing to hide
+        int rc = S_ISDIR(st.st_mode)
+            ? mount("tmpfs", *paths, "tmpfs", MS_RDONLY, NULL)
+            : mount("/dev/null", *paths, NULL, MS_BIND, NULL);
+        if (rc != 0) fail(sync_fd, CRT_STEP_MASK_PATHS);
+    }
+}
+
+static void readonly_paths(const char *const *paths, int sync_fd) {
+    for (; paths && *paths; paths++) {
+        if (mount(*paths, *paths, NULL, MS_BIND | MS_REC, NULL) != 0) {
+            if (errno == ENOENT) continue;
+            fail(sync_fd, CRT_STEP_READONLY_PATHS);
+        }
+        if (remount_readonly(*paths, MS_REC) != 0) fail(sync_fd, CRT_STEP_READONLY_PATHS);
+    }
+}
+
+static int loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+// Drops every capability outside the configured set from the bounding set,
+// then switches user, then sets effective = permitted = the set for root
+// (empty for other users, as Docker does), inheritable and ambient empty.
+static void set_identity(const struct crt_config *cfg, int sync_fd) {
+    int last = crt_cap_last();
+    for (int cap = 0; cap <= last; cap++) {
+        if (cfg->capabilities & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(sync_fd, CRT_STEP_CAPABILITIES);
+    }
+    if (setgroups(cfg->ngroups, (const gid_t *)cfg->groups) != 0) fail(sync_fd, CRT_STEP_SETGROUPS);
+    if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail(sync_fd, CRT_STEP_SETGID);
+    if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail(sync_fd, CRT_STEP_SETUID);
+
+    uint64_t caps = cfg->uid == 0 ? cfg->capabilities : 0;
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    data[0].effective = data[0].permitted = (uint32_t)caps;
+    data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
+    if (syscall(SYS_capset, &header, data) != 0) fail(sync_fd, CRT_STEP_CAPABILITIES);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        fail(sync_fd, CRT_STEP_CAPABILITIES);
+}
+
+// Finds "PATH=" in envp; Docker's default when absent.
+static const char *env_path(const char *const *envp) {
+    for (; envp && *envp; envp++)
+        if (strncmp(*envp, "PATH=", 5) == 0) return *envp + 5;
+    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+// execvpe without allocation: reports the most telling errno if all fail.
+__attribute__((noreturn)) static void exec_command(const struct crt_config *cfg, int sync_fd) {
+    const char *prog = cfg->argv[0];
+    char *const *argv = (char *const *)cfg->argv;
+    char *const *envp = (char *const *)cfg->envp;
+    if (strchr(prog, '/')) {
+        execve(prog, argv, envp);
+        fail(sync_fd, CRT_STEP_EXEC);
+    }
+    const char *p = env_path(cfg->envp);
+    int seen_eacces = 0;
+    char candidate[PATH_MAX];
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t plen = strlen(prog);
+        if (len + plen + 2 <= sizeof candidate) {
+            memcpy(candidate, len ? p : ".", len ? len : 1);
+            size_t n = len ? len : 1;
+            candidate[n++] = '/';
+            memcpy(candidate + n, prog, plen + 1);
+            execve(candidate, argv, envp);
+            if (errno == EACCES) seen_eacces = 1;
+            else if (errno != ENOENT && errno != ENOTDIR) fail(sync_fd, CRT_STEP_EXEC);
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    errno = seen_eacces ? EACCES : ENOENT;
+    fail(sync_fd, CRT_STEP_EXEC);
+}
+
+// A minimal init for PID 1 (--init): forwards signals to the command,
+// reaps every zombie, and exits as the command did (128+signal if killed).
+__attribute__((noreturn)) static void run_init(const struct crt_config *cfg, int sync_fd) {
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t child = fork();
+    if (child < 0) fail(sync_fd, CRT_STEP_INIT_FORK);
+    if (child == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        exec_command(cfg, sync_fd);
+    }
+    close(sync_fd);   // the command's copy closes on exec, telling the monitor
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig != SIGCHLD) { kill(child, sig); continue; }
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid != child) continue;
+            if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+            _exit(128 + WTERMSIG(status));
+        }
+    }
+}
+
+void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fds) {
+    int sync_fd = fds->sync;
+    errno = 0;
+    if (dup2(fds->stdin_fd, 0) < 0 || dup2(fds->stdout_fd, 1) < 0 || dup2(fds->stderr_fd, 2) < 0)
+        fail(sync_fd, CRT_STEP_CLONE);
+
+    if (fds->cgroup_procs >= 0) {
+        // Fallback path (no clone3): join the cgroup, then get a cgroup
+        // namespace rooted there.
+        if (write(fds->cgroup_procs, "0", 1) != 1) fail(sync_fd, CRT_STEP_CGROUP);
+        if ((cfg->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) fail(sync_fd, CRT_STEP_CGROUP);
+    }
+    if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->hostname &&
+        sethostname(cfg->hostname, strlen(cfg->hostname)) != 0)
+        fail(sync_fd, CRT_STEP_SETHOSTNAME);
+    if (cfg->setup_loopback && loopback_up() != 0) fail(sync_fd, CRT_STEP_LOOPBACK);
+
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT_PRIVATE);
+    if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+    run_mount_plan(cfg, sync_fd);
+
+    if (chdir(cfg->rootfs) != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
+    if (syscall(SYS_pivot_root, ".", ".") != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
+    if (umount2(".", MNT_DETACH) != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
+    if (chdir("/") != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
+
+    mask_paths(cfg->masked_paths, sync_fd);
+    readonly_paths(cfg->readonly_paths, sync_fd);
+    if (cfg->readonly_rootfs && remount_readonly("/", 0) != 0) fail(sync_fd, CRT_STEP_REMOUNT_ROOT);
+
+    if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
+    set_identity(cfg, sync_fd);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, CRT_STEP_NO_NEW_PRIVS);
+    if (cfg->seccomp_len > 0) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)cfg->seccomp_len,
+            .filter = (struct sock_filter *)cfg->seccomp_filter,
+        };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(sync_fd, CRT_STEP_SECCOMP);
+    }
+
+    // The monitor blocked signals around clone; the command starts clean.
+    sigset_t none;
+    sigemptyset(&none);
+    if (cfg->init) run_init(cfg, sync_fd);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    exec_command(cfg, sync_fd);
+}

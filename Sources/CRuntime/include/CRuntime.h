@@ -1,0 +1,205 @@
+// CRuntime: the only C in swarm. Everything here is in C for one of three
+// reasons, given per function:
+//  - it runs in a child between clone() and execve(), where only
+//    async-signal-safe code may run (no Swift runtime, no allocation);
+//  - it is the per-container monitor, a forked process that must outlive the
+//    caller and so must not depend on the Swift runtime either;
+//  - it wraps a call Swift's Glibc module does not expose (clone3, pidfd,
+//    libseccomp's export, libcap's name lookup).
+// Every symbol carries the `crt_` prefix.
+#ifndef CRUNTIME_H
+#define CRUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+// ---------------------------------------------------------------------------
+// Setup steps, reported with an errno when one fails in the child.
+enum crt_step {
+    CRT_STEP_NONE = 0,
+    CRT_STEP_CLONE,
+    CRT_STEP_CGROUP,
+    CRT_STEP_SETHOSTNAME,
+    CRT_STEP_LOOPBACK,
+    CRT_STEP_MOUNT_PRIVATE,
+    CRT_STEP_MOUNT,
+    CRT_STEP_MKDIR,
+    CRT_STEP_MKNOD,
+    CRT_STEP_SYMLINK,
+    CRT_STEP_PIVOT_ROOT,
+    CRT_STEP_MASK_PATHS,
+    CRT_STEP_READONLY_PATHS,
+    CRT_STEP_REMOUNT_ROOT,
+    CRT_STEP_CHDIR,
+    CRT_STEP_SETGROUPS,
+    CRT_STEP_SETGID,
+    CRT_STEP_SETUID,
+    CRT_STEP_CAPABILITIES,
+    CRT_STEP_NO_NEW_PRIVS,
+    CRT_STEP_SECCOMP,
+    CRT_STEP_INIT_FORK,
+    CRT_STEP_EXEC,
+    CRT_STEP_MONITOR,
+};
+
+/// The name of a step, as printed: "pivot_root", "exec", ...
+const char *crt_step_name(int step);
+
+// ---------------------------------------------------------------------------
+// The mount plan: Swift computes it, the child executes it in order.
+enum crt_mount_op {
+    CRT_OP_MOUNT = 1,   // mount(source, root+target, fstype, flags, data); mkdir -p target
+    CRT_OP_BIND,        // bind host `source` onto root+target (file or dir), MS_REC;
+                        // with MS_RDONLY in flags, remounted read-only
+    CRT_OP_MKNOD,       // mknod(root+target, mode, dev)
+    CRT_OP_SYMLINK,     // symlink(source, root+target)
+    CRT_OP_MKDIR,       // mkdir -p root+target with mode
+};
+
+struct crt_mount {
+    int op;
+    const char *source;
+    const char *target;     // absolute path inside the container
+    const char *fstype;
+    const char *data;
+    unsigned long flags;
+    uint32_t mode;
+    uint64_t dev;
+};
+
+// ---------------------------------------------------------------------------
+// Everything the monitor and the child need, prepared by Swift before fork.
+struct crt_config {
+    // Process
+    const char *const *argv;        // NULL-terminated; argv[0] is the program
+    const char *const *envp;        // NULL-terminated
+    const char *cwd;                // inside the container
+    uint32_t uid, gid;
+    const uint32_t *groups;
+    size_t ngroups;
+    int init;                       // run a reaping init as PID 1
+
+    // Isolation
+    int clone_flags;                // CLONE_NEW* namespaces to create
+    const char *rootfs;             // host path
+    int readonly_rootfs;
+    const char *hostname;
+    int setup_loopback;             // bring `lo` up in the new net namespace
+    const struct crt_mount *mounts;
+    size_t nmounts;
+    const char *const *masked_paths;    // NULL-terminated
+    const char *const *readonly_paths;  // NULL-terminated
+    uint64_t capabilities;          // bounding = effective = permitted (root)
+    const void *seccomp_filter;     // struct sock_filter[], compiled by crt_seccomp_compile
+    size_t seccomp_len;             // number of instructions; 0 = no filter
+
+    // cgroup v2: directory of the container's cgroup (must exist)
+    const char *cgroup_path;
+
+    // Monitor
+    const char *state_dir;          // pid and exit files are written here
+    const char *log_path;           // json-file log
+    uint64_t log_max_size;          // rotate when exceeded; 0 = never
+    int log_max_files;              // files kept, current one included
+    int attach_stdout, attach_stderr;   // copy output here too; -1 = none
+    int remove_on_exit;             // remove state_dir (and name_link) at exit
+    const char *name_link;          // removed with the state dir, may be NULL
+};
+
+/// Result of crt_run, and of a setup failure.
+struct crt_started {
+    int error;          // errno of the failed step, 0 on success
+    int step;           // enum crt_step
+    pid_t monitor_pid;
+    pid_t container_pid; // as seen from the host
+    int event_fd;       // read end: the monitor writes struct crt_event here; -1 if closed
+};
+
+struct crt_event {
+    int kind;           // 1 = started, 2 = setup failed, 3 = exited
+    int error;          // started: 0; failed: errno
+    int step;           // failed: enum crt_step
+    int exit_code;      // exited: code, or 128+signal
+    int signal;         // exited: terminating signal, or 0
+    pid_t pid;          // started: container pid on the host
+};
+
+/// Starts the monitor (double fork, setsid) which starts the container, and
+/// waits for the container to exec or fail. In C because the forked monitor
+/// must not run Swift. Returns 0 and fills `out`; on failure fills
+/// out->error/out->step (a failed setup step) and returns -1.
+/// Keep `out->event_fd` open to receive the exit event (struct crt_event).
+int crt_run(const struct crt_config *cfg, struct crt_started *out);
+
+/// Reads one event from the monitor's event fd. Returns 1 on an event, 0 on
+/// end of stream (monitor gone), -1 on error (errno set).
+int crt_read_event(int fd, struct crt_event *ev);
+
+// ---------------------------------------------------------------------------
+// Seccomp: compiled in the caller with libseccomp, loaded by the child.
+
+/// A syscall argument condition (libseccomp's scmp_arg_cmp).
+struct crt_seccomp_arg {
+    unsigned int index;
+    int op;             // enum scmp_compare
+    uint64_t value;
+    uint64_t value_two;
+};
+
+struct crt_seccomp_rule {
+    const char *name;               // syscall name; unknown names are skipped
+    int action_errno;               // -1 = allow; otherwise return this errno
+    const struct crt_seccomp_arg *args;
+    size_t nargs;
+};
+
+/// Compiles rules (default action: EPERM) for the native architecture (and
+/// the 32-bit x86 one on x86_64) into a BPF program. On success returns 0
+/// and a malloc'd program in *prog (free it) with *len instructions; on
+/// failure returns -errno. In C: libseccomp's API takes variadic and
+/// opaque types Swift cannot build directly.
+int crt_seccomp_compile(const struct crt_seccomp_rule *rules, size_t nrules,
+                        void **prog, size_t *len);
+
+/// Compare operators for crt_seccomp_arg.op (libseccomp's scmp_compare).
+enum {
+    CRT_CMP_NE = 1, CRT_CMP_LT, CRT_CMP_LE, CRT_CMP_EQ, CRT_CMP_GE, CRT_CMP_GT, CRT_CMP_MASKED_EQ
+};
+
+// ---------------------------------------------------------------------------
+// Capabilities
+
+/// libcap's cap_from_name: "cap_net_admin" -> 12. Returns -1 if unknown.
+int crt_cap_from_name(const char *name);
+/// Highest capability number the running kernel knows.
+int crt_cap_last(void);
+
+// ---------------------------------------------------------------------------
+// Constants and macros Swift's Glibc module hides (they need _GNU_SOURCE).
+
+enum {
+    CRT_CLONE_NEWNS = 0x00020000,
+    CRT_CLONE_NEWCGROUP = 0x02000000,
+    CRT_CLONE_NEWUTS = 0x04000000,
+    CRT_CLONE_NEWIPC = 0x08000000,
+    CRT_CLONE_NEWUSER = 0x10000000,
+    CRT_CLONE_NEWPID = 0x20000000,
+    CRT_CLONE_NEWNET = 0x40000000,
+};
+
+/// glibc's makedev(), a macro.
+static inline uint64_t crt_makedev(uint32_t major, uint32_t minor) {
+    return (((uint64_t)(major & 0xfffff000u)) << 32) | ((uint64_t)(major & 0xfffu) << 8) |
+           (((uint64_t)(minor & 0xffffff00u)) << 12) | (uint64_t)(minor & 0xffu);
+}
+
+// ---------------------------------------------------------------------------
+// Syscalls Swift's Glibc module does not expose
+
+/// pidfd_open(2). Returns an fd or -1 (errno set).
+int crt_pidfd_open(pid_t pid);
+/// pidfd_send_signal(2). Returns 0 or -1 (errno set).
+int crt_pidfd_send_signal(int pidfd, int sig);
+
+#endif

@@ -1,0 +1,24 @@
+// Declarations shared between CRuntime's C files; not part of the module.
+#ifndef CRUNTIME_INTERNAL_H
+#define CRUNTIME_INTERNAL_H
+
+#include "CRuntime.h"
+
+/// What a failed child writes on the sync pipe.
+struct crt_report {
+    int error;
+    int step;
+};
+
+/// The descriptors the child puts in place before setup.
+struct crt_child_fds {
+    int sync;           // CLOEXEC write end: a report on failure, EOF on exec
+    int stdin_fd, stdout_fd, stderr_fd;
+    int cgroup_procs;   // >= 0 only on the fallback path without clone3
+};
+
+/// The child's work from clone to exec (child.c). Never returns.
+void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fds)
+    __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,432 @@
+// The per-container monitor: a process of its own (double fork, setsid) that
+// owns the container's first process, its output pipes and its exit status,
+// so the caller (the CLI, later the agent) can exit or die without losing
+// any of them. It is C because it is forked from a multi-threaded Swift
+// process and never execs: it may not run Swift.
+#include "CRuntime.h"
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// Descriptor numbers the monitor keeps after closing everything else.
+enum { FD_EVENT = 3, FD_ATTACH_OUT = 4, FD_ATTACH_ERR = 5, FD_FIRST_FREE = 6 };
+
+// Docker's json-file driver splits lines longer than this into partial entries.
+#define LOG_LINE_MAX (16 * 1024)
+
+static int write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) { if (errno == EINTR) continue; return -1; }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void send_event(int fd, const struct crt_event *ev) {
+    if (fd >= 0) (void)write_all(fd, ev, sizeof *ev);
+}
+
+// ---------------------------------------------------------------------------
+// Small formatting without stdio (the monitor must not take stdio locks
+// that another thread of the Swift parent may have held at fork).
+
+static size_t fmt_u64(char *out, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t fmt_i64(char *out, int64_t v) {
+    if (v < 0) { out[0] = '-'; return 1 + fmt_u64(out + 1, (uint64_t)(-v)); }
+    return fmt_u64(out, (uint64_t)v);
+}
+
+static size_t fmt_pad(char *out, uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; i--) { out[i] = (char)('0' + v % 10); v /= 10; }
+    return (size_t)width;
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+// RFC 3339 with nanoseconds in UTC, e.g. 2026-11-25T13:27:23.123456789Z.
+static size_t fmt_time(char *out, uint64_t ns) {
+    int64_t secs = (int64_t)(ns / 1000000000ULL);
+    int64_t days = secs / 86400, rem = secs % 86400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    size_t n = 0;
+    n += fmt_pad(out + n, (uint64_t)y, 4); out[n++] = '-';
+    n += fmt_pad(out + n, (uint64_t)m, 2); out[n++] = '-';
+    n += fmt_pad(out + n, (uint64_t)d, 2); out[n++] = 'T';
+    n += fmt_pad(out + n, (uint64_t)(rem / 3600), 2); out[n++] = ':';
+    n += fmt_pad(out + n, (uint64_t)(rem / 60 % 60), 2); out[n++] = ':';
+    n += fmt_pad(out + n, (uint64_t)(rem % 60), 2); out[n++] = '.';
+    n += fmt_pad(out + n, ns % 1000000000ULL, 9); out[n++] = 'Z';
+    return n;
+}
+
+// Writes `text` to dir/name through a temporary file and rename, so a
+// reader sees the whole file or none.
+static void write_file_atomic(const char *dir, const char *name, const char *text, size_t len) {
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return;
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp) return;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    int ok = write_all(fd, text, len) == 0 && fsync(fd) == 0;
+    close(fd);
+    if (ok) rename(tmp, path); else unlink(tmp);
+}
+
+// ---------------------------------------------------------------------------
+// json-file log: {"log":"...","stream":"stdout","time":"..."} per line.
+
+struct log_writer {
+    const char *path;
+    int fd;
+    uint64_t size, max_size;
+    int max_files;
+};
+
+struct stream {
+    int fd;             // read end of the container's pipe, -1 once closed
+    int attach;         // copy raw bytes here, -1 if none
+    const char *name;   // "stdout" / "stderr"
+    char line[LOG_LINE_MAX];
+    size_t len;
+};
+
+static void log_rotate(struct log_writer *lw) {
+    char from[PATH_MAX], to[PATH_MAX];
+    close(lw->fd);
+    if (lw->max_files <= 1) {
+        lw->fd = open(lw->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+    } else {
+        for (int i = lw->max_files - 1; i >= 1; i--) {
+            if (i == 1) snprintf(from, sizeof from, "%s", lw->path);
+            else snprintf(from, sizeof from, "%s.%d", lw->path, i - 1);
+            snprintf(to, sizeof to, "%s.%d", lw->path, i);
+            rename(from, to);
+        }
+        lw->fd = open(lw->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+    }
+    lw->size = 0;
+}
+
+// Length of a valid UTF-8 sequence at p (1-4), or 0 if invalid/truncated.
+static size_t utf8_len(const unsigned char *p, size_t avail) {
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t min;
+    if (c < 0x80) return 1;
+    else if ((c & 0xE0) == 0xC0) { n = 2; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; min = 0x10000; }
+    else return 0;
+    if (n > avail) return 0;
+    uint32_t cp = c & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+static void log_entry(struct log_writer *lw, const char *stream, const char *text, size_t len) {
+    // Worst case 6 bytes per input byte (\u00XX), plus the frame.
+    static char buf[LOG_LINE_MAX * 6 + 128];
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    memcpy(buf + n, "{\"log\":\"", 8); n += 8;
+    const unsigned char *p = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') { buf[n++] = '\\'; buf[n++] = (char)c; i++; }
+        else if (c == '\n') { buf[n++] = '\\'; buf[n++] = 'n'; i++; }
+        else if (c == '\r') { buf[n++] = '\\'; buf[n++] = 'r'; i++; }
+        else if (c == '\t') { buf[n++] = '\\'; buf[n++] = 't'; i++; }
+        else if (c < 0x20) {
+            memcpy(buf + n, "\\u00", 4); n += 4;
+            buf[n++] = hex[c >> 4]; buf[n++] = hex[c & 15]; i++;
+        } else {
+            size_t k = utf8_len(p + i, len - i);
+            if (k == 0) { memcpy(buf + n, "\\ufffd", 6); n += 6; i++; }
+            else { memcpy(buf + n, p + i, k); n += k; i += k; }
+        }
+    }
+    memcpy(buf + n, "\",\"stream\":\"", 12); n += 12;
+    size_t sl = strlen(stream);
+    memcpy(buf + n, stream, sl); n += sl;
+    memcpy(buf + n, "\",\"time\":\"", 10); n += 10;
+    n += fmt_time(buf + n, now_ns());
+    memcpy(buf + n, "\"}\n", 3); n += 3;
+
+    if (lw->fd < 0) return;
+    if (lw->max_size > 0 && lw->size > 0 && lw->size + n > lw->max_size) log_rotate(lw);
+    if (lw->fd >= 0 && write_all(lw->fd, buf, n) == 0) lw->size += n;
+}
+
+// Reads what the pipe has; logs each complete line (and full buffers as
+// partial lines). Returns 0 at end of stream.
+static int stream_pump(struct stream *s, struct log_writer *lw) {
+    char chunk[65536];
+    ssize_t got = read(s->fd, chunk, sizeof chunk);
+    if (got < 0) return errno == EINTR || errno == EAGAIN ? 1 : 0;
+    if (got == 0) return 0;
+    if (s->attach >= 0 && write_all(s->attach, chunk, (size_t)got) != 0) s->attach = -1;
+    for (ssize_t i = 0; i < got; i++) {
+        s->line[s->len++] = chunk[i];
+        if (chunk[i] == '\n' || s->len == LOG_LINE_MAX) {
+            log_entry(lw, s->name, s->line, s->len);
+            s->len = 0;
+        }
+    }
+    return 1;
+}
+
+// ---------------------------------------------------------------------------
+// Clean-up at exit
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+// Waits (bounded) until the cgroup has no process left, then removes it.
+static void remove_cgroup(const char *path) {
+    if (!path) return;
+    for (int i = 0; i < 500; i++) {
+        if (rmdir(path) == 0 || errno == ENOENT) return;
+        if (errno != EBUSY) return;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+static pid_t clone_container(const struct crt_config *cfg, int cgroup_fd) {
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = (uint64_t)cfg->clone_flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+static void monitor_main(const struct crt_config *cfg) __attribute__((noreturn));
+static void monitor_main(const struct crt_config *cfg) {
+    struct crt_event ev;
+    memset(&ev, 0, sizeof ev);
+    int event_fd = FD_EVENT;
+
+    int cgroup_fd = open(cfg->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int out[2], err[2], sync_pipe[2];
+    if (cgroup_fd < 0 || devnull < 0 || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+        pipe2(sync_pipe, O_CLOEXEC)) {
+        ev.kind = 2; ev.error = errno; ev.step = CRT_STEP_MONITOR;
+        send_event(event_fd, &ev);
+        _exit(1);
+    }
+    struct crt_child_fds fds = {
+        .sync = sync_pipe[1], .stdin_fd = devnull, .stdout_fd = out[1], .stderr_fd = err[1],
+        .cgroup_procs = -1,
+    };
+
+    pid_t pid = clone_container(cfg, cgroup_fd);
+    if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+        // Kernels before 5.7: plain clone; the child joins its cgroup itself.
+        char procs[PATH_MAX];
+        snprintf(procs, sizeof procs, "%s/cgroup.procs", cfg->cgroup_path);
+        fds.cgroup_procs = open(procs, O_WRONLY | O_CLOEXEC);
+        pid = (pid_t)syscall(SYS_clone, (unsigned long)(cfg->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD,
+                             NULL, NULL, NULL, NULL);
+    }
+    if (pid == 0) crt_child_main(cfg, &fds);
+    if (pid < 0) {
+        ev.kind = 2; ev.error = errno; ev.step = CRT_STEP_CLONE;
+        send_event(event_fd, &ev);
+        _exit(1);
+    }
+    close(out[1]); close(err[1]); close(sync_pipe[1]); close(cgroup_fd);
+    if (fds.cgroup_procs >= 0) close(fds.cgroup_procs);
+
+    struct crt_report report;
+    ssize_t got;
+    do { got = read(sync_pipe[0], &report, sizeof report); } while (got < 0 && errno == EINTR);
+    close(sync_pipe[0]);
+    if (got == (ssize_t)sizeof report) {
+        int status;
+        waitpid(pid, &status, 0);
+        ev.kind = 2; ev.error = report.error; ev.step = report.step;
+        send_event(event_fd, &ev);
+        remove_cgroup(cfg->cgroup_path);
+        _exit(1);
+    }
+
+    // Running: record the pids and the start time for other processes.
+    char text[128];
+    size_t n = 0;
+    n += fmt_i64(text + n, getpid()); text[n++] = ' ';
+    n += fmt_i64(text + n, pid); text[n++] = ' ';
+    n += fmt_u64(text + n, now_ns()); text[n++] = '\n';
+    write_file_atomic(cfg->state_dir, "pid", text, n);
+    ev.kind = 1; ev.pid = pid;
+    send_event(event_fd, &ev);
+
+    struct log_writer lw = {
+        .path = cfg->log_path, .max_size = cfg->log_max_size,
+        .max_files = cfg->log_max_files > 0 ? cfg->log_max_files : 1,
+    };
+    lw.fd = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    struct stat st;
+    if (lw.fd >= 0 && fstat(lw.fd, &st) == 0) lw.size = (uint64_t)st.st_size;
+
+    static struct stream streams[2];
+    streams[0] = (struct stream){.fd = out[0], .attach = cfg->attach_stdout >= 0 ? FD_ATTACH_OUT : -1, .name = "stdout"};
+    streams[1] = (struct stream){.fd = err[0], .attach = cfg->attach_stderr >= 0 ? FD_ATTACH_ERR : -1, .name = "stderr"};
+    while (streams[0].fd >= 0 || streams[1].fd >= 0) {
+        struct pollfd pfd[2];
+        int nfds = 0, idx[2];
+        for (int i = 0; i < 2; i++)
+            if (streams[i].fd >= 0) { pfd[nfds] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN}; idx[nfds++] = i; }
+        if (poll(pfd, (nfds_t)nfds, -1) < 0) { if (errno == EINTR) continue; break; }
+        for (int k = 0; k < nfds; k++) {
+            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            struct stream *s = &streams[idx[k]];
+            if (!stream_pump(s, &lw)) { close(s->fd); s->fd = -1; }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (streams[i].len) log_entry(&lw, streams[i].name, streams[i].line, streams[i].len);
+
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (WIFSIGNALED(status)) { ev.signal = WTERMSIG(status); ev.exit_code = 128 + ev.signal; }
+    else ev.exit_code = WEXITSTATUS(status);
+
+    n = 0;
+    n += fmt_i64(text + n, ev.exit_code); text[n++] = ' ';
+    n += fmt_i64(text + n, ev.signal); text[n++] = ' ';
+    n += fmt_u64(text + n, now_ns()); text[n++] = '\n';
+    if (lw.fd >= 0) close(lw.fd);
+    remove_cgroup(cfg->cgroup_path);
+    if (cfg->remove_on_exit) {
+        if (cfg->name_link) unlink(cfg->name_link);
+        nftw(cfg->state_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    } else {
+        write_file_atomic(cfg->state_dir, "exit", text, n);
+    }
+    ev.kind = 3;
+    send_event(event_fd, &ev);
+    _exit(0);
+}
+
+int crt_run(const struct crt_config *cfg, struct crt_started *out) {
+    memset(out, 0, sizeof *out);
+    out->event_fd = -1;
+    (void)crt_cap_last();   // cached now: the child may not read files
+    int ev[2];
+    if (pipe2(ev, O_CLOEXEC) != 0) { out->error = errno; out->step = CRT_STEP_MONITOR; return -1; }
+
+    // The monitor and the container start with every signal blocked, so no
+    // handler of the parent runs in them; the child unblocks before exec.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t middle = fork();
+    if (middle == 0) {
+        // Intermediate: a new session, then the monitor, then go, so the
+        // monitor is re-parented to init and never reaped by the caller.
+        setsid();
+        pid_t mon = fork();
+        if (mon != 0) _exit(mon < 0 ? 1 : 0);
+        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        // Keep the event pipe and the attach descriptors at fixed numbers;
+        // close the rest so the container inherits nothing of the caller.
+        int devnull = open("/dev/null", O_RDWR);
+        int keep_ev = fcntl(ev[1], F_DUPFD, 64);
+        int keep_out = cfg->attach_stdout >= 0 ? fcntl(cfg->attach_stdout, F_DUPFD, 64) : -1;
+        int keep_err = cfg->attach_stderr >= 0 ? fcntl(cfg->attach_stderr, F_DUPFD, 64) : -1;
+        dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
+        dup2(keep_ev, FD_EVENT);
+        if (keep_out >= 0) dup2(keep_out, FD_ATTACH_OUT);
+        if (keep_err >= 0) dup2(keep_err, FD_ATTACH_ERR);
+        syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
+        for (int fd = FD_EVENT; fd < FD_FIRST_FREE; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        monitor_main(cfg);
+    }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(ev[1]);
+    if (middle < 0) { close(ev[0]); out->error = saved; out->step = CRT_STEP_MONITOR; return -1; }
+    int status;
+    while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {}
+
+    struct crt_event first;
+    int r = crt_read_event(ev[0], &first);
+    if (r <= 0 || first.kind != 1) {
+        out->error = r > 0 ? first.error : (r == 0 ? ECHILD : errno);
+        out->step = r > 0 ? first.step : CRT_STEP_MONITOR;
+        close(ev[0]);
+        return -1;
+    }
+    out->container_pid = first.pid;
+    out->event_fd = ev[0];
+    // The monitor's pid is the one in its pid file; the caller reads it there.
+    return 0;
+}
+
+int crt_read_event(int fd, struct crt_event *ev) {
+    char *p = (char *)ev;
+    size_t want = sizeof *ev;
+    while (want > 0) {
+        ssize_t n = read(fd, p, want);
+        if (n < 0) { if (errno == EINTR) continue; return -1; }
+        if (n == 0) return 0;
+        p += n;
+        want -= (size_t)n;
+    }
+    return 1;
+}

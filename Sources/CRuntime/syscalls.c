@@ -1,0 +1,39 @@
+// Thin wrappers for calls Swift's Glibc module does not expose.
+#include "CRuntime.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// libcap's cap_from_name takes an out-parameter of an opaque typedef.
+int crt_cap_from_name(const char *name) {
+    cap_value_t value;
+    if (cap_from_name(name, &value) != 0) return -1;
+    // cap_from_name also accepts numbers; only names are valid input here.
+    if (name[0] >= '0' && name[0] <= '9') return -1;
+    return (int)value;
+}
+
+// The kernel's last capability, read once; no libc wrapper exists.
+int crt_cap_last(void) {
+    static int last = -1;
+    if (last >= 0) return last;
+    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+    int value = CAP_LAST_CAP;
+    if (f) {
+        if (fscanf(f, "%d", &value) != 1) value = CAP_LAST_CAP;
+        fclose(f);
+    }
+    last = value;
+    return last;
+}
+
+// No glibc 2.36 wrapper on Debian 12's headers for these two.
+int crt_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int crt_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}

@@ -1,0 +1,3 @@
+// The manager (store, orchestrator, scheduler, dispatcher, API) arrives with
+// the cluster issue; the target exists so the module layout is fixed now.
+import SwarmAPI

@@ -1,0 +1,185 @@
+import Foundation
+
+/// What to run and how to isolate it: everything a container needs from its
+/// caller. Stored as-is in the container's state so other processes see it.
+public struct ContainerSpec: Codable, Equatable, Sendable {
+    public var rootfs: String
+    public var command: [String]
+    public var env: [String] = []
+    public var workingDir: String = "/"
+    /// "uid", "uid:gid", "name" or "name:group", looked up in the rootfs.
+    public var user: String?
+    public var hostname: String?
+    public var mounts: [BindMount] = []
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    public var readOnlyRootfs = false
+    /// Run a reaping init as PID 1 in front of the command.
+    public var initProcess = false
+    public var network: NetworkMode = .none
+    public var resources = Resources()
+    public var stopSignal: Int32 = SIGTERM
+    public var stopTimeout: Int = 10
+    public var log = LogOptions()
+    /// Remove the container when it exits (`--rm`).
+    public var autoRemove = false
+    /// Use Docker's default seccomp profile (`--security-opt seccomp=unconfined` turns it off).
+    public var seccomp = true
+
+    public init(rootfs: String, command: [String]) {
+        self.rootfs = rootfs
+        self.command = command
+    }
+}
+
+public enum NetworkMode: String, Codable, Sendable {
+    /// A network namespace with only loopback, up.
+    case none
+    /// The host's network namespace.
+    case host
+}
+
+public struct BindMount: Codable, Equatable, Sendable {
+    public var source: String
+    public var target: String
+    public var readOnly: Bool
+
+    public init(source: String, target: String, readOnly: Bool = false) {
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+    }
+
+    /// Parses Docker's `--mount type=bind,source=S,target=T[,readonly]`
+    /// (also `src`/`dst`/`destination`, `ro`, `readonly=true|false`).
+    public static func parse(_ text: String) throws -> BindMount {
+        var type = "volume", source: String?, target: String?, readOnly = false
+        for field in text.split(separator: ",", omittingEmptySubsequences: true) {
+            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = parts[0].lowercased(), value = parts.count > 1 ? parts[1] : nil
+            switch key {
+            case "type": type = value ?? ""
+            case "source", "src": source = value
+            case "target", "destination", "dst": target = value
+            case "readonly", "ro":
+                switch value?.lowercased() {
+                case nil, "true", "1": readOnly = true
+                case "false", "0": readOnly = false
+                default: throw RuntimeError.badInput("invalid --mount \(text): readonly takes true or false")
+                }
+            case "bind-propagation", "consistency": continue
+            default: throw RuntimeError.badInput("invalid --mount \(text): unknown field \(key)")
+            }
+        }
+        guard type == "bind" else {
+            throw RuntimeError.badInput("invalid --mount \(text): only type=bind is supported")
+        }
+        guard let source, !source.isEmpty else { throw RuntimeError.badInput("invalid --mount \(text): source is required") }
+        guard let target, target.hasPrefix("/") else {
+            throw RuntimeError.badInput("invalid --mount \(text): target must be an absolute path")
+        }
+        return BindMount(source: source, target: target, readOnly: readOnly)
+    }
+}
+
+public struct Resources: Codable, Equatable, Sendable {
+    /// memory.max in bytes.
+    public var memoryBytes: Int64?
+    /// CPUs as a fraction of one (0.5 = half a CPU), written to cpu.max.
+    public var nanoCPUs: Int64?
+    /// pids.max.
+    public var pidsLimit: Int64?
+
+    public init(memoryBytes: Int64? = nil, nanoCPUs: Int64? = nil, pidsLimit: Int64? = nil) {
+        self.memoryBytes = memoryBytes
+        self.nanoCPUs = nanoCPUs
+        self.pidsLimit = pidsLimit
+    }
+
+    public var isEmpty: Bool { memoryBytes == nil && nanoCPUs == nil && pidsLimit == nil }
+
+    /// Docker's size syntax: 64m, 1g, 512k, 100b, 64mb, plain bytes.
+    public static func parseBytes(_ text: String) throws -> Int64 {
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        let units: [(String, Int64)] = [("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10),
+                                        ("t", 1 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
+        var number = lower, multiplier: Int64 = 1
+        for (suffix, value) in units where lower.hasSuffix(suffix) {
+            number = String(lower.dropLast(suffix.count))
+            multiplier = value
+            break
+        }
+        guard let value = Double(number), value >= 0, value.isFinite,
+              value * Double(multiplier) < Double(Int64.max) else {
+            throw RuntimeError.badInput("invalid size \(text): use a number with an optional unit b, k, m or g (e.g. 64m)")
+        }
+        return Int64(value * Double(multiplier))
+    }
+
+    public static func parseMemory(_ text: String) throws -> Int64 {
+        let bytes = try parseBytes(text)
+        // Docker's minimum; below it the container cannot even start.
+        guard bytes >= 6 << 20 else { throw RuntimeError.badInput("invalid --memory \(text): the minimum is 6m") }
+        return bytes
+    }
+
+    public static func parseCPUs(_ text: String) throws -> Int64 {
+        let available = ProcessInfo.processInfo.activeProcessorCount
+        guard let value = Double(text), value > 0, value <= Double(available) else {
+            throw RuntimeError.badInput("invalid --cpus \(text): range of CPUs is from 0.01 to \(available).00, as there are only \(available) CPUs available")
+        }
+        return Int64((value * 1e9).rounded())
+    }
+}
+
+public struct LogOptions: Codable, Equatable, Sendable {
+    /// Rotate the json-file log beyond this many bytes; 0 = never.
+    public var maxSize: Int64 = 10 << 20
+    /// Files kept, the current one included.
+    public var maxFiles: Int = 3
+
+    public init(maxSize: Int64 = 10 << 20, maxFiles: Int = 3) {
+        self.maxSize = maxSize
+        self.maxFiles = maxFiles
+    }
+
+    /// Applies Docker's `--log-opt max-size=10m` / `max-file=3`.
+    public mutating func apply(_ option: String) throws {
+        let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw RuntimeError.badInput("invalid --log-opt \(option): use key=value") }
+        switch parts[0] {
+        case "max-size": maxSize = try Resources.parseBytes(parts[1])
+        case "max-file":
+            guard let n = Int(parts[1]), n >= 1 else {
+                throw RuntimeError.badInput("invalid --log-opt \(option): max-file must be a positive integer")
+            }
+            maxFiles = n
+        default: throw RuntimeError.badInput("unknown log opt '\(parts[0])' for json-file log driver: use max-size or max-file")
+        }
+    }
+}
+
+/// Signal names as Docker takes them: "SIGTERM", "TERM", "term", "15".
+public enum Signals {
+    static let table: [(String, Int32)] = [
+        ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("ILL", SIGILL), ("TRAP", SIGTRAP),
+        ("ABRT", SIGABRT), ("BUS", SIGBUS), ("FPE", SIGFPE), ("KILL", SIGKILL), ("USR1", SIGUSR1),
+        ("SEGV", SIGSEGV), ("USR2", SIGUSR2), ("PIPE", SIGPIPE), ("ALRM", SIGALRM), ("TERM", SIGTERM),
+        ("STKFLT", 16), ("CHLD", SIGCHLD), ("CONT", SIGCONT), ("STOP", SIGSTOP), ("TSTP", SIGTSTP),
+        ("TTIN", SIGTTIN), ("TTOU", SIGTTOU), ("URG", SIGURG), ("XCPU", SIGXCPU), ("XFSZ", SIGXFSZ),
+        ("VTALRM", SIGVTALRM), ("PROF", SIGPROF), ("WINCH", SIGWINCH), ("IO", SIGIO), ("PWR", SIGPWR),
+        ("SYS", SIGSYS),
+    ]
+
+    public static func parse(_ text: String) throws -> Int32 {
+        if let number = Int32(text), number > 0, number < 65 { return number }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        if let entry = table.first(where: { $0.0 == name }) { return entry.1 }
+        throw RuntimeError.badInput("invalid signal: \(text): use a name such as SIGTERM or a number")
+    }
+
+    public static func name(_ number: Int32) -> String {
+        table.first(where: { $0.1 == number }).map { "SIG" + $0.0 } ?? String(number)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// What is recorded about a container when it is created (its config.json).
+public struct ContainerRecord: Codable, Equatable, Sendable {
+    public var id: String
+    public var name: String
+    public var created: Date
+    public var spec: ContainerSpec
+    public var hostname: String
+    public var user: ResolvedUser
+    /// The environment the process gets: Docker's defaults merged with the spec's.
+    public var env: [String]
+    public var cgroupPath: String
+    public var logPath: String
+}
+
+public enum ContainerStatus: String, Codable, Sendable {
+    /// Set up is under way (or failed before the process started).
+    case created
+    case running
+    case exited
+    /// The monitor died without recording an exit status.
+    case dead
+}
+
+/// The live state, read from the files the monitor writes.
+public struct ContainerState: Equatable, Sendable {
+    public var status: ContainerStatus
+    public var pid: pid_t = 0
+    public var monitorPid: pid_t = 0
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var exitCode: Int32?
+    public var signal: Int32?
+}
+
+public struct ContainerInfo: Sendable {
+    public var record: ContainerRecord
+    public var state: ContainerState
+    public var id: String { record.id }
+    public var name: String { record.name }
+}
+
+/// Containers' state on disk under `root` (default /run/swarm):
+/// containers/<id>/{config.json, pid, exit, hostname, hosts, resolv.conf,
+/// <id>-json.log*} and names/<name> → <id>. Any process can read it.
+public struct ContainerStore: Sendable {
+    public let root: String
+    public var containersDir: String { root + "/containers" }
+    public var namesDir: String { root + "/names" }
+
+    public init(root: String) { self.root = root }
+
+    public func directory(of id: String) -> String { containersDir + "/" + id }
+    public func nameLink(_ name: String) -> String { namesDir + "/" + name }
+
+    /// Claims a name atomically; fails like Docker if it is taken.
+    public func reserve(name: String, for id: String) throws {
+        try FileManager.default.createDirectory(atPath: namesDir, withIntermediateDirectories: true)
+        if symlink(id, nameLink(name)) != 0 {
+            if errno == EEXIST {
+                let owner = (try? FileManager.default.destinationOfSymbolicLink(atPath: nameLink(name))) ?? "?"
+                throw RuntimeError.conflict("Conflict. The container name \"/\(name)\" is already in use by container \"\(owner)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            throw RuntimeError.system(errno: errno, call: "symlink", detail: nameLink(name))
+        }
+    }
+
+    public func save(_ record: ContainerRecord) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(record).write(to: URL(fileURLWithPath: directory(of: record.id) + "/config.json"))
+    }
+
+    public func load(id: String) throws -> ContainerRecord {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory(of: id) + "/config.json"))
+            return try decoder.decode(ContainerRecord.self, from: data)
+        } catch {
+            throw RuntimeError.noSuchContainer(id)
+        }
+    }
+
+    public func ids() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: containersDir)) ?? []).filter { !$0.hasPrefix(".") }
+    }
+
+    /// Finds a container by full id, name, or unique id prefix (Docker's order).
+    public func resolve(_ ref: String) throws -> ContainerRecord {
+        let all = ids()
+        if all.contains(ref) { return try load(id: ref) }
+        let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
+        if let id = try? FileManager.default.destinationOfSymbolicLink(atPath: nameLink(name)), all.contains(id) {
+            return try load(id: id)
+        }
+        let matches = ref.isEmpty ? [] : all.filter { $0.hasPrefix(ref) }
+        if matches.count > 1 { throw RuntimeError.conflict("multiple IDs found with provided prefix: \(ref)") }
+        guard let id = matches.first else { throw RuntimeError.noSuchContainer(ref) }
+        return try load(id: id)
+    }
+
+    /// Reads the monitor's pid and exit files.
+    public func state(of record: ContainerRecord) -> ContainerState {
+        let dir = directory(of: record.id)
+        guard let pidFields = readFields(dir + "/pid"), pidFields.count >= 3 else {
+            return ContainerState(status: .created)
+        }
+        var state = ContainerState(status: .running)
+        state.monitorPid = pid_t(pidFields[0]) ?? 0
+        state.pid = pid_t(pidFields[1]) ?? 0
+        state.startedAt = UInt64(pidFields[2]).map(Self.date(ns:))
+        if let exit = readFields(dir + "/exit"), exit.count >= 3 {
+            state.status = .exited
+            state.exitCode = Int32(exit[0])
+            state.signal = Int32(exit[1]).flatMap { $0 == 0 ? nil : $0 }
+            state.finishedAt = UInt64(exit[2]).map(Self.date(ns:))
+            state.pid = 0
+            return state
+        }
+        if !Self.isAlive(state.pid, inCgroup: record.id) && !Self.isAlive(state.monitorPid) {
+            state.status = .dead
+            state.pid = 0
+        }
+        return state
+    }
+
+    public func info(_ record: ContainerRecord) -> ContainerInfo {
+        ContainerInfo(record: record, state: state(of: record))
+    }
+
+    public func list() -> [ContainerInfo] {
+        ids().compactMap { try? load(id: $0) }.map(info).sorted { $0.record.created > $1.record.created }
+    }
+
+    /// Removes the container's files and its name.
+    public func delete(_ record: ContainerRecord) throws {
+        if let owner = try? FileManager.default.destinationOfSymbolicLink(atPath: nameLink(record.name)), owner == record.id {
+            unlink(nameLink(record.name))
+        }
+        let dir = directory(of: record.id)
+        if FileManager.default.fileExists(atPath: dir) { try FileManager.default.removeItem(atPath: dir) }
+    }
+
+    /// A process that is alive and, if `cgroup` is given, a member of the
+    /// container's cgroup (so a recycled pid is not mistaken for it).
+    static func isAlive(_ pid: pid_t, inCgroup cgroup: String? = nil) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let cgroup else { return true }
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/" + cgroup) }
+    }
+
+    static func date(ns: UInt64) -> Date { Date(timeIntervalSince1970: Double(ns) / 1e9) }
+
+    private func readFields(_ path: String) -> [String]? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// The generated /etc/hostname, /etc/hosts and /etc/resolv.conf, written in
+/// the container's state directory and bound into the container.
+public enum EtcFiles {
+    public static func hosts(hostname: String, network: NetworkMode, hostHosts: String?) -> String {
+        if network == .host, let hostHosts { return hostHosts }
+        return """
+        127.0.0.1\tlocalhost
+        ::1\tlocalhost ip6-localhost ip6-loopback
+        fe00::0\tip6-localnet
+        ff00::0\tip6-mcastprefix
+        ff02::1\tip6-allnodes
+        ff02::2\tip6-allrouters
+
+        """
+    }
+
+    /// The host's resolv.conf; in a private network namespace the host's
+    /// loopback resolvers are unreachable, so they are dropped (Docker does
+    /// the same) and Google's public resolvers take their place if none remain.
+    public static func resolvConf(network: NetworkMode, hostResolvConf: String) -> String {
+        guard network != .host else { return hostResolvConf }
+        var lines: [String] = []
+        var nameservers = 0
+        for line in hostResolvConf.split(separator: "\n", omittingEmptySubsequences: false) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.first == "nameserver", fields.count > 1 {
+                let address = fields[1]
+                if address.hasPrefix("127.") || address == "::1" { continue }
+                nameservers += 1
+            }
+            lines.append(String(line))
+        }
+        while lines.last == "" { lines.removeLast() }
+        if nameservers == 0 { lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"] }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the three files into `dir`.
+    public static func write(to dir: String, hostname: String, network: NetworkMode) throws {
+        let hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
+        let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        try (hostname + "\n").write(toFile: dir + "/hostname", atomically: false, encoding: .utf8)
+        try hosts(hostname: hostname, network: network, hostHosts: hostHosts)
+            .write(toFile: dir + "/hosts", atomically: false, encoding: .utf8)
+        try resolvConf(network: network, hostResolvConf: hostResolv)
+            .write(toFile: dir + "/resolv.conf", atomically: false, encoding: .utf8)
+    }
+}

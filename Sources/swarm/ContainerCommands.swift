@@ -1,0 +1,260 @@
+import ArgumentParser
+import Foundation
+import Runtime
+
+struct ContainerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "container",
+        abstract: "Run and manage containers on this host (no manager involved).",
+        subcommands: [Run.self, List.self, Inspect.self, Logs.self, Stop.self, Kill.self, Remove.self]
+    )
+}
+
+extension ContainerCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command in a new container.",
+            usage: "swarm container run [OPTIONS] --rootfs DIR COMMAND [ARG...]"
+        )
+
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
+        @Flag(name: .shortAndLong, help: "Run in the background and print the container ID.") var detach = false
+        @Option(help: "Name the container.") var name: String?
+        @Option(name: [.customShort("h"), .long], help: "Container host name.") var hostname: String?
+        @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to pass it through).")
+        var env: [String] = []
+        @Option(name: .customLong("env-file"), help: "Read environment variables from a file.") var envFile: [String] = []
+        @Option(help: "Bind mount: type=bind,source=S,target=T[,readonly].") var mount: [String] = []
+        @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.")
+        var workdir: String?
+        @Option(name: [.customShort("u"), .long], help: "User: UID[:GID] or name[:group].") var user: String?
+        @Option(name: .customLong("cap-add"), help: "Add a Linux capability (e.g. NET_ADMIN, ALL).") var capAdd: [String] = []
+        @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, ALL).") var capDrop: [String] = []
+        @Flag(name: .customLong("read-only"), help: "Mount the root file system read-only.") var readOnly = false
+        @Flag(name: .customLong("init"), help: "Run an init as PID 1 that forwards signals and reaps zombies.") var initProcess = false
+        @Option(help: "Network: none (own namespace, loopback only) or host.") var network: String = "none"
+        @Option(name: [.customShort("m"), .long], help: "Memory limit (e.g. 64m); needs the cgroup v2 memory controller.")
+        var memory: String?
+        @Option(help: "CPU limit (e.g. 0.5); needs the cgroup v2 cpu controller.") var cpus: String?
+        @Option(name: .customLong("pids-limit"), help: "Process limit; needs the cgroup v2 pids controller.") var pidsLimit: Int64?
+        @Option(name: .customLong("stop-signal"), help: "Signal that stops the container.") var stopSignal: String = "SIGTERM"
+        @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before killing.") var stopTimeout: Int = 10
+        @Option(name: .customLong("log-opt"), help: "json-file log option: max-size=10m, max-file=3.") var logOpt: [String] = []
+        @Option(name: .customLong("security-opt"), help: "seccomp=unconfined turns the default seccomp profile off; no-new-privileges is always on.")
+        var securityOpt: [String] = []
+        @Option(help: "Root file system directory of the container.") var rootfs: String
+        @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+        func spec() throws -> ContainerSpec {
+            var spec = ContainerSpec(rootfs: rootfs, command: command)
+            spec.env = try envFile.flatMap(EnvFile.read) + env.compactMap(EnvFile.entry)
+            spec.mounts = try mount.map(BindMount.parse)
+            spec.workingDir = workdir ?? "/"
+            spec.user = user
+            spec.hostname = hostname
+            spec.capAdd = capAdd
+            spec.capDrop = capDrop
+            spec.readOnlyRootfs = readOnly
+            spec.initProcess = initProcess
+            guard let mode = NetworkMode(rawValue: network) else {
+                throw RuntimeError.badInput("unknown network \(network): use none or host")
+            }
+            spec.network = mode
+            spec.resources.memoryBytes = try memory.map(Resources.parseMemory)
+            spec.resources.nanoCPUs = try cpus.map(Resources.parseCPUs)
+            spec.resources.pidsLimit = pidsLimit
+            spec.stopSignal = try Signals.parse(stopSignal)
+            guard stopTimeout >= 0 else { throw RuntimeError.badInput("invalid --stop-timeout \(stopTimeout): use seconds >= 0") }
+            spec.stopTimeout = stopTimeout
+            for option in logOpt { try spec.log.apply(option) }
+            for option in securityOpt {
+                switch option {
+                case "seccomp=unconfined", "seccomp:unconfined": spec.seccomp = false
+                case "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true": continue
+                default: throw RuntimeError.badInput("unsupported --security-opt \(option): use seccomp=unconfined or no-new-privileges")
+                }
+            }
+            spec.autoRemove = autoRemove
+            return spec
+        }
+
+        func run() throws {
+            let spec = try spec()
+            let runtime = try global.runtime()
+            if detach {
+                let container = try runtime.run(spec, name: name)
+                container.detach()
+                print(container.id)
+                return
+            }
+            let container = try runtime.run(spec, name: name, attach: .init(stdout: 1, stderr: 2))
+            // Like `docker run` (--sig-proxy): signals to the CLI go to the container.
+            let proxies = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2].map { signal in
+                Glibc.signal(signal, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+                source.setEventHandler { _ = try? runtime.kill(container.id, signal: signal) }
+                source.resume()
+                return source
+            }
+            let status = container.wait()
+            proxies.forEach { $0.cancel() }
+            throw ExitCode(status?.exitCode ?? 1)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List containers.", aliases: ["ps", "list"])
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .shortAndLong, help: "Show all containers (default shows just running).") var all = false
+        @Flag(name: .shortAndLong, help: "Only display container IDs.") var quiet = false
+        @Flag(name: .customLong("no-trunc"), help: "Don't truncate output.") var noTrunc = false
+
+        func run() throws {
+            let containers = try global.runtime().list(all: all)
+            if quiet {
+                containers.forEach { print(noTrunc ? $0.id : String($0.id.prefix(12))) }
+                return
+            }
+            var rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
+            let now = Date()
+            for container in containers {
+                let command = "\"" + Render.truncate(container.record.spec.command.joined(separator: " "), to: noTrunc ? nil : 20) + "\""
+                rows.append([
+                    noTrunc ? container.id : String(container.id.prefix(12)),
+                    container.record.spec.rootfs,
+                    command,
+                    Render.humanDuration(now.timeIntervalSince(container.record.created)) + " ago",
+                    Render.status(container.state, now: now),
+                    "",
+                    container.name,
+                ])
+            }
+            print(Render.table(rows), terminator: "")
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show details of containers as JSON.")
+        @OptionGroup var global: RuntimeOptions
+        @Argument(help: "Container IDs or names.") var containers: [String]
+
+        func run() throws {
+            let runtime = try global.runtime()
+            var found: [ContainerInspect] = []
+            var failed = false
+            for ref in containers {
+                do { found.append(ContainerInspect(try runtime.inspect(ref))) } catch {
+                    FileHandle.standardError.write(Data("swarm: \(error)\n".utf8))
+                    failed = true
+                }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(found), as: UTF8.self))
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Logs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a container's output.")
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .shortAndLong, help: "Follow the output until the container exits.") var follow = false
+        @Option(name: [.customShort("n"), .long], help: "Number of lines to show from the end (or all).") var tail: String = "all"
+        @Flag(name: .shortAndLong, help: "Show timestamps.") var timestamps = false
+        @Argument(help: "Container ID or name.") var container: String
+
+        func run() throws {
+            let runtime = try global.runtime()
+            let info = try runtime.inspect(container)
+            var lines: Int?
+            if tail != "all" {
+                guard let n = Int(tail), n >= 0 else { throw RuntimeError.badInput("invalid --tail \(tail): use a number or all") }
+                lines = n
+            }
+            let reader = LogReader(path: info.record.logPath, maxFiles: info.record.spec.log.maxFiles)
+            reader.copy(tail: lines, timestamps: timestamps, follow: follow,
+                        isRunning: { (try? runtime.inspect(container).state.status) == .running }) { entry, stamp in
+                let text = (stamp ? entry.time + " " : "") + entry.log
+                (entry.stream == "stderr" ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))
+            }
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop containers: the stop signal, then SIGKILL after the timeout.")
+        @OptionGroup var global: RuntimeOptions
+        @Option(name: [.customShort("t"), .customLong("time"), .customLong("timeout")], help: "Seconds to wait before killing (default: the container's stop timeout).")
+        var time: Int?
+        @Option(name: .shortAndLong, help: "Signal to send instead of the container's stop signal.") var signal: String?
+        @Argument(help: "Container IDs or names.") var containers: [String]
+
+        func run() throws {
+            let runtime = try global.runtime()
+            try each(containers) { ref in
+                if let signal { try runtime.kill(ref, signal: try Signals.parse(signal)) }
+                try runtime.stop(ref, timeout: time)
+            }
+        }
+    }
+
+    struct Kill: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a signal to containers (default SIGKILL).")
+        @OptionGroup var global: RuntimeOptions
+        @Option(name: .shortAndLong, help: "Signal to send.") var signal: String = "KILL"
+        @Argument(help: "Container IDs or names.") var containers: [String]
+
+        func run() throws {
+            let runtime = try global.runtime()
+            let number = try Signals.parse(signal)
+            try each(containers) { try runtime.kill($0, signal: number) }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove containers.")
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .shortAndLong, help: "Kill and remove a running container.") var force = false
+        @Argument(help: "Container IDs or names.") var containers: [String]
+
+        func run() throws {
+            let runtime = try global.runtime()
+            try each(containers) { try runtime.remove($0, force: force) }
+        }
+    }
+}
+
+/// Docker's way with several references: print each that worked, report each
+/// that failed on its own line, exit 1 if any failed.
+func each(_ refs: [String], _ body: (String) throws -> Void) throws {
+    var failed = false
+    for ref in refs {
+        do {
+            try body(ref)
+            print(ref)
+        } catch {
+            FileHandle.standardError.write(Data("swarm: \(error)\n".utf8))
+            failed = true
+        }
+    }
+    if failed { throw ExitCode(1) }
+}
+
+/// Docker's env-file format: KEY=VALUE lines, # comments, a bare KEY takes
+/// the value from this process's environment (or is dropped).
+enum EnvFile {
+    static func read(_ path: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw RuntimeError.badInput("open \(path): no such file or directory")
+        }
+        return text.split(whereSeparator: \.isNewline).compactMap { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty || trimmed.hasPrefix("#") ? nil : entry(trimmed)
+        }
+    }
+
+    static func entry(_ text: String) -> String? {
+        if text.contains("=") { return text }
+        return ProcessInfo.processInfo.environment[text].map { "\(text)=\($0)" }
+    }
+}

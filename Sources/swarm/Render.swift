@@ -1,0 +1,130 @@
+import Foundation
+import Runtime
+
+/// Docker's ways of printing things: tables, durations, statuses.
+enum Render {
+    /// Columns padded to the widest cell plus three spaces (Go's tabwriter as
+    /// the docker CLI sets it up); the last column unpadded.
+    static func table(_ rows: [[String]]) -> String {
+        guard let columns = rows.first?.count else { return "" }
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == columns - 1 ? cell : cell.padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0)
+            }.joined().replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func truncate(_ text: String, to limit: Int?) -> String {
+        guard let limit, text.count > limit else { return text }
+        return String(text.prefix(limit - 1)) + "…"
+    }
+
+    /// go-units' HumanDuration, which the docker CLI prints.
+    static func humanDuration(_ interval: TimeInterval) -> String {
+        let seconds = Int(interval)
+        if seconds < 1 { return "Less than a second" }
+        if seconds == 1 { return "1 second" }
+        if seconds < 60 { return "\(seconds) seconds" }
+        let minutes = Int(interval / 60)
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = Int(interval / 3600 + 0.5)
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
+        if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+        return "\(Int(interval / 3600) / 24 / 365) years"
+    }
+
+    /// "Up 5 seconds", "Exited (0) 3 minutes ago", "Created", "Dead".
+    static func status(_ state: ContainerState, now: Date) -> String {
+        switch state.status {
+        case .created: return "Created"
+        case .dead: return "Dead"
+        case .running: return "Up " + humanDuration(now.timeIntervalSince(state.startedAt ?? now))
+        case .exited:
+            return "Exited (\(state.exitCode ?? -1)) " + humanDuration(now.timeIntervalSince(state.finishedAt ?? now)) + " ago"
+        }
+    }
+}
+
+/// `swarm container inspect` output, in Docker's field names.
+struct ContainerInspect: Encodable {
+    struct StateInfo: Encodable {
+        var Status: String
+        var Running: Bool
+        var Paused = false
+        var Restarting = false
+        var OOMKilled = false
+        var Dead: Bool
+        var Pid: Int32
+        var ExitCode: Int32
+        var Error = ""
+        var StartedAt: String
+        var FinishedAt: String
+    }
+    struct ConfigInfo: Encodable {
+        var Hostname: String
+        var User: String
+        var Env: [String]
+        var Cmd: [String]
+        var WorkingDir: String
+        var StopSignal: String
+        var StopTimeout: Int
+    }
+    struct MountInfo: Encodable {
+        var `Type` = "bind"
+        var Source: String
+        var Destination: String
+        var RW: Bool
+    }
+    struct HostConfigInfo: Encodable {
+        var NetworkMode: String
+        var CapAdd: [String]
+        var CapDrop: [String]
+        var ReadonlyRootfs: Bool
+        var Init: Bool
+        var AutoRemove: Bool
+        var Memory: Int64
+        var NanoCpus: Int64
+        var PidsLimit: Int64
+        var CgroupParent: String
+    }
+    var Id: String
+    var Created: String
+    var Path: String
+    var Args: [String]
+    var State: StateInfo
+    var Name: String
+    var Rootfs: String
+    var LogPath: String
+    var Mounts: [MountInfo]
+    var Config: ConfigInfo
+    var HostConfig: HostConfigInfo
+
+    init(_ info: ContainerInfo) {
+        let record = info.record, spec = record.spec, state = info.state
+        let zero = "0001-01-01T00:00:00Z"
+        let format = { (date: Date?) in date.map { $0.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeSeparator(.colon).dateSeparator(.dash).dateTimeSeparator(.standard)) } ?? zero }
+        Id = record.id
+        Created = format(record.created)
+        Path = spec.command.first ?? ""
+        Args = Array(spec.command.dropFirst())
+        State = StateInfo(Status: state.status.rawValue, Running: state.status == .running, Dead: state.status == .dead,
+                      Pid: state.pid, ExitCode: state.exitCode ?? 0, StartedAt: format(state.startedAt),
+                      FinishedAt: format(state.finishedAt))
+        Name = "/" + record.name
+        Rootfs = spec.rootfs
+        LogPath = record.logPath
+        Mounts = spec.mounts.map { MountInfo(Source: $0.source, Destination: $0.target, RW: !$0.readOnly) }
+        Config = ConfigInfo(Hostname: record.hostname, User: spec.user ?? "", Env: record.env, Cmd: spec.command,
+                       WorkingDir: spec.workingDir, StopSignal: Signals.name(spec.stopSignal), StopTimeout: spec.stopTimeout)
+        HostConfig = HostConfigInfo(NetworkMode: spec.network.rawValue, CapAdd: spec.capAdd, CapDrop: spec.capDrop,
+                           ReadonlyRootfs: spec.readOnlyRootfs, Init: spec.initProcess, AutoRemove: spec.autoRemove,
+                           Memory: spec.resources.memoryBytes ?? 0, NanoCpus: spec.resources.nanoCPUs ?? 0,
+                           PidsLimit: spec.resources.pidsLimit ?? 0, CgroupParent: record.cgroupPath)
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Runtime
+
+struct Swarm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm",
+        abstract: "Docker Swarm's job without Docker: containers, and soon clusters of them.",
+        subcommands: [ContainerCommand.self]
+    )
+}
+
+/// Options every container command takes: where state and cgroups live.
+struct RuntimeOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"), help: "Where container state is kept (env SWARM_STATE_DIR).")
+    var stateDir: String = ProcessInfo.processInfo.environment["SWARM_STATE_DIR"] ?? "/run/swarm"
+
+    @Option(name: .customLong("cgroup-parent"), help: "cgroup v2 parent of containers, under the cgroup2 mount.")
+    var cgroupParent: String = ProcessInfo.processInfo.environment["SWARM_CGROUP_PARENT"] ?? "swarm.slice"
+
+    func runtime() throws -> ContainerRuntime {
+        try ContainerRuntime(stateRoot: stateDir, cgroups: CgroupManager.host(parent: cgroupParent))
+    }
+}
+
+/// Exits with a one-line message on stderr: "swarm: ...", status 1.
+func fail(_ message: String, hint: String? = nil) -> Never {
+    FileHandle.standardError.write(Data(("swarm: " + message + (hint.map { " (\($0))" } ?? "") + "\n").utf8))
+    exit(1)
+}
+
+/// Runs the CLI: parse errors and runtime errors alike end in one line and
+/// status 1, so scripts can rely on it.
+func runCLI() -> Never {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    var command: ParsableCommand
+    do {
+        command = try Swarm.parseAsRoot(arguments)
+    } catch {
+        let code = Swarm.exitCode(for: error)
+        if code == .success {
+            // --help and --version
+            print(Swarm.fullMessage(for: error))
+            exit(0)
+        }
+        let message = Swarm.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+        let path = arguments.prefix { !$0.hasPrefix("-") }.prefix(2).joined(separator: " ")
+        fail(message.replacingOccurrences(of: "Error: ", with: ""), hint: "see 'swarm \(path)\(path.isEmpty ? "" : " ")--help'")
+    }
+    do {
+        try command.run()
+        exit(0)
+    } catch let exit as ExitCode {
+        Foundation.exit(exit.rawValue)
+    } catch let error as RuntimeError {
+        fail(error.description)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+runCLI()

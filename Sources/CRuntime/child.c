@@ -261,13 +261,14 @@ __attribute__((noreturn)) static void exec_command(const struct crt_config *cfg,
 // A minimal init for PID 1 (--init): forwards signals to the command,
 // reaps every zombie, and exits as the command did (128+signal if killed).
 __attribute__((noreturn)) static void run_init(const struct crt_config *cfg, int sync_fd) {
-    sigset_t all, old;
+    sigset_t all, none;
     sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &all, NULL);
     pid_t child = fork();
     if (child < 0) fail(sync_fd, CRT_STEP_INIT_FORK);
     if (child == 0) {
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         exec_command(cfg, sync_fd);
     }
     close(sync_fd);   // the command's copy closes on exec, telling the monitor
@@ -327,11 +328,12 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(sync_fd, CRT_STEP_SECCOMP);
     }
 
-    // The monitor blocked signals around clone; the command starts clean.
+    // The command starts with default dispositions and nothing blocked,
+    // whatever the monitor (or whoever started the caller) had.
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    if (cfg->init) run_init(cfg, sync_fd);
     sigset_t none;
     sigemptyset(&none);
-    if (cfg->init) run_init(cfg, sync_fd);
-    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
     exec_command(cfg, sync_fd);
 }

@@ -394,7 +394,9 @@ int crt_run(const struct crt_config *cfg, struct crt_started *out) {
         if (keep_err >= 0) dup2(keep_err, FD_ATTACH_ERR);
         syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
         for (int fd = FD_EVENT; fd < FD_FIRST_FREE; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         monitor_main(cfg);
     }
     int saved = errno;

@@ -43,11 +43,17 @@ extension ContainerCommand {
         @Option(name: .customLong("log-opt"), help: "json-file log option: max-size=10m, max-file=3.") var logOpt: [String] = []
         @Option(name: .customLong("security-opt"), help: "seccomp=unconfined turns the default seccomp profile off; no-new-privileges is always on.")
         var securityOpt: [String] = []
-        @Option(help: "Root file system directory of the container.") var rootfs: String
+        @Option(help: "Root file system directory of the container (required).") var rootfs: String?
         @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
+        func validate() throws {
+            // An unknown option before the command would otherwise start the command.
+            if let first = command.first, first.hasPrefix("-") { throw ValidationError("unknown flag: \(first)") }
+            if rootfs == nil { throw ValidationError("--rootfs is required: give the directory of the container's root file system") }
+        }
+
         func spec() throws -> ContainerSpec {
-            var spec = ContainerSpec(rootfs: rootfs, command: command)
+            var spec = ContainerSpec(rootfs: rootfs ?? "", command: command)
             spec.env = try envFile.flatMap(EnvFile.read) + env.compactMap(EnvFile.entry)
             spec.mounts = try mount.map(BindMount.parse)
             spec.workingDir = workdir ?? "/"

@@ -26,7 +26,7 @@ public struct CgroupLayout: Equatable, Sendable {
             case "cgroup":
                 for option in right[2].split(separator: ",") where !option.contains("=") {
                     let name = String(option)
-                    if ["rw", "ro", "relatime", "nosuid", "nodev", "noexec"].contains(name) { continue }
+                    if Self.mountOptions.contains(name) { continue }
                     layout.v1Controllers[name] = mountPoint
                 }
             default: continue
@@ -34,6 +34,10 @@ public struct CgroupLayout: Equatable, Sendable {
         }
         return layout
     }
+
+    /// Options of a cgroup v1 mount that are not controller names.
+    static let mountOptions: Set<String> = ["rw", "ro", "relatime", "nosuid", "nodev", "noexec", "xattr", "noprefix",
+                                             "clone_children", "cpuset_v2_mode", "favordynmods"]
 
     public static func current() throws -> CgroupLayout {
         let text = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
@@ -175,7 +179,7 @@ public struct CgroupManager: Sendable {
     }
 
     private func write(_ value: String, to file: String) throws {
-        let fd = try syscall("open", file) { open(file, O_WRONLY | O_CLOEXEC) }
+        let fd = try syscall("open", file) { open(file, O_WRONLY | O_TRUNC | O_CLOEXEC) }
         defer { close(fd) }
         let bytes = Array(value.utf8)
         try syscall("write", "\(value) to \(file)") { Glibc.write(fd, bytes, bytes.count) }

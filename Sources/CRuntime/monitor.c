@@ -109,7 +109,9 @@ static void write_file_atomic(const char *dir, const char *name, const char *tex
     if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp) return;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    int ok = write_all(fd, text, len) == 0 && fsync(fd) == 0;
+    // No fsync: the state dir is on /run (tmpfs); rename gives atomicity,
+    // which is what readers in other processes need.
+    int ok = write_all(fd, text, len) == 0;
     close(fd);
     if (ok) rename(tmp, path); else unlink(tmp);
 }

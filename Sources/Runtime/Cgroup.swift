@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Where cgroup v2 is mounted on this host and which controllers are bound
 /// to cgroup v1 instead, read from /proc/self/mountinfo.

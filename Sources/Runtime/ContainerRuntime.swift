@@ -1,5 +1,7 @@
 import CRuntime
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Runs containers on this host: spec → checks → state dir, cgroup → monitor
 /// and container (CRuntime) → exit status and logs on disk. Knows nothing of
@@ -54,8 +56,8 @@ public struct ContainerRuntime: Sendable {
 
     /// Everything that can be checked or computed before touching the host.
     private func prepare(_ spec: ContainerSpec, name: String?) throws -> (record: ContainerRecord, seccomp: SeccompProgram?) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: spec.rootfs, isDirectory: &isDir), isDir.boolValue else {
+        var info = stat()
+        guard stat(spec.rootfs, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw RuntimeError.badInput("rootfs \(spec.rootfs) does not exist or is not a directory: give a directory holding the container's files")
         }
         guard let program = spec.command.first, !program.isEmpty else {
@@ -89,7 +91,7 @@ public struct ContainerRuntime: Sendable {
             id: id, name: name ?? NameGenerator.generate(taken: Set((try? FileManager.default.contentsOfDirectory(atPath: store.namesDir)) ?? [])), created: Date(), spec: spec,
             hostname: hostname, user: user, env: env, cgroupPath: cgroups.path(of: id),
             logPath: store.directory(of: id) + "/\(id)-json.log")
-        let seccomp = spec.seccomp ? try SeccompCache.shared.program(for: capabilities) : nil
+        let seccomp = spec.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
         return (record, seccomp)
     }
 
@@ -335,22 +337,5 @@ public final class StartedContainer: @unchecked Sendable {
             if event.kind == 3 { return (event.exit_code, event.signal == 0 ? nil : event.signal) }
         }
         return nil
-    }
-}
-
-/// Compiled seccomp programs by capability set: compiling takes a few
-/// milliseconds, and an agent starts many containers with the same set.
-final class SeccompCache: @unchecked Sendable {
-    static let shared = SeccompCache()
-    private var programs: [CapabilitySet: SeccompProgram] = [:]
-    private let lock = NSLock()
-
-    func program(for capabilities: CapabilitySet) throws -> SeccompProgram {
-        lock.lock()
-        defer { lock.unlock() }
-        if let program = programs[capabilities] { return program }
-        let program = try SeccompProfile.compile(SeccompProfile.dockerDefault(capabilities: capabilities))
-        programs[capabilities] = program
-        return program
     }
 }

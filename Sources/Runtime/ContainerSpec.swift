@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// What to run and how to isolate it: everything a container needs from its
 /// caller. Stored as-is in the container's state so other processes see it.
@@ -100,7 +102,7 @@ public struct Resources: Codable, Equatable, Sendable {
 
     /// Docker's size syntax: 64m, 1g, 512k, 100b, 64mb, plain bytes.
     public static func parseBytes(_ text: String) throws -> Int64 {
-        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        let lower = text.lowercased().filter { !$0.isWhitespace }
         let units: [(String, Int64)] = [("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10),
                                         ("t", 1 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
         var number = lower, multiplier: Int64 = 1

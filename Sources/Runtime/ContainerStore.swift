@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// What is recorded about a container when it is created (its config.json).
 public struct ContainerRecord: Codable, Equatable, Sendable {
@@ -70,7 +72,8 @@ public struct ContainerStore: Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(record).write(to: URL(fileURLWithPath: directory(of: record.id) + "/config.json"))
+        let path = directory(of: record.id) + "/config.json"
+        if !writeFile(path, try encoder.encode(record)) { throw RuntimeError.system(errno: errno, call: "write", detail: path) }
     }
 
     public func load(id: String) throws -> ContainerRecord {

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// The generated /etc/hostname, /etc/hosts and /etc/resolv.conf, written in
 /// the container's state directory and bound into the container.
@@ -41,10 +43,13 @@ public enum EtcFiles {
     public static func write(to dir: String, hostname: String, network: NetworkMode) throws {
         let hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
         let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        try (hostname + "\n").write(toFile: dir + "/hostname", atomically: false, encoding: .utf8)
-        try hosts(hostname: hostname, network: network, hostHosts: hostHosts)
-            .write(toFile: dir + "/hosts", atomically: false, encoding: .utf8)
-        try resolvConf(network: network, hostResolvConf: hostResolv)
-            .write(toFile: dir + "/resolv.conf", atomically: false, encoding: .utf8)
+        let files = [
+            "hostname": hostname + "\n",
+            "hosts": hosts(hostname: hostname, network: network, hostHosts: hostHosts),
+            "resolv.conf": resolvConf(network: network, hostResolvConf: hostResolv),
+        ]
+        for (name, content) in files where !writeFile(dir + "/" + name, Data(content.utf8)) {
+            throw RuntimeError.system(errno: errno, call: "write", detail: dir + "/" + name)
+        }
     }
 }

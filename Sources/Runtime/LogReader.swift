@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// One entry of a json-file log, as Docker writes them.
 public struct LogEntry: Codable, Equatable, Sendable {
@@ -46,14 +48,17 @@ public struct LogReader: Sendable {
         guard follow else { return }
 
         // Follow the current file by offset; rotation shows as a new inode.
-        var handle = FileHandle(forReadingAtPath: path)
+        var fd = open(path, O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        if fd >= 0 { lseek(fd, 0, SEEK_END) }
         var inode = Self.inode(path)
-        handle?.seekToEndOfFile()
         var pending = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let running = isRunning()
-            if let data = handle?.readDataToEndOfFile(), !data.isEmpty {
-                pending.append(data)
+            let count = fd >= 0 ? read(fd, &buffer, buffer.count) : 0
+            if count > 0 {
+                pending.append(contentsOf: buffer[..<count])
                 if let last = pending.lastIndex(of: UInt8(ascii: "\n")) {
                     Self.parse(pending[...last]).forEach { write($0, timestamps) }
                     pending = Data(pending[(last + 1)...])
@@ -61,7 +66,8 @@ public struct LogReader: Sendable {
                 continue
             }
             if Self.inode(path) != inode {
-                handle = FileHandle(forReadingAtPath: path)
+                if fd >= 0 { close(fd) }
+                fd = open(path, O_RDONLY | O_CLOEXEC)
                 inode = Self.inode(path)
                 continue
             }

@@ -46,6 +46,8 @@ public struct SeccompRule: Equatable, Sendable {
 /// seccomp(SECCOMP_SET_MODE_FILTER) in the container's child.
 public struct SeccompProgram: Sendable {
     public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
     /// Each BPF instruction (struct sock_filter) is 8 bytes.
     public var instructionCount: Int { bytes.count / 8 }
 }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// The identity a container's process runs as, resolved against the
 /// container's own /etc/passwd and /etc/group, as Docker does.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Runtime
 
 struct ContainerCommand: ParsableCommand {
@@ -151,7 +153,7 @@ extension ContainerCommand {
             var failed = false
             for ref in containers {
                 do { found.append(ContainerInspect(try runtime.inspect(ref))) } catch {
-                    FileHandle.standardError.write(Data("swarm: \(error)\n".utf8))
+                    writeStderr("swarm: \(error)\n")
                     failed = true
                 }
             }
@@ -182,7 +184,7 @@ extension ContainerCommand {
             reader.copy(tail: lines, timestamps: timestamps, follow: follow,
                         isRunning: { (try? runtime.inspect(container).state.status) == .running }) { entry, stamp in
                 let text = (stamp ? entry.time + " " : "") + entry.log
-                (entry.stream == "stderr" ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))
+                writeAll(entry.stream == "stderr" ? 2 : 1, text)
             }
         }
     }
@@ -239,7 +241,7 @@ func each(_ refs: [String], _ body: (String) throws -> Void) throws {
             try body(ref)
             print(ref)
         } catch {
-            FileHandle.standardError.write(Data("swarm: \(error)\n".utf8))
+            writeStderr("swarm: \(error)\n")
             failed = true
         }
     }
@@ -254,7 +256,7 @@ enum EnvFile {
             throw RuntimeError.badInput("open \(path): no such file or directory")
         }
         return text.split(whereSeparator: \.isNewline).compactMap { line in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = String(line.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
             return trimmed.isEmpty || trimmed.hasPrefix("#") ? nil : entry(trimmed)
         }
     }

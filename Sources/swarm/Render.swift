@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Runtime
 
 /// Docker's ways of printing things: tables, durations, statuses.
@@ -11,8 +13,8 @@ enum Render {
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == columns - 1 ? cell : cell.padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0)
-            }.joined().replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+                i == columns - 1 ? cell : cell + String(repeating: " ", count: widths[i] + 3 - cell.count)
+            }.joined().trimmingTrailingSpaces
         }.joined(separator: "\n") + "\n"
     }
 
@@ -126,5 +128,13 @@ struct ContainerInspect: Encodable {
                            ReadonlyRootfs: spec.readOnlyRootfs, Init: spec.initProcess, AutoRemove: spec.autoRemove,
                            Memory: spec.resources.memoryBytes ?? 0, NanoCpus: spec.resources.nanoCPUs ?? 0,
                            PidsLimit: spec.resources.pidsLimit ?? 0, CgroupParent: record.cgroupPath)
+    }
+}
+
+extension String {
+    var trimmingTrailingSpaces: String {
+        var result = self
+        while result.last == " " { result.removeLast() }
+        return result
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Runtime
 
 struct Swarm: ParsableCommand {
@@ -23,9 +25,23 @@ struct RuntimeOptions: ParsableArguments {
     }
 }
 
+/// Writes all of `text` to a descriptor, bypassing stdio buffers so output
+/// interleaves correctly with the container's.
+func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0 { if errno == EINTR { continue }; return }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
+func writeStdout(_ text: String) { writeAll(1, text) }
+func writeStderr(_ text: String) { writeAll(2, text) }
+
 /// Exits with a one-line message on stderr: "swarm: ...", status 1.
 func fail(_ message: String, hint: String? = nil) -> Never {
-    FileHandle.standardError.write(Data(("swarm: " + message + (hint.map { " (\($0))" } ?? "") + "\n").utf8))
+    writeStderr("swarm: " + message + (hint.map { " (\($0))" } ?? "") + "\n")
     exit(1)
 }
 
@@ -45,17 +61,22 @@ func runCLI() -> Never {
         }
         let message = Swarm.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
         let path = arguments.prefix { !$0.hasPrefix("-") }.prefix(2).joined(separator: " ")
-        fail(message.replacingOccurrences(of: "Error: ", with: ""), hint: "see 'swarm \(path)\(path.isEmpty ? "" : " ")--help'")
+        fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, hint: "see 'swarm \(path)\(path.isEmpty ? "" : " ")--help'")
     }
     do {
         try command.run()
         exit(0)
-    } catch let exit as ExitCode {
-        Foundation.exit(exit.rawValue)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
     } catch let error as RuntimeError {
         fail(error.description)
     } catch {
-        fail("\(error)")
+        // A command group run without a subcommand asks for its help.
+        if Swarm.exitCode(for: error) == .success {
+            print(Swarm.fullMessage(for: error))
+            exit(0)
+        }
+        fail(Swarm.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")
     }
 }
 

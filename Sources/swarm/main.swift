@@ -21,7 +21,10 @@ struct RuntimeOptions: ParsableArguments {
     var cgroupParent: String = ProcessInfo.processInfo.environment["SWARM_CGROUP_PARENT"] ?? "swarm.slice"
 
     func runtime() throws -> ContainerRuntime {
-        try ContainerRuntime(stateRoot: stateDir, cgroups: CgroupManager.host(parent: cgroupParent))
+        guard getuid() == 0 else {
+            throw RuntimeError.badInput("containers need root (namespaces, mounts, cgroups): run swarm as root or with sudo")
+        }
+        return try ContainerRuntime(stateRoot: stateDir, cgroups: CgroupManager.host(parent: cgroupParent))
     }
 }
 

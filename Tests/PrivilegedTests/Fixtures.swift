@@ -104,7 +104,9 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// `swarm container run --rm --rootfs busybox ARGS…`, attached.
-    func run(_ arguments: String...) -> ProcessResult {
+    func run(_ arguments: String...) -> ProcessResult { run(arguments) }
+
+    func run(_ arguments: [String]) -> ProcessResult {
         var options: [String] = [], command = arguments
         if let split = arguments.firstIndex(of: "--") {
             options = Array(arguments[..<split])

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
@@ -65,54 +66,94 @@ __attribute__((noreturn)) static void fail(int sync_fd, int step) {
     _exit(127);
 }
 
-// dst = a + b, bounded; returns 0 or -1 (ENAMETOOLONG).
-static int join_path(char *dst, size_t size, const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    while (la > 1 && a[la - 1] == '/') la--;
-    if (la + lb + 2 > size) { errno = ENAMETOOLONG; return -1; }
-    memcpy(dst, a, la);
-    size_t n = la;
-    if (b[0] != '/') dst[n++] = '/';
-    memcpy(dst + n, b, lb + 1);
-    return 0;
+// ---------------------------------------------------------------------------
+// Paths inside the root file system are resolved by the kernel with
+// RESOLVE_IN_ROOT, so a symlink in the rootfs (absolute or with "..") can
+// never lead a mount, a created file or a device node out of it. Mounts then
+// go through /proc/self/fd/N of the resolved descriptor, as crun does.
+
+static int open_in_root(int rootfd, const char *path, int flags, mode_t mode) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    while (*path == '/') path++;
+    return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
 }
 
-// mkdir -p, without allocation.
-static int mkdir_p(const char *path, mode_t mode) {
+// "/proc/self/fd/N" for a descriptor, without allocation.
+static const char *fd_path(char *buf, int fd) {
+    char digits[16];
+    int n = 0;
+    do { digits[n++] = (char)('0' + fd % 10); fd /= 10; } while (fd);
+    memcpy(buf, "/proc/self/fd/", 14);
+    for (int i = 0; i < n; i++) buf[14 + i] = digits[n - 1 - i];
+    buf[14 + n] = '\0';
+    return buf;
+}
+
+// mkdir -p inside the root; returns an O_PATH descriptor of the directory.
+static int mkdir_in_root(int rootfd, const char *path, mode_t mode) {
     char buf[PATH_MAX];
     size_t len = strlen(path);
     if (len >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
     memcpy(buf, path, len + 1);
     for (size_t i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char saved = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
-            buf[i] = saved;
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        int fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+        if (fd < 0 && errno == ENOENT) {
+            // Create the last component in its (already resolved) parent.
+            char *slash = strrchr(buf, '/');
+            *slash = '\0';
+            int parent = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+            *slash = '/';
+            if (parent < 0) return -1;
+            int rc = mkdirat(parent, slash + 1, mode);
+            close(parent);
+            if (rc != 0 && errno != EEXIST) return -1;
+            fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
         }
+        if (fd < 0) return -1;
+        buf[i] = saved;
+        if (saved == '\0') return fd;
+        close(fd);
     }
-    return 0;
+    return open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
 }
 
-// Creates the mount point for a bind of `source`: a directory for a
-// directory, an empty file for anything else.
-static int make_mountpoint(const char *source, const char *path) {
+// Splits "/a/b/c" into the parent directory (an O_PATH descriptor, made if
+// missing) and the last component.
+static int parent_in_root(int rootfd, const char *path, const char **name) {
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buf, path, len + 1);
+    char *slash = strrchr(buf, '/');
+    *name = path + (slash ? (size_t)(slash - buf) + 1 : 0);
+    if (!slash || slash == buf) return open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+    *slash = '\0';
+    return mkdir_in_root(rootfd, buf, 0755);
+}
+
+// The mount point for a bind of `source`: a directory for a directory, an
+// empty file for anything else. Returns an O_PATH descriptor of it.
+static int bind_target(int rootfd, const char *source, const char *target) {
     struct stat st;
     if (stat(source, &st) != 0) return -1;
-    if (S_ISDIR(st.st_mode)) return mkdir_p(path, 0755);
-    char parent[PATH_MAX];
-    size_t len = strlen(path);
-    if (len >= sizeof parent) { errno = ENAMETOOLONG; return -1; }
-    memcpy(parent, path, len + 1);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) { *slash = '\0'; if (mkdir_p(parent, 0755) != 0) return -1; }
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
-        if (errno == EISDIR || errno == EEXIST) return 0;
-        return -1;
-    }
+    if (S_ISDIR(st.st_mode)) return mkdir_in_root(rootfd, target, 0755);
+    int fd = open_in_root(rootfd, target, O_PATH, 0);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    const char *name;
+    int parent = parent_in_root(rootfd, target, &name);
+    if (parent < 0) return -1;
+    close(parent);
+    fd = open_in_root(rootfd, target, O_WRONLY | O_CREAT, 0644);
+    if (fd < 0) return -1;
     close(fd);
-    return 0;
+    return open_in_root(rootfd, target, O_PATH, 0);
 }
 
 // A read-only remount must keep the flags the kernel locked on the mount
@@ -128,32 +169,43 @@ static int remount_readonly(const char *path, unsigned long extra) {
     return mount(NULL, path, NULL, flags, NULL);
 }
 
-static void run_mount_plan(const struct crt_config *cfg, int sync_fd) {
-    char path[PATH_MAX];
+static void run_mount_plan(const struct crt_config *cfg, int rootfd, int sync_fd) {
+    char proc_path[32];
     for (size_t i = 0; i < cfg->nmounts; i++) {
         const struct crt_mount *m = &cfg->mounts[i];
-        if (join_path(path, sizeof path, cfg->rootfs, m->target) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+        int fd = -1, parent = -1;
+        const char *name;
         switch (m->op) {
         case CRT_OP_MOUNT:
-            if (mkdir_p(path, 0755) != 0) fail(sync_fd, CRT_STEP_MKDIR);
-            if (mount(m->source, path, m->fstype, m->flags, m->data) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            if ((fd = mkdir_in_root(rootfd, m->target, 0755)) < 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if (mount(m->source, fd_path(proc_path, fd), m->fstype, m->flags, m->data) != 0) fail(sync_fd, CRT_STEP_MOUNT);
             break;
         case CRT_OP_BIND:
-            if (make_mountpoint(m->source, path) != 0) fail(sync_fd, CRT_STEP_MKDIR);
-            if (mount(m->source, path, NULL, MS_BIND | MS_REC, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT);
-            if ((m->flags & MS_RDONLY) && remount_readonly(path, 0) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            if ((fd = bind_target(rootfd, m->source, m->target)) < 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if (mount(m->source, fd_path(proc_path, fd), NULL, MS_BIND | MS_REC, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            if (m->flags & MS_RDONLY) {
+                // The old descriptor names what is now underneath: reopen
+                // to reach the new mount.
+                close(fd);
+                if ((fd = open_in_root(rootfd, m->target, O_PATH, 0)) < 0) fail(sync_fd, CRT_STEP_MOUNT);
+                if (remount_readonly(fd_path(proc_path, fd), 0) != 0) fail(sync_fd, CRT_STEP_MOUNT);
+            }
             break;
         case CRT_OP_MKNOD:
-            if (mknod(path, m->mode, (dev_t)m->dev) != 0 && errno != EEXIST) fail(sync_fd, CRT_STEP_MKNOD);
-            if (chmod(path, m->mode & 07777) != 0) fail(sync_fd, CRT_STEP_MKNOD);
+            if ((parent = parent_in_root(rootfd, m->target, &name)) < 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if (mknodat(parent, name, m->mode, (dev_t)m->dev) != 0 && errno != EEXIST) fail(sync_fd, CRT_STEP_MKNOD);
+            if (fchmodat(parent, name, m->mode & 07777, 0) != 0) fail(sync_fd, CRT_STEP_MKNOD);
             break;
         case CRT_OP_SYMLINK:
-            if (symlink(m->source, path) != 0 && errno != EEXIST) fail(sync_fd, CRT_STEP_SYMLINK);
+            if ((parent = parent_in_root(rootfd, m->target, &name)) < 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if (symlinkat(m->source, parent, name) != 0 && errno != EEXIST) fail(sync_fd, CRT_STEP_SYMLINK);
             break;
         case CRT_OP_MKDIR:
-            if (mkdir_p(path, m->mode ? m->mode : 0755) != 0) fail(sync_fd, CRT_STEP_MKDIR);
+            if ((fd = mkdir_in_root(rootfd, m->target, m->mode ? m->mode : 0755)) < 0) fail(sync_fd, CRT_STEP_MKDIR);
             break;
         }
+        if (fd >= 0) close(fd);
+        if (parent >= 0) close(parent);
     }
 }
 
@@ -306,7 +358,10 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
 
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT_PRIVATE);
     if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT);
-    run_mount_plan(cfg, sync_fd);
+    int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fail(sync_fd, CRT_STEP_MOUNT);
+    run_mount_plan(cfg, rootfd, sync_fd);
+    close(rootfd);
 
     if (chdir(cfg->rootfs) != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
     if (syscall(SYS_pivot_root, ".", ".") != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);

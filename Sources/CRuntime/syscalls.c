@@ -2,6 +2,9 @@
 #include "CRuntime.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/capability.h>
@@ -36,4 +39,20 @@ int crt_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int crt_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+// openat2 has no glibc wrapper on Debian 12.
+int crt_open_in_root(const char *root, const char *path) {
+    int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) return -1;
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    while (*path == '/') path++;
+    int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+    int saved = errno;
+    close(rootfd);
+    errno = saved;
+    return fd;
 }

@@ -1,3 +1,4 @@
+import CRuntime
 import FoundationEssentials
 import Dispatch
 import Glibc
@@ -13,8 +14,8 @@ public struct ResolvedUser: Equatable, Sendable, Codable {
     /// Resolves "uid", "uid:gid", "name", "name:group" (and mixes). A numeric
     /// uid without a passwd entry runs with gid 0 and home "/", as in Docker.
     public static func resolve(_ user: String?, rootfs: String) throws -> ResolvedUser {
-        let passwd = readTable(rootfs + "/etc/passwd")
-        let groupTable = readTable(rootfs + "/etc/group")
+        let passwd = readTable(rootfs, "/etc/passwd")
+        let groupTable = readTable(rootfs, "/etc/group")
         guard let user, !user.isEmpty else {
             return ResolvedUser(uid: 0, gid: 0, groups: supplementary(for: "root", gid: 0, in: groupTable),
                                 home: passwd.first { $0[safe: 2] == "0" }?[safe: 5] ?? "/root")
@@ -52,8 +53,21 @@ public struct ResolvedUser: Equatable, Sendable, Codable {
         return groups.sorted()
     }
 
-    private static func readTable(_ path: String) -> [[String]] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    /// Reads rootfs/etc/passwd or /etc/group, resolving symlinks inside the
+    /// rootfs: an image's /etc/passwd → /etc/shadow must not read the host's.
+    private static func readTable(_ rootfs: String, _ path: String) -> [[String]] {
+        let fd = crt_open_in_root(rootfs, path)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while data.count < 4 << 20 {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            data += buffer[..<count]
+        }
+        let text = String(decoding: data, as: UTF8.self)
         return text.split(separator: "\n").filter { !$0.hasPrefix("#") }
             .map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
     }

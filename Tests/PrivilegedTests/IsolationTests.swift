@@ -120,12 +120,36 @@ struct IsolationTests {
     }
 
     @Test func setupFailureNamesTheStep() throws {
-        // A working directory that is a file: chdir fails inside the child.
+        // A working directory that is a file: making it fails inside the child.
         let result = sandbox.run("-w", "/etc/passwd", "--", "true")
         #expect(result.status == 1)
-        #expect(result.stderr == "swarm: container setup failed at chdir: ENOTDIR\n")
+        #expect(result.stderr == "swarm: container setup failed at mkdir: ENOTDIR\n")
         #expect(sandbox.leftovers().isEmpty, "\(sandbox.leftovers())")
         let missing = sandbox.run("--", "no-such-command")
         #expect(missing.stderr == "swarm: container setup failed at exec: ENOENT (\"no-such-command\": executable file not found in $PATH)\n")
+    }
+
+    @Test func symlinksInTheRootfsCannotReachTheHost() throws {
+        // A rootfs whose /etc points at a host directory: mount points and
+        // files the runtime creates must stay inside the rootfs.
+        let tag = UUID().uuidString.prefix(8)
+        let hostDir = NSTemporaryDirectory() + "swarm-test-escape-\(tag)"
+        let rootfs = NSTemporaryDirectory() + "swarm-test-evil-rootfs-\(tag)"
+        defer {
+            try? FileManager.default.removeItem(atPath: hostDir)
+            try? FileManager.default.removeItem(atPath: rootfs)
+        }
+        try FileManager.default.createDirectory(atPath: hostDir, withIntermediateDirectories: true)
+        #expect(runProcess("/bin/cp", ["-a", busyboxRootfs, rootfs]).status == 0)
+        try FileManager.default.removeItem(atPath: rootfs + "/etc")
+        try FileManager.default.createSymbolicLink(atPath: rootfs + "/etc", withDestinationPath: hostDir)
+        try FileManager.default.createSymbolicLink(atPath: rootfs + "/data", withDestinationPath: "/../../../../" + hostDir)
+        let source = NSTemporaryDirectory() + "swarm-test-escape-src-\(tag)"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        _ = sandbox.swarm(["run", "--rm", "--mount", "type=bind,source=\(source),target=/data/sub",
+                           "--rootfs", rootfs, "true"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: hostDir).isEmpty, "the runtime wrote into the host's \(hostDir)")
+        #expect(sandbox.leftovers().isEmpty)
     }
 }

@@ -197,6 +197,12 @@ static inline uint64_t crt_makedev(uint32_t major, uint32_t minor) {
 // ---------------------------------------------------------------------------
 // Syscalls Swift's Glibc module does not expose
 
+/// Opens `path` (read-only) inside the directory `root` as if it were "/":
+/// symlinks, absolute or with "..", cannot leave it (openat2 RESOLVE_IN_ROOT).
+/// Returns an fd or -1 (errno set). Used to read files of a root file system
+/// that may come from an untrusted image.
+int crt_open_in_root(const char *root, const char *path);
+
 /// pidfd_open(2). Returns an fd or -1 (errno set).
 int crt_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2). Returns 0 or -1 (errno set).

@@ -49,13 +49,14 @@ public struct ContainerRuntime: Sendable {
         try EtcFiles.write(to: dir, hostname: record.hostname, network: spec.network)
         try cgroups.create(id: record.id, resources: spec.resources)
 
-        let started = try launch(record, seccomp: prepared.seccomp, attach: attach)
+        let started = try launch(record, capabilities: prepared.capabilities, seccomp: prepared.seccomp, attach: attach)
         committed = true
         return started
     }
 
     /// Everything that can be checked or computed before touching the host.
-    private func prepare(_ spec: ContainerSpec, name: String?) throws -> (record: ContainerRecord, seccomp: SeccompProgram?) {
+    private func prepare(_ spec: ContainerSpec, name: String?) throws
+        -> (record: ContainerRecord, capabilities: CapabilitySet, seccomp: SeccompProgram?) {
         var info = stat()
         guard stat(spec.rootfs, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw RuntimeError.badInput("rootfs \(spec.rootfs) does not exist or is not a directory: give a directory holding the container's files")
@@ -92,15 +93,15 @@ public struct ContainerRuntime: Sendable {
             hostname: hostname, user: user, env: env, cgroupPath: cgroups.path(of: id),
             logPath: store.directory(of: id) + "/\(id)-json.log")
         let seccomp = spec.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
-        return (record, seccomp)
+        return (record, capabilities, seccomp)
     }
 
     /// Hands the prepared container to the monitor (CRuntime) and waits for
     /// the exec or the failed step.
-    private func launch(_ record: ContainerRecord, seccomp: SeccompProgram?, attach: Attach?) throws -> StartedContainer {
+    private func launch(_ record: ContainerRecord, capabilities: CapabilitySet, seccomp: SeccompProgram?,
+                        attach: Attach?) throws -> StartedContainer {
         let spec = record.spec
         let arena = CArena()
-        let capabilities = try CapabilitySet.dockerDefault.adding(spec.capAdd, dropping: spec.capDrop)
         let plan = MountPlan.plan(for: spec, etcDir: store.directory(of: record.id))
         let mounts = plan.map { step in
             crt_mount(op: step.op.rawValue, source: arena.optionalString(step.source), target: arena.string(step.target),
@@ -182,17 +183,18 @@ public struct ContainerRuntime: Sendable {
         try syscall("pidfd_send_signal", "\(Signals.name(signal)) to \(info.state.pid)") { crt_pidfd_send_signal(pidfd, signal) }
     }
 
-    /// Sends the stop signal, waits up to `timeout` seconds (the spec's stop
-    /// timeout by default), then kills every process of the container.
-    /// Returns the exit status; stopping a stopped container is not an error.
+    /// Sends the stop signal (the spec's, or `signal`), waits up to `timeout`
+    /// seconds (the spec's stop timeout by default), then kills every process
+    /// of the container. Returns the exit status; stopping a stopped
+    /// container is not an error.
     @discardableResult
-    public func stop(_ ref: String, timeout: Int? = nil) throws -> ContainerState {
+    public func stop(_ ref: String, timeout: Int? = nil, signal: Int32? = nil) throws -> ContainerState {
         let info = try inspect(ref)
         guard info.state.status == .running else { return info.state }
         let grace = timeout ?? info.record.spec.stopTimeout
         if let pidfd = Self.pidfd(of: info) {
             defer { close(pidfd) }
-            if grace > 0, crt_pidfd_send_signal(pidfd, info.record.spec.stopSignal) == 0,
+            if grace > 0, crt_pidfd_send_signal(pidfd, signal ?? info.record.spec.stopSignal) == 0,
                Self.poll(pidfd, milliseconds: grace * 1000) {
                 return waitForRecord(info.record)
             }

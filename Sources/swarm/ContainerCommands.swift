@@ -158,7 +158,7 @@ extension ContainerCommand {
                 }
             }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(found), as: UTF8.self))
             if failed { throw ExitCode(1) }
         }
@@ -199,10 +199,8 @@ extension ContainerCommand {
 
         func run() throws {
             let runtime = try global.runtime()
-            try each(containers) { ref in
-                if let signal { try runtime.kill(ref, signal: try Signals.parse(signal)) }
-                try runtime.stop(ref, timeout: time)
-            }
+            let number = try signal.map(Signals.parse)
+            try each(containers) { try runtime.stop($0, timeout: time, signal: number) }
         }
     }
 

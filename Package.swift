@@ -9,6 +9,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Only the code that must run between clone() and execve(), the
@@ -16,10 +20,21 @@ let package = Package(
         .target(
             name: "CRuntime",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap"), .linkedLibrary("archive")]
         ),
-        // Containers on one host: spec, cgroups, mounts, seccomp, capabilities, state, logs.
-        .target(name: "Runtime", dependencies: ["CRuntime"]),
+        // Containers on one host: spec, cgroups, mounts, seccomp, capabilities,
+        // state, logs; OCI images and the registry client.
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "CRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
         .target(name: "Manager", dependencies: ["SwarmAPI"]),

@@ -51,6 +51,7 @@ static const char *const step_names[] = {
     [CRT_STEP_INIT_FORK] = "init",
     [CRT_STEP_EXEC] = "exec",
     [CRT_STEP_MONITOR] = "monitor",
+    [CRT_STEP_OVERLAY] = "mount overlay",
 };
 
 const char *crt_step_name(int step) {
@@ -357,6 +358,7 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     if (cfg->setup_loopback && loopback_up() != 0) fail(sync_fd, CRT_STEP_LOOPBACK);
 
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT_PRIVATE);
+    if (cfg->overlay && mount("overlay", cfg->rootfs, "overlay", 0, cfg->overlay) != 0) fail(sync_fd, CRT_STEP_OVERLAY);
     if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(sync_fd, CRT_STEP_MOUNT);
     int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fail(sync_fd, CRT_STEP_MOUNT);

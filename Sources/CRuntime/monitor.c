@@ -355,6 +355,7 @@ static void monitor_main(const struct crt_config *cfg) {
     if (cfg->remove_on_exit) {
         if (cfg->name_link) unlink(cfg->name_link);
         nftw(cfg->state_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (cfg->data_dir) nftw(cfg->data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     } else {
         write_file_atomic(cfg->state_dir, "exit", text, n);
     }

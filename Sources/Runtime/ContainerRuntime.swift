@@ -9,11 +9,17 @@ import Glibc
 public struct ContainerRuntime: Sendable {
     public let store: ContainerStore
     public let cgroups: CgroupManager
+    public let images: ImageStore
+    /// Containers' writable layers: <dataRoot>/containers/<id>.
+    public let dataRoot: String
 
-    /// `stateRoot`: /run/swarm by default; `cgroups`: the host's cgroup2
-    /// mount with the parent `swarm.slice`.
-    public init(stateRoot: String = "/run/swarm", cgroups: CgroupManager? = nil) throws {
+    /// `stateRoot`: /run/swarm by default (runtime state, tmpfs); `dataRoot`:
+    /// /var/lib/swarm (images, containers' writable layers); `cgroups`: the
+    /// host's cgroup2 mount with the parent `swarm.slice`.
+    public init(stateRoot: String = "/run/swarm", dataRoot: String = "/var/lib/swarm", cgroups: CgroupManager? = nil) throws {
         self.store = ContainerStore(root: stateRoot)
+        self.dataRoot = dataRoot
+        self.images = ImageStore(root: dataRoot + "/images")
         self.cgroups = try cgroups ?? CgroupManager.host()
     }
 
@@ -47,6 +53,11 @@ public struct ContainerRuntime: Sendable {
         try syscall("mkdir", dir) { mkdir(dir, 0o700) }
         try store.save(record)
         try EtcFiles.write(to: dir, hostname: record.hostname, network: spec.network)
+        if let image = record.image {
+            for sub in ["upper", "work", "merged"] {
+                try FileManager.default.createDirectory(atPath: image.dataDir + "/" + sub, withIntermediateDirectories: true)
+            }
+        }
         try cgroups.create(id: record.id, resources: spec.resources)
 
         let started = try launch(record, capabilities: prepared.capabilities, seccomp: prepared.seccomp, attach: attach)
@@ -57,31 +68,60 @@ public struct ContainerRuntime: Sendable {
     /// Everything that can be checked or computed before touching the host.
     private func prepare(_ spec: ContainerSpec, name: String?) throws
         -> (record: ContainerRecord, capabilities: CapabilitySet, seccomp: SeccompProgram?) {
-        var info = stat()
-        guard stat(spec.rootfs, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            throw RuntimeError.badInput("rootfs \(spec.rootfs) does not exist or is not a directory: give a directory holding the container's files")
+        let id = Self.newID()
+        var image: (use: ImageUse, config: ImageConfig.ContainerConfig)?
+        if let reference = spec.image {
+            guard let stored = try images.lookup(reference) else {
+                throw RuntimeError.badInput("No such image: \(reference): pull, load or import it first")
+            }
+            var layers: [String] = []
+            for layer in stored.manifest.layers {
+                try images.unpackLayer(layer.digest)
+                layers.append(images.layerPath(layer.digest))
+            }
+            let config = stored.config.config ?? ImageConfig.ContainerConfig()
+            image = (ImageUse(reference: reference, id: stored.id, manifest: stored.manifestDigest, layers: layers,
+                              dataDir: dataRoot + "/containers/" + id,
+                              exposedPorts: (config.ExposedPorts ?? [:]).keys.sorted(), healthcheck: config.Healthcheck),
+                     config)
+        } else {
+            var info = stat()
+            guard stat(spec.rootfs, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw RuntimeError.badInput("rootfs \(spec.rootfs) does not exist or is not a directory: give a directory holding the container's files")
+            }
         }
-        guard let program = spec.command.first, !program.isEmpty else {
-            throw RuntimeError.badInput("no command given: add the command to run after the options (e.g. /bin/sh)")
+        // Docker's rules: --entrypoint replaces Entrypoint and drops Cmd;
+        // arguments replace Cmd.
+        let argv: [String]
+        if let entrypoint = spec.entrypoint {
+            argv = entrypoint + spec.command
+        } else {
+            argv = (image?.config.Entrypoint ?? []) + (spec.command.isEmpty ? image?.config.Cmd ?? [] : spec.command)
         }
+        guard let program = argv.first, !program.isEmpty else {
+            throw RuntimeError.badInput(image == nil ? "no command given: add the command to run after the options (e.g. /bin/sh)"
+                                                     : "no command specified: the image has no Cmd or Entrypoint, give one after the image")
+        }
+        let rootfs = image.map { $0.use.dataDir + "/merged" } ?? spec.rootfs
+        let workingDir = spec.workingDir ?? image?.config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let stopSignal = try spec.stopSignal ?? image?.config.StopSignal.map(Signals.parse) ?? SIGTERM
         for mount in spec.mounts where !FileManager.default.fileExists(atPath: mount.source) {
             throw RuntimeError.badInput("invalid mount config for type \"bind\": bind source path does not exist: \(mount.source)")
         }
         let capabilities = try CapabilitySet.dockerDefault.adding(spec.capAdd, dropping: spec.capDrop)
         try cgroups.check(spec.resources)
-        let user = try ResolvedUser.resolve(spec.user, rootfs: spec.rootfs)
+        let user = try ResolvedUser.resolve(spec.user ?? image?.config.User, roots: image?.use.layers.reversed() ?? [spec.rootfs])
         if let name { try Self.validate(name: name) }
         if let hostname = spec.hostname, hostname.isEmpty || hostname.utf8.count > 64 || hostname.contains("/") {
             throw RuntimeError.badInput("invalid hostname \(hostname): use 1 to 64 characters without '/'")
         }
-        guard spec.workingDir.hasPrefix("/") else {
-            throw RuntimeError.badInput("the working directory '\(spec.workingDir)' is invalid, it needs to be an absolute path")
+        guard workingDir.hasPrefix("/") else {
+            throw RuntimeError.badInput("the working directory '\(workingDir)' is invalid, it needs to be an absolute path")
         }
 
-        let id = Self.newID()
         let hostname = spec.hostname ?? (spec.network == .host ? ProcessInfo.processInfo.hostName : String(id.prefix(12)))
         var env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=\(hostname)"]
-        for entry in spec.env {
+        for entry in (image?.config.Env ?? []) + spec.env {
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
             env.removeAll { $0.hasPrefix(key + "=") }
             env.append(entry)
@@ -90,6 +130,7 @@ public struct ContainerRuntime: Sendable {
 
         let record = ContainerRecord(
             id: id, name: name ?? NameGenerator.generate(taken: Set((try? FileManager.default.contentsOfDirectory(atPath: store.namesDir)) ?? [])), created: Date(), spec: spec,
+            argv: argv, workingDir: workingDir, stopSignal: stopSignal, rootfs: rootfs, image: image?.use,
             hostname: hostname, user: user, env: env, cgroupPath: cgroups.path(of: id),
             logPath: store.directory(of: id) + "/\(id)-json.log")
         let seccomp = spec.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
@@ -102,7 +143,7 @@ public struct ContainerRuntime: Sendable {
                         attach: Attach?) throws -> StartedContainer {
         let spec = record.spec
         let arena = CArena()
-        let plan = MountPlan.plan(for: spec, etcDir: store.directory(of: record.id))
+        let plan = MountPlan.plan(for: spec, workingDir: record.workingDir, etcDir: store.directory(of: record.id))
         let mounts = plan.map { step in
             crt_mount(op: step.op.rawValue, source: arena.optionalString(step.source), target: arena.string(step.target),
                       fstype: arena.optionalString(step.fstype), data: arena.optionalString(step.data),
@@ -112,16 +153,26 @@ public struct ContainerRuntime: Sendable {
         if spec.network == .none { flags |= CRT_CLONE_NEWNET }
 
         var config = crt_config()
-        config.argv = arena.stringArray(spec.command)
+        config.argv = arena.stringArray(record.argv)
         config.envp = arena.stringArray(record.env)
-        config.cwd = arena.string(spec.workingDir)
+        config.cwd = arena.string(record.workingDir)
         config.uid = record.user.uid
         config.gid = record.user.gid
         config.groups = arena.array(record.user.groups)
         config.ngroups = record.user.groups.count
         config.`init` = spec.initProcess ? 1 : 0
         config.clone_flags = Int32(flags)
-        config.rootfs = arena.string(URL(fileURLWithPath: spec.rootfs).standardizedFileURL.path)
+        config.rootfs = arena.string(URL(fileURLWithPath: record.rootfs).standardizedFileURL.path)
+        if let image = record.image {
+            // Upper layer first, as overlayfs lists them; mounted by the child
+            // in the container's own mount namespace, so it goes with it.
+            let options = "lowerdir=\(image.layers.reversed().joined(separator: ":")),upperdir=\(image.dataDir)/upper,workdir=\(image.dataDir)/work"
+            guard options.utf8.count < 4000 else {
+                throw RuntimeError.badInput("image \(image.reference) has too many layers for one overlay mount (\(image.layers.count))")
+            }
+            config.overlay = arena.string(options)
+            config.data_dir = arena.string(image.dataDir)
+        }
         config.readonly_rootfs = spec.readOnlyRootfs ? 1 : 0
         config.hostname = arena.string(record.hostname)
         config.setup_loopback = spec.network == .none ? 1 : 0
@@ -147,7 +198,7 @@ public struct ContainerRuntime: Sendable {
         var started = crt_started()
         if crt_run(&config, &started) != 0 {
             let step = String(cString: crt_step_name(started.step))
-            throw RuntimeError.setupFailed(errno: started.error, step: step, hint: Self.hint(step: step, errno: started.error, command: spec.command[0]))
+            throw RuntimeError.setupFailed(errno: started.error, step: step, hint: Self.hint(step: step, errno: started.error, command: record.argv[0]))
         }
         return StartedContainer(id: record.id, name: record.name, pid: started.container_pid, eventFD: started.event_fd)
     }
@@ -194,7 +245,7 @@ public struct ContainerRuntime: Sendable {
         let grace = timeout ?? info.record.spec.stopTimeout
         if let pidfd = Self.pidfd(of: info) {
             defer { close(pidfd) }
-            if grace > 0, crt_pidfd_send_signal(pidfd, signal ?? info.record.spec.stopSignal) == 0,
+            if grace > 0, crt_pidfd_send_signal(pidfd, signal ?? info.record.stopSignal) == 0,
                Self.poll(pidfd, milliseconds: grace * 1000) {
                 return waitForRecord(info.record)
             }

@@ -5,10 +5,17 @@ import Glibc
 /// What to run and how to isolate it: everything a container needs from its
 /// caller. Stored as-is in the container's state so other processes see it.
 public struct ContainerSpec: Codable, Equatable, Sendable {
+    /// The image to run (a reference or an image ID); nil runs `rootfs`.
+    public var image: String?
+    /// A root file system directory, used as it is when `image` is nil.
     public var rootfs: String
+    /// With an image: replaces the image's Entrypoint (and then its Cmd is not used).
+    public var entrypoint: [String]?
+    /// With an image: replaces the image's Cmd. Without: the whole command line.
     public var command: [String]
     public var env: [String] = []
-    public var workingDir: String = "/"
+    /// nil: the image's WorkingDir, or "/".
+    public var workingDir: String?
     /// "uid", "uid:gid", "name" or "name:group", looked up in the rootfs.
     public var user: String?
     public var hostname: String?
@@ -20,7 +27,8 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     public var initProcess = false
     public var network: NetworkMode = .none
     public var resources = Resources()
-    public var stopSignal: Int32 = SIGTERM
+    /// nil: the image's StopSignal, or SIGTERM.
+    public var stopSignal: Int32?
     public var stopTimeout: Int = 10
     public var log = LogOptions()
     /// Remove the container when it exits (`--rm`).
@@ -30,6 +38,12 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
+        self.command = command
+    }
+
+    public init(image: String, command: [String] = []) {
+        self.image = image
+        self.rootfs = ""
         self.command = command
     }
 }

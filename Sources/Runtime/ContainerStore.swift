@@ -2,12 +2,34 @@ import FoundationEssentials
 import Dispatch
 import Glibc
 
+/// The image a container runs, and where its writable layer lives.
+public struct ImageUse: Codable, Equatable, Sendable {
+    /// As the user named it.
+    public var reference: String
+    /// The image ID (config digest).
+    public var id: Digest
+    public var manifest: Digest
+    /// Unpacked layer directories, lowest first.
+    public var layers: [String]
+    /// Holds upper/, work/ and merged/ of the container's overlay.
+    public var dataDir: String
+    public var exposedPorts: [String]
+    public var healthcheck: ImageConfig.Healthcheck?
+}
+
 /// What is recorded about a container when it is created (its config.json).
 public struct ContainerRecord: Codable, Equatable, Sendable {
     public var id: String
     public var name: String
     public var created: Date
     public var spec: ContainerSpec
+    /// The command line, after the image's Entrypoint and Cmd are applied.
+    public var argv: [String]
+    public var workingDir: String
+    public var stopSignal: Int32
+    /// The root file system: spec.rootfs, or the overlay mount point of an image.
+    public var rootfs: String
+    public var image: ImageUse?
     public var hostname: String
     public var user: ResolvedUser
     /// The environment the process gets: Docker's defaults merged with the spec's.
@@ -145,6 +167,9 @@ public struct ContainerStore: Sendable {
         }
         let dir = directory(of: record.id)
         if FileManager.default.fileExists(atPath: dir) { try FileManager.default.removeItem(atPath: dir) }
+        if let data = record.image?.dataDir, FileManager.default.fileExists(atPath: data) {
+            try FileManager.default.removeItem(atPath: data)
+        }
     }
 
     /// A process that is alive and, if `cgroup` is given, a member of the

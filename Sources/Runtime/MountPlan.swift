@@ -41,7 +41,7 @@ public enum MountPlan {
 
     /// The plan for `spec`, with /etc/hostname, /etc/hosts and
     /// /etc/resolv.conf bound from `etcDir` on the host.
-    public static func plan(for spec: ContainerSpec, etcDir: String) -> [PlannedMount] {
+    public static func plan(for spec: ContainerSpec, workingDir: String, etcDir: String) -> [PlannedMount] {
         var plan: [PlannedMount] = [
             PlannedMount(op: .mount, source: "proc", target: "/proc", fstype: "proc", flags: nosuidNodevNoexec),
             PlannedMount(op: .mount, source: "tmpfs", target: "/dev", fstype: "tmpfs",
@@ -77,8 +77,8 @@ public enum MountPlan {
         }
         // Docker creates the working directory; it must exist before a
         // read-only root is remounted.
-        if spec.workingDir != "/" {
-            plan.append(PlannedMount(op: .mkdir, target: spec.workingDir, mode: 0o755))
+        if workingDir != "/" {
+            plan.append(PlannedMount(op: .mkdir, target: workingDir, mode: 0o755))
         }
         return plan
     }

@@ -14,8 +14,14 @@ public struct ResolvedUser: Equatable, Sendable, Codable {
     /// Resolves "uid", "uid:gid", "name", "name:group" (and mixes). A numeric
     /// uid without a passwd entry runs with gid 0 and home "/", as in Docker.
     public static func resolve(_ user: String?, rootfs: String) throws -> ResolvedUser {
-        let passwd = readTable(rootfs, "/etc/passwd")
-        let groupTable = readTable(rootfs, "/etc/group")
+        try resolve(user, roots: [rootfs])
+    }
+
+    /// `roots`: directories searched in order for /etc/passwd and /etc/group
+    /// (an image's layers, top first: the first that has the file wins).
+    public static func resolve(_ user: String?, roots: [String]) throws -> ResolvedUser {
+        let passwd = roots.lazy.compactMap { readTable($0, "/etc/passwd") }.first ?? []
+        let groupTable = roots.lazy.compactMap { readTable($0, "/etc/group") }.first ?? []
         guard let user, !user.isEmpty else {
             return ResolvedUser(uid: 0, gid: 0, groups: supplementary(for: "root", gid: 0, in: groupTable),
                                 home: passwd.first { $0[safe: 2] == "0" }?[safe: 5] ?? "/root")
@@ -55,9 +61,9 @@ public struct ResolvedUser: Equatable, Sendable, Codable {
 
     /// Reads rootfs/etc/passwd or /etc/group, resolving symlinks inside the
     /// rootfs: an image's /etc/passwd → /etc/shadow must not read the host's.
-    private static func readTable(_ rootfs: String, _ path: String) -> [[String]] {
+    private static func readTable(_ rootfs: String, _ path: String) -> [[String]]? {
         let fd = crt_open_in_root(rootfs, path)
-        guard fd >= 0 else { return [] }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 16384)

@@ -13,13 +13,15 @@ struct ContainerCommand: ParsableCommand {
 }
 
 extension ContainerCommand {
-    struct Run: ParsableCommand {
+    struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a command in a new container.",
-            usage: "swarm container run [OPTIONS] --rootfs DIR COMMAND [ARG...]"
+            usage: "swarm container run [OPTIONS] IMAGE [COMMAND [ARG...]]\n       swarm container run [OPTIONS] --rootfs DIR COMMAND [ARG...]"
         )
 
         @OptionGroup var global: RuntimeOptions
+        @OptionGroup var registry: RegistryOptions
+        @Option(help: "Pull the image: missing (default), always or never.") var pull: String = "missing"
         @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
         @Flag(name: .shortAndLong, help: "Run in the background and print the container ID.") var detach = false
         @Option(help: "Name the container.") var name: String?
@@ -40,25 +42,31 @@ extension ContainerCommand {
         var memory: String?
         @Option(help: "CPU limit (e.g. 0.5); needs the cgroup v2 cpu controller.") var cpus: String?
         @Option(name: .customLong("pids-limit"), help: "Process limit; needs the cgroup v2 pids controller.") var pidsLimit: Int64?
-        @Option(name: .customLong("stop-signal"), help: "Signal that stops the container.") var stopSignal: String = "SIGTERM"
+        @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, or SIGTERM).") var stopSignal: String?
+        @Option(help: "Overwrite the image's ENTRYPOINT (the image's CMD is then not used).") var entrypoint: String?
         @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before killing.") var stopTimeout: Int = 10
         @Option(name: .customLong("log-opt"), help: "json-file log option: max-size=10m, max-file=3.") var logOpt: [String] = []
         @Option(name: .customLong("security-opt"), help: "seccomp=unconfined turns the default seccomp profile off; no-new-privileges is always on.")
         var securityOpt: [String] = []
-        @Option(help: "Root file system directory of the container (required).") var rootfs: String?
-        @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+        @Option(help: "Run this root file system directory instead of an image.") var rootfs: String?
+        @Argument(parsing: .captureForPassthrough, help: "IMAGE (unless --rootfs), then the command and its arguments.")
+        var positionals: [String] = []
 
         func validate() throws {
-            // An unknown option before the command would otherwise start the command.
-            if let first = command.first, first.hasPrefix("-") { throw ValidationError("unknown flag: \(first)") }
-            if rootfs == nil { throw ValidationError("--rootfs is required: give the directory of the container's root file system") }
+            // An unknown option before the image would otherwise be taken for it.
+            if let first = positionals.first, first.hasPrefix("-") { throw ValidationError("unknown flag: \(first)") }
+            if rootfs == nil && positionals.isEmpty {
+                throw ValidationError("\"swarm container run\" requires at least 1 argument: IMAGE [COMMAND [ARG...]], or --rootfs DIR COMMAND")
+            }
         }
 
         func spec() throws -> ContainerSpec {
-            var spec = ContainerSpec(rootfs: rootfs ?? "", command: command)
+            var spec = rootfs.map { ContainerSpec(rootfs: $0, command: positionals) }
+                ?? ContainerSpec(image: positionals[0], command: Array(positionals.dropFirst()))
+            spec.entrypoint = entrypoint.map { $0.isEmpty ? [] : [$0] }
             spec.env = try envFile.flatMap(EnvFile.read) + env.compactMap(EnvFile.entry)
             spec.mounts = try mount.map(BindMount.parse)
-            spec.workingDir = workdir ?? "/"
+            spec.workingDir = workdir
             spec.user = user
             spec.hostname = hostname
             spec.capAdd = capAdd
@@ -72,7 +80,7 @@ extension ContainerCommand {
             spec.resources.memoryBytes = try memory.map(Resources.parseMemory)
             spec.resources.nanoCPUs = try cpus.map(Resources.parseCPUs)
             spec.resources.pidsLimit = pidsLimit
-            spec.stopSignal = try Signals.parse(stopSignal)
+            spec.stopSignal = try stopSignal.map(Signals.parse)
             guard stopTimeout >= 0 else { throw RuntimeError.badInput("invalid --stop-timeout \(stopTimeout): use seconds >= 0") }
             spec.stopTimeout = stopTimeout
             for option in logOpt { try spec.log.apply(option) }
@@ -87,9 +95,20 @@ extension ContainerCommand {
             return spec
         }
 
-        func run() throws {
+        func run() async throws {
             let spec = try spec()
             let runtime = try global.runtime()
+            if let image = spec.image {
+                guard ["missing", "always", "never"].contains(pull) else {
+                    throw RuntimeError.badInput("invalid --pull \(pull): use missing, always or never")
+                }
+                let present = try runtime.images.lookup(image) != nil
+                if pull == "always" || (!present && pull == "missing") {
+                    let reference = try ImageReference.parse(image)
+                    if !present { writeStderr("Unable to find image '\(reference.familiar)' locally\n") }
+                    try await pullImage(reference, store: runtime.images, registry: registry, output: 2)
+                }
+            }
             if detach {
                 let container = try runtime.run(spec, name: name)
                 container.detach()
@@ -127,10 +146,10 @@ extension ContainerCommand {
             var rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
             let now = Date()
             for container in containers {
-                let command = "\"" + Render.truncate(container.record.spec.command.joined(separator: " "), to: noTrunc ? nil : 20) + "\""
+                let command = "\"" + Render.truncate(container.record.argv.joined(separator: " "), to: noTrunc ? nil : 20) + "\""
                 rows.append([
                     noTrunc ? container.id : String(container.id.prefix(12)),
-                    container.record.spec.rootfs,
+                    container.record.image?.reference ?? container.record.rootfs,
                     command,
                     Render.humanDuration(now.timeIntervalSince(container.record.created)) + " ago",
                     Render.status(container.state, now: now),

@@ -41,6 +41,42 @@ enum Render {
         return "\(Int(interval / 3600) / 24 / 365) years"
     }
 
+    /// go-units' HumanSize (decimal units, 4 significant digits): "1.036MB".
+    static func size(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"]
+        var value = Double(bytes), unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return significant(value, 4) + units[unit]
+    }
+
+    /// Go's %.4g without trailing zeros.
+    static func significant(_ value: Double, _ digits: Int) -> String {
+        guard value != 0 else { return "0" }
+        let magnitude = Int(log10(abs(value)).rounded(.down)) + 1
+        let decimals = max(0, digits - magnitude)
+        let scale = pow(10.0, Double(decimals))
+        var text = String(Int64((value * scale).rounded()))
+        if decimals > 0 {
+            while text.count <= decimals { text = "0" + text }
+            text.insert(".", at: text.index(text.endIndex, offsetBy: -decimals))
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return text
+    }
+
+    /// Docker's download bar: [=====>      ]  1.049MB/10.49MB
+    static func progressBar(current: Int64, total: Int64) -> String {
+        let width = 50
+        let filled = Int(Double(width) * Double(min(current, total)) / Double(max(total, 1)))
+        var bar = String(repeating: "=", count: filled)
+        if filled < width { bar += ">" + String(repeating: " ", count: width - filled - 1) }
+        return "[\(bar)]  \(size(current))/\(size(total))"
+    }
+
     /// "Up 5 seconds", "Exited (0) 3 minutes ago", "Created", "Dead".
     static func status(_ state: ContainerState, now: Date) -> String {
         switch state.status {
@@ -73,9 +109,13 @@ struct ContainerInspect: Encodable {
         var User: String
         var Env: [String]
         var Cmd: [String]
+        var Image: String
+        var Entrypoint: [String]?
         var WorkingDir: String
         var StopSignal: String
         var StopTimeout: Int
+        var ExposedPorts: [String: [String: String]]?
+        var Healthcheck: ImageConfig.Healthcheck?
     }
     struct MountInfo: Encodable {
         var `Type` = "bind"
@@ -101,6 +141,7 @@ struct ContainerInspect: Encodable {
     var Args: [String]
     var State: StateInfo
     var Name: String
+    var Image: String
     var Rootfs: String
     var LogPath: String
     var Mounts: [MountInfo]
@@ -113,17 +154,22 @@ struct ContainerInspect: Encodable {
         let format = { (date: Date?) in date.map { $0.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeSeparator(.colon).dateSeparator(.dash).dateTimeSeparator(.standard)) } ?? zero }
         Id = record.id
         Created = format(record.created)
-        Path = spec.command.first ?? ""
-        Args = Array(spec.command.dropFirst())
+        Path = record.argv.first ?? ""
+        Args = Array(record.argv.dropFirst())
         State = StateInfo(Status: state.status.rawValue, Running: state.status == .running, Dead: state.status == .dead,
                       Pid: state.pid, ExitCode: state.exitCode ?? 0, StartedAt: format(state.startedAt),
                       FinishedAt: format(state.finishedAt))
         Name = "/" + record.name
-        Rootfs = spec.rootfs
+        Rootfs = record.rootfs
         LogPath = record.logPath
         Mounts = spec.mounts.map { MountInfo(Source: $0.source, Destination: $0.target, RW: !$0.readOnly) }
         Config = ConfigInfo(Hostname: record.hostname, User: spec.user ?? "", Env: record.env, Cmd: spec.command,
-                       WorkingDir: spec.workingDir, StopSignal: Signals.name(spec.stopSignal), StopTimeout: spec.stopTimeout)
+                            Image: record.image?.reference ?? "", Entrypoint: spec.entrypoint,
+                            WorkingDir: record.workingDir, StopSignal: Signals.name(record.stopSignal),
+                            StopTimeout: spec.stopTimeout,
+                            ExposedPorts: record.image.map { Dictionary(uniqueKeysWithValues: $0.exposedPorts.map { ($0, [String: String]()) }) },
+                            Healthcheck: record.image?.healthcheck)
+        Image = record.image?.id.description ?? ""
         HostConfig = HostConfigInfo(NetworkMode: spec.network.rawValue, CapAdd: spec.capAdd, CapDrop: spec.capDrop,
                            ReadonlyRootfs: spec.readOnlyRootfs, Init: spec.initProcess, AutoRemove: spec.autoRemove,
                            Memory: spec.resources.memoryBytes ?? 0, NanoCpus: spec.resources.nanoCPUs ?? 0,

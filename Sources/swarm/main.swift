@@ -8,7 +8,7 @@ struct Swarm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swarm",
         abstract: "Docker Swarm's job without Docker: containers, and soon clusters of them.",
-        subcommands: [ContainerCommand.self]
+        subcommands: [ContainerCommand.self, ImageCommand.self, Login.self]
     )
 }
 
@@ -17,6 +17,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: "Where container state is kept (env SWARM_STATE_DIR).")
     var stateDir: String = ProcessInfo.processInfo.environment["SWARM_STATE_DIR"] ?? "/run/swarm"
 
+    @Option(name: .customLong("data-dir"), help: "Where images and containers' files are kept (env SWARM_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["SWARM_DATA_DIR"] ?? "/var/lib/swarm"
+
     @Option(name: .customLong("cgroup-parent"), help: "cgroup v2 parent of containers, under the cgroup2 mount.")
     var cgroupParent: String = ProcessInfo.processInfo.environment["SWARM_CGROUP_PARENT"] ?? "swarm.slice"
 
@@ -24,7 +27,14 @@ struct RuntimeOptions: ParsableArguments {
         guard getuid() == 0 else {
             throw RuntimeError.badInput("containers need root (namespaces, mounts, cgroups): run swarm as root or with sudo")
         }
-        return try ContainerRuntime(stateRoot: stateDir, cgroups: CgroupManager.host(parent: cgroupParent))
+        return try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
+    }
+
+    func imageStore() throws -> ImageStore {
+        guard getuid() == 0 else {
+            throw RuntimeError.badInput("images need root (layers keep their owners and device nodes): run swarm as root or with sudo")
+        }
+        return ImageStore(root: dataDir + "/images")
     }
 }
 
@@ -50,7 +60,7 @@ func fail(_ message: String, hint: String? = nil) -> Never {
 
 /// Runs the CLI: parse errors and runtime errors alike end in one line and
 /// status 1, so scripts can rely on it.
-func runCLI() -> Never {
+func runCLI() async -> Never {
     let arguments = Array(CommandLine.arguments.dropFirst())
     var command: ParsableCommand
     do {
@@ -67,7 +77,11 @@ func runCLI() -> Never {
         fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, hint: "see 'swarm \(path)\(path.isEmpty ? "" : " ")--help'")
     }
     do {
-        try command.run()
+        if var command = command as? AsyncParsableCommand {
+            try await command.run()
+        } else {
+            try command.run()
+        }
         exit(0)
     } catch let code as ExitCode {
         exit(code.rawValue)
@@ -83,4 +97,4 @@ func runCLI() -> Never {
     }
 }
 
-runCLI()
+await runCLI()

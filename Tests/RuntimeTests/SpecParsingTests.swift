@@ -89,8 +89,7 @@ struct SpecParsingTests {
     @Test func mountPlanHasDockersLayout() {
         var spec = ContainerSpec(rootfs: "/r", command: ["true"])
         spec.mounts = [BindMount(source: "/src", target: "/dst", readOnly: true)]
-        spec.workingDir = "/app"
-        let plan = MountPlan.plan(for: spec, etcDir: "/state/c")
+        let plan = MountPlan.plan(for: spec, workingDir: "/app", etcDir: "/state/c")
         let targets = plan.map(\.target)
         #expect(targets.firstIndex(of: "/dev")! < targets.firstIndex(of: "/dev/null")!, "devices go into the /dev tmpfs")
         #expect(plan.first { $0.target == "/dev/null" }?.device == crt_makedevForTests(1, 3))

@@ -41,6 +41,7 @@ enum crt_step {
     CRT_STEP_INIT_FORK,
     CRT_STEP_EXEC,
     CRT_STEP_MONITOR,
+    CRT_STEP_OVERLAY,
 };
 
 /// The name of a step, as printed: "pivot_root", "exec", ...
@@ -83,6 +84,7 @@ struct crt_config {
     // Isolation
     int clone_flags;                // CLONE_NEW* namespaces to create
     const char *rootfs;             // host path
+    const char *overlay;            // if set: overlayfs options, mounted at rootfs first
     int readonly_rootfs;
     const char *hostname;
     int setup_loopback;             // bring `lo` up in the new net namespace
@@ -105,6 +107,7 @@ struct crt_config {
     int attach_stdout, attach_stderr;   // copy output here too; -1 = none
     int remove_on_exit;             // remove state_dir (and name_link) at exit
     const char *name_link;          // removed with the state dir, may be NULL
+    const char *data_dir;           // removed with the state dir, may be NULL
 };
 
 /// Result of crt_run, and of a setup failure.
@@ -207,5 +210,34 @@ int crt_open_in_root(const char *root, const char *path);
 int crt_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2). Returns 0 or -1 (errno set).
 int crt_pidfd_send_signal(int pidfd, int sig);
+
+// ---------------------------------------------------------------------------
+// Image layers
+
+/// Extracts the layer archive read from `fd` (tar, tar+gzip, tar+zstd; xz
+/// and bzip2 too) into the existing directory `dest`, as an overlayfs layer
+/// directory: an OCI whiteout "DIR/.wh.NAME" replaces DIR/NAME with a 0/0
+/// character device, "DIR/.wh..wh..opq" sets trusted.overlay.opaque="y" on
+/// DIR, other ".wh..wh." entries are ignored. Names lose a leading "/" or
+/// "./" and resolve as if `dest` were "/" (symlinks cannot lead out);
+/// names with a ".." component and hard links to such names are refused.
+/// An entry replaces what is in its way, except that a directory merges
+/// into a directory. Owners (numeric), modes, times and xattrs are kept.
+/// Does not chdir; several calls may run at once. Returns 0, or -1 with a
+/// one-line message in `err` (dest is then half-written: remove it).
+/// In C: libarchive is a C library of opaque handles and pointer-heavy
+/// calls, and its disk writer flips the process umask on every entry, which
+/// is confined here to a worker thread with its own (unshare(CLONE_FS)).
+int crt_unpack_layer(int fd, const char *dest, char *err, size_t errlen);
+
+// ---------------------------------------------------------------------------
+// Decompressed bytes of a layer (decompress.c)
+
+/// Opens `fd` for reading its bytes with gzip/zstd undone; NULL with a
+/// message in `err` on failure. The caller keeps `fd` open until close.
+void *crt_decompress_open(int fd, char *err, size_t errlen);
+/// Reads up to `len` bytes: the count, 0 at the end, negative on error.
+long crt_decompress_read(void *handle, void *buf, size_t len);
+void crt_decompress_close(void *handle);
 
 #endif

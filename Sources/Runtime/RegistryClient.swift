@@ -1,0 +1,424 @@
+import AsyncHTTPClient
+import Crypto
+import FoundationEssentials
+import Glibc
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// A client of the registry HTTP API v2 (the distribution spec): manifests,
+/// blobs, uploads; Bearer token and basic authentication; plain HTTP for
+/// insecure registries. One instance per command or agent; `shutdown` it.
+public actor RegistryClient {
+    let secureClient: HTTPClient
+    let insecureClient: HTTPClient
+    let credentials: CredentialStore
+    /// Hosts to reach over plain HTTP besides the loopback ones.
+    let insecureRegistries: Set<String>
+    private var schemes: [String: String] = [:]
+    private var tokens: [String: String] = [:]
+
+    public init(credentials: CredentialStore = CredentialStore(), insecureRegistries: Set<String> = []) {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        secureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        var insecure = configuration
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        insecure.tlsConfiguration = tls
+        insecureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: insecure)
+        self.credentials = credentials
+        self.insecureRegistries = insecureRegistries
+    }
+
+    public func shutdown() async {
+        try? await secureClient.shutdown()
+        try? await insecureClient.shutdown()
+    }
+
+    func isInsecure(_ reference: ImageReference) -> Bool {
+        reference.isInsecureByDefault || insecureRegistries.contains(reference.domain)
+    }
+
+    // MARK: - Requests
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: HTTPClientResponse.Body?
+    }
+
+    /// Sends a request to the registry of `reference`, answering its
+    /// authentication challenge once (token or basic) and retrying.
+    func send(_ reference: ImageReference, method: HTTPMethod, path: String, headers: [(String, String)] = [],
+              body: Data? = nil, actions: String = "pull") async throws -> Response {
+        let base = try await baseURL(reference)
+        let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : base + path
+        let scope = "repository:\(reference.path):\(actions)"
+        let key = reference.registryHost + " " + scope
+        var authorization = tokens[key]
+        for attempt in 0..<2 {
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+            if let body {
+                request.body = .bytes(ByteBuffer(bytes: body))
+                request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await client(reference).execute(request, timeout: .seconds(300))
+            } catch {
+                throw RuntimeError.badInput("cannot reach registry \(reference.domain) (\(url)): \(Self.describe(error))")
+            }
+            if response.status == .unauthorized && attempt == 0 {
+                let challenge = response.headers.first(name: "WWW-Authenticate") ?? ""
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                authorization = try await authorize(reference, challenge: challenge, scope: scope)
+                tokens[key] = authorization
+                continue
+            }
+            return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
+        }
+        throw RuntimeError.badInput("unauthorized: authentication required for \(reference.repository): run swarm login \(reference.domain)")
+    }
+
+    private func client(_ reference: ImageReference) -> HTTPClient {
+        isInsecure(reference) ? insecureClient : secureClient
+    }
+
+    /// https://host, or http://host for an insecure registry that does not
+    /// speak TLS (tried once per host, as Docker does).
+    func baseURL(_ reference: ImageReference) async throws -> String {
+        let host = reference.registryHost
+        if let scheme = schemes[host] { return "\(scheme)://\(host)" }
+        guard isInsecure(reference) else {
+            schemes[host] = "https"
+            return "https://\(host)"
+        }
+        var request = HTTPClientRequest(url: "https://\(host)/v2/")
+        request.method = .GET
+        if let response = try? await insecureClient.execute(request, timeout: .seconds(10)) {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            schemes[host] = "https"
+        } else {
+            schemes[host] = "http"
+        }
+        return "\(schemes[host]!)://\(host)"
+    }
+
+    /// Answers a WWW-Authenticate challenge: a Bearer token from the realm
+    /// (with the user's credentials if any), or basic credentials.
+    func authorize(_ reference: ImageReference, challenge: String, scope: String) async throws -> String {
+        let parsed = Self.parseChallenge(challenge)
+        let login = credentials.lookup(reference.domain)
+        switch parsed.scheme {
+        case "basic":
+            guard let login else {
+                throw RuntimeError.badInput("unauthorized: \(reference.domain) requires a login: run swarm login \(reference.domain)")
+            }
+            return "Basic " + Data("\(login.username):\(login.password)".utf8).base64EncodedString()
+        case "bearer":
+            guard let realm = parsed.parameters["realm"], var components = URLComponents(string: realm) else {
+                throw RuntimeError.badInput("registry \(reference.domain) sent a Bearer challenge without a realm")
+            }
+            var query = components.queryItems ?? []
+            if let service = parsed.parameters["service"] { query.append(URLQueryItem(name: "service", value: service)) }
+            query.append(URLQueryItem(name: "scope", value: scope))
+            components.queryItems = query
+            guard let url = components.string else { throw RuntimeError.badInput("bad token realm \(realm)") }
+            var request = HTTPClientRequest(url: url)
+            if let login {
+                request.headers.add(name: "Authorization", value: "Basic " + Data("\(login.username):\(login.password)".utf8).base64EncodedString())
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await client(reference).execute(request, timeout: .seconds(30))
+            } catch {
+                throw RuntimeError.badInput("cannot reach the token service \(realm): \(Self.describe(error))")
+            }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .ok else {
+                throw RuntimeError.badInput("unauthorized: the token service \(realm) refused access to \(reference.repository) (\(response.status.code))"
+                                            + (login == nil ? ": run swarm login \(reference.domain)" : ": check the credentials of swarm login"))
+            }
+            struct TokenResponse: Decodable { var token: String?; var access_token: String? }
+            let decoded = try JSON.decode(TokenResponse.self, Data(buffer: body), what: "token response from \(realm)")
+            guard let token = decoded.token ?? decoded.access_token else {
+                throw RuntimeError.badInput("the token service \(realm) returned no token")
+            }
+            return "Bearer " + token
+        default:
+            throw RuntimeError.badInput("unauthorized: \(reference.domain) asks for unsupported authentication '\(challenge)'")
+        }
+    }
+
+    /// `Bearer realm="…",service="…"` → ("bearer", [realm: …, service: …]).
+    static func parseChallenge(_ header: String) -> (scheme: String, parameters: [String: String]) {
+        let trimmed = header.drop { $0 == " " }
+        let scheme = trimmed.prefix { $0 != " " }.lowercased()
+        var parameters: [String: String] = [:]
+        var rest = Substring(trimmed.dropFirst(scheme.count))
+        while !rest.isEmpty {
+            rest = rest.drop { $0 == " " || $0 == "," }
+            let key = rest.prefix { $0 != "=" }
+            rest = rest.dropFirst(key.count + 1)
+            var value = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                while let c = rest.first, c != "\"" {
+                    if c == "\\" { rest = rest.dropFirst() }
+                    if let next = rest.first { value.append(next) }
+                    rest = rest.dropFirst()
+                }
+                rest = rest.dropFirst()
+            } else {
+                value = String(rest.prefix { $0 != "," })
+                rest = rest.dropFirst(value.count)
+            }
+            if !key.isEmpty { parameters[key.trimmingSpaces.lowercased()] = value }
+        }
+        return (scheme, parameters)
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)" }
+        return String(describing: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    }
+
+    /// Checks a login the way `docker login` does: /v2/ with the
+    /// credentials, through the token service when the registry uses one.
+    public func checkLogin(domain: String, _ login: CredentialStore.Login) async throws {
+        let reference = try ImageReference.parse(domain + "/login-check")
+        let base = try await baseURL(reference)
+        var request = HTTPClientRequest(url: base + "/v2/")
+        let basic = "Basic " + Data("\(login.username):\(login.password)".utf8).base64EncodedString()
+        let first: HTTPClientResponse
+        do { first = try await client(reference).execute(request, timeout: .seconds(30)) } catch {
+            throw RuntimeError.badInput("cannot reach registry \(domain): \(Self.describe(error))")
+        }
+        _ = try? await first.body.collect(upTo: 1 << 20)
+        guard first.status == .unauthorized else { return }
+        let challenge = Self.parseChallenge(first.headers.first(name: "WWW-Authenticate") ?? "")
+        if challenge.scheme == "bearer", let realm = challenge.parameters["realm"], var components = URLComponents(string: realm) {
+            components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "service", value: challenge.parameters["service"] ?? "")]
+            request = HTTPClientRequest(url: components.string ?? realm)
+        }
+        request.headers.replaceOrAdd(name: "Authorization", value: basic)
+        let second: HTTPClientResponse
+        do { second = try await client(reference).execute(request, timeout: .seconds(30)) } catch {
+            throw RuntimeError.badInput("cannot reach the login service of \(domain): \(Self.describe(error))")
+        }
+        _ = try? await second.body.collect(upTo: 1 << 20)
+        guard second.status == .ok else {
+            throw RuntimeError.badInput("login to \(domain) failed: unauthorized: incorrect username or password")
+        }
+    }
+
+    // MARK: - Manifests
+
+    static let manifestAccept = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest]
+        .joined(separator: ", ")
+
+    /// The manifest (or index) for a tag or digest, its media type and digest,
+    /// checked against the digest when one was asked for.
+    public func manifest(_ reference: ImageReference, _ tagOrDigest: String) async throws -> (data: Data, mediaType: String, digest: Digest) {
+        let response = try await send(reference, method: .GET, path: "/v2/\(reference.path)/manifests/\(tagOrDigest)",
+                                      headers: [("Accept", Self.manifestAccept)])
+        let body = try await collect(response, limit: 4 << 20)
+        guard response.status == 200 else {
+            throw RuntimeError.badInput("manifest for \(reference.familiar) not found: " + Self.registryError(body, status: response.status))
+        }
+        let digest = Digest.of(body)
+        if tagOrDigest.hasPrefix("sha256:"), digest.description != tagOrDigest {
+            throw RuntimeError.badInput("manifest digest mismatch for \(reference.familiar): asked \(tagOrDigest), got \(digest)")
+        }
+        var mediaType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? ""
+        if !(MediaType.manifests.contains(mediaType) || MediaType.indexes.contains(mediaType)) {
+            struct Probe: Decodable { var mediaType: String? }
+            mediaType = (try? JSONDecoder().decode(Probe.self, from: body))?.mediaType ?? mediaType
+        }
+        guard MediaType.manifests.contains(mediaType) || MediaType.indexes.contains(mediaType) else {
+            throw RuntimeError.badInput("unsupported manifest media type \(mediaType.isEmpty ? "(none)" : mediaType) for \(reference.familiar): swarm reads OCI and Docker schema 2 images")
+        }
+        return (body, mediaType, digest)
+    }
+
+    public func putManifest(_ reference: ImageReference, tag: String, data: Data, mediaType: String) async throws {
+        let response = try await send(reference, method: .PUT, path: "/v2/\(reference.path)/manifests/\(tag)",
+                                      headers: [("Content-Type", mediaType)], body: data, actions: "pull,push")
+        let body = try await collect(response, limit: 1 << 20)
+        guard response.status == 201 || response.status == 200 else {
+            throw RuntimeError.badInput("pushing the manifest of \(reference.familiar) failed: " + Self.registryError(body, status: response.status))
+        }
+    }
+
+    // MARK: - Blobs
+
+    /// Downloads a blob into `file`, hashing as it goes; fails (and removes
+    /// the file) if the size or digest differ. `progress` gets bytes so far.
+    public func downloadBlob(_ reference: ImageReference, _ descriptor: Descriptor, to file: String,
+                             progress: @Sendable (Int64) -> Void) async throws {
+        let response = try await send(reference, method: .GET, path: "/v2/\(reference.path)/blobs/\(descriptor.digest)")
+        guard response.status == 200, let body = response.body else {
+            let text = try await collect(response, limit: 1 << 20)
+            throw RuntimeError.badInput("blob \(descriptor.digest) of \(reference.familiar): " + Self.registryError(text, status: response.status))
+        }
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RuntimeError.system(errno: errno, call: "open", detail: file) }
+        var hasher = SHA256()
+        var received: Int64 = 0
+        do {
+            defer { close(fd) }
+            for try await buffer in body {
+                received += Int64(buffer.readableBytes)
+                guard received <= descriptor.size else {
+                    throw RuntimeError.badInput("blob \(descriptor.digest) is larger than its \(descriptor.size) bytes: refused")
+                }
+                try buffer.withUnsafeReadableBytes { bytes in
+                    hasher.update(bufferPointer: bytes)
+                    var offset = 0
+                    while offset < bytes.count {
+                        let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                        if written < 0 {
+                            if errno == EINTR { continue }
+                            throw RuntimeError.system(errno: errno, call: "write", detail: file)
+                        }
+                        offset += written
+                    }
+                }
+                progress(received)
+            }
+        } catch {
+            unlink(file)
+            if error is RuntimeError { throw error }
+            throw RuntimeError.badInput("downloading \(descriptor.digest) from \(reference.domain) failed: \(Self.describe(error))")
+        }
+        let digest = Digest(hex: hasher.finalize().hexString)
+        guard digest == descriptor.digest, received == descriptor.size else {
+            unlink(file)
+            throw RuntimeError.badInput("filesystem layer verification failed for digest \(descriptor.digest): got \(digest) (\(received) of \(descriptor.size) bytes); nothing was stored")
+        }
+    }
+
+    public func blobExists(_ reference: ImageReference, _ digest: Digest) async throws -> Bool {
+        let response = try await send(reference, method: .HEAD, path: "/v2/\(reference.path)/blobs/\(digest)", actions: "pull,push")
+        _ = try await collect(response, limit: 1 << 20)
+        return response.status == 200
+    }
+
+    /// Uploads a blob in one request (POST for a session, then PUT with the digest).
+    public func uploadBlob(_ reference: ImageReference, _ digest: Digest, data: Data) async throws {
+        let start = try await send(reference, method: .POST, path: "/v2/\(reference.path)/blobs/uploads/", actions: "pull,push")
+        let startBody = try await collect(start, limit: 1 << 20)
+        guard start.status == 202, let location = start.headers.first(name: "Location") else {
+            throw RuntimeError.badInput("pushing \(digest) to \(reference.repository) failed: " + Self.registryError(startBody, status: start.status))
+        }
+        var url = location
+        if !url.hasPrefix("http") { url = try await baseURL(reference) + (url.hasPrefix("/") ? "" : "/") + url }
+        url += (url.contains("?") ? "&" : "?") + "digest=" + digest.description
+        let put = try await send(reference, method: .PUT, path: url,
+                                 headers: [("Content-Type", "application/octet-stream")], body: data, actions: "pull,push")
+        let putBody = try await collect(put, limit: 1 << 20)
+        guard put.status == 201 else {
+            throw RuntimeError.badInput("pushing \(digest) to \(reference.repository) failed: " + Self.registryError(putBody, status: put.status))
+        }
+    }
+
+    // MARK: - Helpers
+
+    func collect(_ response: Response, limit: Int) async throws -> Data {
+        guard let body = response.body else { return Data() }
+        do {
+            return Data(buffer: try await body.collect(upTo: limit))
+        } catch {
+            throw RuntimeError.badInput("reading a registry response failed: \(Self.describe(error))")
+        }
+    }
+
+    /// The registry's error body ({"errors":[{"code","message"}]}) in Docker's words.
+    static func registryError(_ body: Data, status: Int) -> String {
+        struct Errors: Decodable {
+            struct Item: Decodable { var code: String?; var message: String? }
+            var errors: [Item]?
+        }
+        if let items = (try? JSONDecoder().decode(Errors.self, from: body))?.errors, !items.isEmpty {
+            return items.map { "\(($0.code ?? "").lowercased().replacingUnderscores): \($0.message ?? "")" }.joined(separator: "; ")
+        }
+        return "HTTP \(status)"
+    }
+}
+
+extension String {
+    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+}
+
+extension Data {
+    init(buffer: ByteBuffer) {
+        self.init(buffer.readableBytesView)
+    }
+}
+
+/// Registry credentials, in the docker CLI's config.json format
+/// ({"auths": {"host": {"auth": base64("user:pass")}}}): swarm's own file
+/// (~/.swarm/config.json, written by `swarm login`) first, then Docker's.
+public struct CredentialStore: Sendable {
+    public struct Login: Sendable, Equatable {
+        public var username: String
+        public var password: String
+
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    public let files: [String]
+
+    public init(files: [String]? = nil) {
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
+        self.files = files ?? [home + "/.swarm/config.json", home + "/.docker/config.json"]
+    }
+
+    struct ConfigFile: Codable {
+        struct Auth: Codable { var auth: String? }
+        var auths: [String: Auth]?
+    }
+
+    /// Docker Hub's credentials are kept under its v1 address.
+    static func key(_ domain: String) -> String { domain == "docker.io" ? "https://index.docker.io/v1/" : domain }
+
+    public func lookup(_ domain: String) -> Login? {
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file),
+                  let config = try? JSONDecoder().decode(ConfigFile.self, from: data),
+                  let entry = config.auths?[Self.key(domain)] ?? config.auths?["https://" + domain] ?? config.auths?["http://" + domain],
+                  let auth = entry.auth, let decoded = Data(base64Encoded: auth) else { continue }
+            let text = String(decoding: decoded, as: UTF8.self)
+            guard let colon = text.firstIndex(of: ":") else { continue }
+            return Login(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+        }
+        return nil
+    }
+
+    /// Saves a login in the first file (mode 0600), keeping its other entries.
+    public func save(_ login: Login, for domain: String) throws {
+        let file = files[0]
+        var config = FileManager.default.contents(atPath: file).flatMap { try? JSONDecoder().decode(ConfigFile.self, from: $0) }
+            ?? ConfigFile(auths: [:])
+        var auths = config.auths ?? [:]
+        auths[Self.key(domain)] = .init(auth: Data("\(login.username):\(login.password)".utf8).base64EncodedString())
+        config.auths = auths
+        let dir = String(file[..<(file.lastIndex(of: "/") ?? file.endIndex)])
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard writeFile(file, try JSON.encode(config), mode: 0o600) else {
+            throw RuntimeError.system(errno: errno, call: "write", detail: file)
+        }
+        chmod(file, 0o600)
+    }
+}

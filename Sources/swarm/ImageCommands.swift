@@ -1,0 +1,365 @@
+import ArgumentParser
+import FoundationEssentials
+import Glibc
+import Runtime
+import Synchronization
+
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Pull, push, load, import and manage images on this host.",
+        subcommands: [Pull.self, Push.self, Load.self, Import.self, List.self, Inspect.self, Remove.self, Prune.self]
+    )
+}
+
+/// Options of the commands that reach registries.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("insecure-registry"),
+            help: "Registry (host:port) to reach over plain HTTP; loopback ones always are (env SWARM_INSECURE_REGISTRIES).")
+    var insecureRegistries: [String] = []
+
+    func client() -> RegistryClient {
+        let fromEnvironment = (ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
+            .split(separator: ",").map(String.init)
+        return RegistryClient(insecureRegistries: Set(insecureRegistries + fromEnvironment))
+    }
+}
+
+/// Runs `body` with a registry client and shuts the client down after.
+func withRegistry<T>(_ options: RegistryOptions, _ body: (RegistryClient) async throws -> T) async throws -> T {
+    let client = options.client()
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
+/// Pulls an image with `docker pull`'s output; shared by `image pull` and
+/// `container run` of an absent image.
+func pullImage(_ reference: ImageReference, store: ImageStore, registry: RegistryOptions, quiet: Bool = false,
+               output: Int32 = 1) async throws {
+    let renderer = ProgressRenderer(quiet: quiet, output: output)
+    try await withRegistry(registry) { client in
+        try await ImagePuller(store: store, client: client).pull(reference) { renderer.handle($0) }
+    }
+}
+
+extension ImageCommand {
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download an image from a registry.")
+        @OptionGroup var global: RuntimeOptions
+        @OptionGroup var registry: RegistryOptions
+        @Flag(name: .shortAndLong, help: "Suppress verbose output.") var quiet = false
+        @Argument(help: "NAME[:TAG|@DIGEST]") var name: String
+
+        func run() async throws {
+            let reference = try ImageReference.parse(name)
+            try await pullImage(reference, store: try global.imageStore(), registry: registry, quiet: quiet)
+            print(reference.description)
+        }
+    }
+
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Upload an image to its registry.")
+        @OptionGroup var global: RuntimeOptions
+        @OptionGroup var registry: RegistryOptions
+        @Flag(name: .shortAndLong, help: "Suppress verbose output.") var quiet = false
+        @Argument(help: "NAME[:TAG]") var name: String
+
+        func run() async throws {
+            let reference = try ImageReference.parse(name)
+            let store = try global.imageStore()
+            if !quiet { print("The push refers to repository [\(reference.familiarRepository)]") }
+            let renderer = ProgressRenderer(quiet: quiet)
+            let pushed = try await withRegistry(registry) { client in
+                try await ImagePusher(store: store, client: client).push(reference) { renderer.handle($0) }
+            }
+            if !quiet { print("\(reference.tag ?? "latest"): digest: \(pushed.digest) size: \(pushed.size)") }
+        }
+    }
+
+    struct Load: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load images from a docker save or OCI layout archive.")
+        @OptionGroup var global: RuntimeOptions
+        @Option(name: .shortAndLong, help: "Read from this tar archive.") var input: String
+        @Flag(name: .shortAndLong, help: "Suppress the load output.") var quiet = false
+
+        func run() throws {
+            let loaded = try ImageArchive(store: try global.imageStore()).load(input)
+            if quiet { return }
+            for name in loaded {
+                print(name.hasPrefix("sha256:") ? "Loaded image ID: \(name)" : "Loaded image: \(name)")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an image from a root file system tarball.",
+            usage: "swarm image import ROOTFS.tar [REPOSITORY[:TAG]]")
+        @OptionGroup var global: RuntimeOptions
+        @Option(name: .shortAndLong, help: "Apply a Dockerfile-like instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER (JSON or plain form).")
+        var change: [String] = []
+        @Argument(help: "A tar archive (plain, gzip or zstd) of a root file system.") var file: String
+        @Argument(help: "Name for the image.") var name: String?
+
+        func run() throws {
+            let reference = try name.map(ImageReference.parse) ?? ImageReference.parse("imported-\(UUID().uuidString.prefix(8).lowercased()):latest")
+            var config = ImageConfig.ContainerConfig()
+            for instruction in change { try Changes.apply(instruction, to: &config) }
+            let id = try ImageArchive(store: try global.imageStore()).importRootfs(file, as: reference, config: config)
+            print(id.description)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.", aliases: ["list"])
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .shortAndLong, help: "Only show image IDs.") var quiet = false
+        @Flag(name: .customLong("no-trunc"), help: "Don't truncate output.") var noTrunc = false
+        @Flag(name: .customLong("digests"), help: "Show digests.") var digests = false
+
+        func run() throws {
+            let images = try global.imageStore().list()
+            if quiet {
+                for id in Set(images.map(\.id)).sorted() { print(noTrunc ? id.description : id.short) }
+                return
+            }
+            var header = ["REPOSITORY", "TAG"]
+            if digests { header.append("DIGEST") }
+            header += ["IMAGE ID", "CREATED", "SIZE"]
+            var rows = [header]
+            let now = Date()
+            for image in images {
+                let names = image.references.isEmpty ? ["<none>"] : image.references
+                for name in names {
+                    let reference = try? ImageReference.parse(name)
+                    var row = [reference?.familiarRepository ?? "<none>", reference?.tag ?? "<none>"]
+                    if digests { row.append(image.repoDigest?.description ?? "<none>") }
+                    let created = image.config.created.flatMap { try? Date($0, strategy: .iso8601) }
+                    row += [noTrunc ? image.id.description : image.id.short,
+                            created.map { Render.humanDuration(now.timeIntervalSince($0)) + " ago" } ?? "N/A",
+                            Render.size(image.size)]
+                    rows.append(row)
+                }
+            }
+            print(Render.table(rows), terminator: "")
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show details of images as JSON.")
+        @OptionGroup var global: RuntimeOptions
+        @Argument(help: "Image names or IDs.") var images: [String]
+
+        func run() throws {
+            let store = try global.imageStore()
+            var found: [ImageInspect] = []
+            var failed = false
+            for name in images {
+                if let image = try store.lookup(name) { found.append(ImageInspect(image, store: store)) } else {
+                    writeStderr("swarm: No such image: \(name)\n")
+                    failed = true
+                }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(found), as: UTF8.self))
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove images.", aliases: ["remove", "rmi"])
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .shortAndLong, help: "Remove even if a container uses the image.") var force = false
+        @Argument(help: "Image names or IDs.") var images: [String]
+
+        func run() throws {
+            let runtime = try global.runtime()
+            var failed = false
+            for name in images {
+                do {
+                    for line in try runtime.removeImage(name, force: force) { print(line) }
+                } catch {
+                    writeStderr("swarm: \(error)\n")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove unused images and layers.")
+        @OptionGroup var global: RuntimeOptions
+        @Flag(name: .shortAndLong, help: "Remove all images no container uses, not just untagged ones.") var all = false
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
+
+        func run() throws {
+            if !force {
+                writeStdout(all ? "WARNING! This will remove all images without at least one container associated to them.\n"
+                                : "WARNING! This will remove all dangling images.\n")
+                writeStdout("Are you sure you want to continue? [y/N] ")
+                guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
+            }
+            let result = try global.runtime().pruneImages(all: all)
+            if !result.deleted.isEmpty {
+                print("Deleted Images:")
+                result.deleted.forEach { print($0) }
+                print("")
+            }
+            print("Total reclaimed space: \(Render.size(result.bytes))")
+        }
+    }
+}
+
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Log in to a registry (credentials kept in ~/.swarm/config.json).")
+    @OptionGroup var registry: RegistryOptions
+    @Option(name: .shortAndLong, help: "Username.") var username: String?
+    @Option(name: .shortAndLong, help: "Password.") var password: String?
+    @Flag(name: .customLong("password-stdin"), help: "Take the password from stdin.") var passwordStdin = false
+    @Argument(help: "Registry host[:port] (default: Docker Hub).") var server: String = "docker.io"
+
+    func run() async throws {
+        guard let username, !username.isEmpty else {
+            throw RuntimeError.badInput("Must provide --username with --password or --password-stdin")
+        }
+        var secret = password
+        if passwordStdin {
+            guard password == nil else { throw RuntimeError.badInput("--password and --password-stdin are mutually exclusive") }
+            secret = readLine(strippingNewline: true)
+        }
+        guard let secret, !secret.isEmpty else { throw RuntimeError.badInput("Must provide --password or --password-stdin") }
+        if password != nil { writeStderr("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n") }
+        let domain = server.hasPrefix("https://") ? String(server.dropFirst(8)) : server.hasPrefix("http://") ? String(server.dropFirst(7)) : server
+        let login = CredentialStore.Login(username: username, password: secret)
+        try await withRegistry(registry) { client in try await client.checkLogin(domain: domain, login) }
+        try CredentialStore().save(login, for: domain)
+        print("Login Succeeded")
+    }
+}
+
+/// `--change` instructions of `image import`, as `docker import` takes them.
+enum Changes {
+    static func apply(_ instruction: String, to config: inout ImageConfig.ContainerConfig) throws {
+        let parts = instruction.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw RuntimeError.badInput("invalid --change \(instruction): use e.g. CMD [\"sh\"]") }
+        let value = parts[1].trimmingTrailingSpaces
+        func list() -> [String] {
+            if value.hasPrefix("["), let array = try? JSONDecoder().decode([String].self, from: Data(value.utf8)) { return array }
+            return ["/bin/sh", "-c", value]
+        }
+        switch parts[0].uppercased() {
+        case "CMD": config.Cmd = list()
+        case "ENTRYPOINT": config.Entrypoint = list()
+        case "ENV": config.Env = (config.Env ?? []) + [value.contains("=") ? value : value.replacingFirstSpace(with: "=")]
+        case "WORKDIR": config.WorkingDir = value
+        case "USER": config.User = value
+        case "STOPSIGNAL": config.StopSignal = value
+        case "EXPOSE":
+            var ports = config.ExposedPorts ?? [:]
+            for port in value.split(separator: " ") { ports[port.contains("/") ? String(port) : "\(port)/tcp"] = .init() }
+            config.ExposedPorts = ports
+        default: throw RuntimeError.badInput("\(parts[0]) is not a valid change command: use CMD, ENTRYPOINT, ENV, EXPOSE, STOPSIGNAL, USER or WORKDIR")
+        }
+    }
+}
+
+extension String {
+    func replacingFirstSpace(with replacement: String) -> String {
+        guard let space = firstIndex(of: " ") else { return self }
+        return String(self[..<space]) + replacement + String(self[index(after: space)...])
+    }
+}
+
+/// Draws pull and push progress as `docker pull` does: one line per layer,
+/// redrawn in place on a terminal, a line per status change otherwise.
+final class ProgressRenderer: Sendable {
+    private struct State {
+        var order: [String] = []
+        var lines: [String: String] = [:]
+    }
+    private let state = Mutex(State())
+    private let interactive: Bool
+    private let quiet: Bool
+    private let output: Int32
+
+    init(quiet: Bool, output: Int32 = 1) {
+        self.quiet = quiet
+        self.output = output
+        self.interactive = isatty(output) == 1
+    }
+
+    private func write(_ text: String) { writeAll(output, text) }
+
+    func handle(_ event: PullEvent) {
+        guard !quiet else { return }
+        switch event {
+        case .resolving(let tag, let repository):
+            write("\(tag): Pulling from \(repository)\n")
+        case .layer(let id, let status, let current, let total):
+            var line = "\(id): \(status)"
+            if let current, let total, total > 0 { line += " " + Render.progressBar(current: current, total: total) }
+            update(id: id, line: line, transient: current != nil)
+        case .done(let digest, let status):
+            write("Digest: \(digest)\nStatus: \(status)\n")
+        }
+    }
+
+    private func update(id: String, line: String, transient: Bool) {
+        state.withLock { state in
+            if !interactive {
+                // Without a terminal Docker prints status changes only.
+                if !transient { write(line + "\n") }
+                return
+            }
+            guard let index = state.order.firstIndex(of: id) else {
+                state.order.append(id)
+                state.lines[id] = line
+                write(line + "\n")
+                return
+            }
+            state.lines[id] = line
+            let up = state.order.count - index
+            write("\u{1B}[\(up)A\r\u{1B}[2K\(line)\r\u{1B}[\(up)B")
+        }
+    }
+}
+
+/// `swarm image inspect` output, in Docker's field names.
+struct ImageInspect: Encodable {
+    struct RootFSInfo: Encodable {
+        var `Type`: String
+        var Layers: [String]
+    }
+    var Id: String
+    var RepoTags: [String]
+    var RepoDigests: [String]
+    var Created: String
+    var Architecture: String
+    var Os: String
+    var Size: Int64
+    var Config: ImageConfig.ContainerConfig?
+    var RootFS: RootFSInfo
+    var Manifest: String
+
+    init(_ image: StoredImage, store: ImageStore) {
+        Id = image.id.description
+        let names = image.references.compactMap { try? ImageReference.parse($0) }
+        RepoTags = names.filter { $0.tag != nil }.map(\.familiar)
+        RepoDigests = image.repoDigest.map { digest in names.map { "\($0.familiarRepository)@\(digest)" } } ?? []
+        Created = image.config.created ?? ""
+        Architecture = image.config.architecture ?? ""
+        Os = image.config.os ?? ""
+        Size = image.size
+        Config = image.config.config
+        RootFS = RootFSInfo(Type: image.config.rootfs?.type ?? "layers", Layers: image.config.rootfs?.diff_ids.map(\.description) ?? [])
+        Manifest = image.manifestDigest.description
+    }
+}

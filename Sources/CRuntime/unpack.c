@@ -3,9 +3,9 @@
 //
 // In C because libarchive is a C library of opaque handles and
 // pointer-heavy calls (entries, xattr iteration, data blocks with offsets),
-// and because libarchive's disk writer sets and restores the umask on every
+// and because libarchive's disk writer sets the umask to 0 and back on every
 // entry: in a multi-threaded process that must happen on a thread with its
-// own fs_struct (unshare(CLONE_FS)), which only C can arrange.
+// own fs_struct (unshare(CLONE_FS)), a worker thread that runs only C.
 //
 // Entry names are never used as given. Each is cleaned (leading "/" and "./"
 // dropped, "." and empty components removed, ".." refused), its directory
@@ -66,6 +66,13 @@ static int fail(struct unpack *u, const char *fmt, ...)
     for (char *p = u->err; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     return -1;
+}
+
+// libarchive's message for the last failure on `a`.
+static const char *why(struct archive *a)
+{
+    const char *msg = archive_error_string(a);
+    return msg && *msg ? msg : "unknown libarchive error";
 }
 
 // Cleans an entry name into `out`, relative to the layer's root: leading
@@ -327,6 +334,7 @@ static int place_entry(struct unpack *u, struct archive_entry *entry, const char
     const char *base = split_path(rel, dir, sizeof dir);
     int is_dir = archive_entry_filetype(entry) == AE_IFDIR;
     const char *link = archive_entry_hardlink(entry);
+    if (strip_overlay_xattrs(entry) != 0) return fail(u, "layer entry %s: out of memory", shown);
 
     if (!*rel) {
         // "./": the layer's root directory itself; its mode, owner and times apply to dest.
@@ -371,7 +379,6 @@ static int place_entry(struct unpack *u, struct archive_entry *entry, const char
     close(dfd);
 
     archive_entry_copy_pathname(entry, path);
-    if (strip_overlay_xattrs(entry) != 0) return fail(u, "layer entry %s: out of memory", shown);
     return PLACE_WRITE;
 }
 
@@ -384,9 +391,9 @@ static int copy_data(struct unpack *u, struct archive *in, struct archive *out, 
         la_int64_t offset;
         int r = archive_read_data_block(in, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) return 0;
-        if (r < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, archive_error_string(in));
+        if (r < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, why(in));
         la_ssize_t w = archive_write_data_block(out, buf, size, offset);
-        if (w < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, archive_error_string(out));
+        if (w < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, why(out));
     }
 }
 
@@ -406,10 +413,7 @@ static int extract(struct unpack *u, struct archive *in, struct archive *out)
     for (;;) {
         int r = archive_read_next_header(in, &entry);
         if (r == ARCHIVE_EOF) break;
-        if (r < ARCHIVE_WARN) {
-            const char *msg = archive_error_string(in);
-            return fail(u, "%s", msg ? msg : "cannot read the archive");
-        }
+        if (r < ARCHIVE_WARN) return fail(u, "%s", why(in));
         const char *name = archive_entry_pathname(entry);
         if (!name || !*name) return fail(u, "layer entry without a name");
         snprintf(shown, sizeof shown, "%s", name);
@@ -435,13 +439,13 @@ static int extract(struct unpack *u, struct archive *in, struct archive *out)
         if (rc == PLACE_SKIP) continue;
 
         r = write_header(u, out, entry);
-        if (r < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, archive_error_string(out));
+        if (r < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, why(out));
         if (copy_data(u, in, out, shown) != 0) return -1;
         r = archive_write_finish_entry(out);
-        if (r < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, archive_error_string(out));
+        if (r < ARCHIVE_WARN) return fail(u, "layer entry %s: %s", shown, why(out));
     }
     // Directory modes and times are set last, here.
-    if (archive_write_close(out) < ARCHIVE_WARN) return fail(u, "%s", archive_error_string(out));
+    if (archive_write_close(out) < ARCHIVE_WARN) return fail(u, "%s", why(out));
     return 0;
 }
 
@@ -470,12 +474,11 @@ static int run(struct unpack *u)
                                             ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_UNLINK |
                                             ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     struct stat st;
-    if (fstat(u->fd, &st) == 0) archive_write_disk_set_skip_file(out, st.st_dev, st.st_ino);
+    if (fstat(u->fd, &st) == 0) archive_write_disk_set_skip_file(out, (la_int64_t)st.st_dev, (la_int64_t)st.st_ino);
 
     int rc;
     if (archive_read_open_fd(in, u->fd, 128 * 1024) != ARCHIVE_OK) {
-        const char *msg = archive_error_string(in);
-        rc = fail(u, "%s", msg ? msg : "cannot read the archive");
+        rc = fail(u, "%s", why(in));
     } else {
         rc = extract(u, in, out);
     }
@@ -492,8 +495,9 @@ struct worker_args {
 static void *worker(void *arg)
 {
     struct worker_args *w = arg;
-    // A private cwd and umask for this thread: libarchive's umask dance (and
-    // its chdir for paths longer than PATH_MAX) then touches no other thread.
+    // A private cwd and umask for this thread: libarchive's umask dance then
+    // touches no other thread. (Its chdir for names of PATH_MAX or more never
+    // happens: full_path refuses those.)
     w->u->shared_fs = unshare(CLONE_FS) != 0;
     if (!w->u->shared_fs) umask(022);   // for the parent directories made here
     w->rc = run(w->u);

@@ -32,8 +32,8 @@ public struct ImagePuller: Sendable {
     public func pull(_ reference: ImageReference, progress: @escaping @Sendable (PullEvent) -> Void = { _ in }) async throws -> StoredImage {
         try store.ensureLayout()
         let asked = reference.digest ?? reference.tag ?? "latest"
-        progress(.resolving(tag: asked, repository: reference.path))
         let top = try await client.manifest(reference, asked)
+        progress(.resolving(tag: asked, repository: reference.path))
         var manifestData = top.data, manifestDigest = top.digest, mediaType = top.mediaType
         if MediaType.indexes.contains(top.mediaType) {
             let index = try JSON.decode(ImageIndex.self, top.data, what: "image index of \(reference.familiar)")

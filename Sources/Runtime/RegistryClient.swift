@@ -21,6 +21,9 @@ public actor RegistryClient {
     public init(credentials: CredentialStore = CredentialStore(), insecureRegistries: Set<String> = []) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        // A refused connection or an unknown host is an answer, not a reason
+        // to retry until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         secureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var insecure = configuration
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -70,7 +73,7 @@ public actor RegistryClient {
             do {
                 response = try await client(reference).execute(request, timeout: .seconds(300))
             } catch {
-                throw RuntimeError.badInput("cannot reach registry \(reference.domain) (\(url)): \(Self.describe(error))")
+                throw RuntimeError.badInput("cannot reach registry \(reference.domain) (\(method) \(url)): \(Self.describe(error))")
             }
             if response.status == .unauthorized && attempt == 0 {
                 let challenge = response.headers.first(name: "WWW-Authenticate") ?? ""
@@ -88,8 +91,10 @@ public actor RegistryClient {
         isInsecure(reference) ? insecureClient : secureClient
     }
 
-    /// https://host, or http://host for an insecure registry that does not
-    /// speak TLS (tried once per host, as Docker does).
+    /// https://host, or for an insecure registry whichever of http and
+    /// https it speaks, found once per host. Plain HTTP is tried first: a TLS
+    /// server closes on it at once, while a TLS hello to a plain server may
+    /// wait for a timeout.
     func baseURL(_ reference: ImageReference) async throws -> String {
         let host = reference.registryHost
         if let scheme = schemes[host] { return "\(scheme)://\(host)" }
@@ -97,13 +102,12 @@ public actor RegistryClient {
             schemes[host] = "https"
             return "https://\(host)"
         }
-        var request = HTTPClientRequest(url: "https://\(host)/v2/")
-        request.method = .GET
+        let request = HTTPClientRequest(url: "http://\(host)/v2/")
         if let response = try? await insecureClient.execute(request, timeout: .seconds(10)) {
             _ = try? await response.body.collect(upTo: 1 << 20)
-            schemes[host] = "https"
-        } else {
             schemes[host] = "http"
+        } else {
+            schemes[host] = "https"
         }
         return "\(schemes[host]!)://\(host)"
     }

@@ -59,7 +59,7 @@ extension ImageCommand {
         func run() async throws {
             let reference = try ImageReference.parse(name)
             try await pullImage(reference, store: try global.imageStore(), registry: registry, quiet: quiet)
-            print(reference.description)
+            writeStdout(reference.description + "\n")
         }
     }
 
@@ -73,12 +73,12 @@ extension ImageCommand {
         func run() async throws {
             let reference = try ImageReference.parse(name)
             let store = try global.imageStore()
-            if !quiet { print("The push refers to repository [\(reference.familiarRepository)]") }
+            if !quiet { writeStdout("The push refers to repository [\(reference.familiarRepository)]\n") }
             let renderer = ProgressRenderer(quiet: quiet)
             let pushed = try await withRegistry(registry) { client in
                 try await ImagePusher(store: store, client: client).push(reference) { renderer.handle($0) }
             }
-            if !quiet { print("\(reference.tag ?? "latest"): digest: \(pushed.digest) size: \(pushed.size)") }
+            if !quiet { writeStdout("\(reference.tag ?? "latest"): digest: \(pushed.digest) size: \(pushed.size)\n") }
         }
     }
 

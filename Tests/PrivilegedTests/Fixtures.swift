@@ -34,45 +34,107 @@ struct ProcessResult {
     var stderr: String
 }
 
+/// Starts a program with posix_spawn, with default signal dispositions and
+/// no blocked signals (Foundation's Process passes on the test thread's
+/// mask, and a child with SIGTERM blocked never stops). `stdout`/`stderr`:
+/// descriptors for the child, /dev/null if nil.
+func spawn(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+           stdout: Int32? = nil, stderr: Int32? = nil) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else {
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    }
+    if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else {
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let code = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+    guard code == 0 else { throw TestRegistryError(message: "posix_spawn \(path): errno \(code)") }
+    return pid
+}
+
+/// pipe(2) with both ends close-on-exec (pipe2 is not in Swift's Glibc).
+func makePipe(_ fds: inout [Int32]) -> Bool {
+    guard pipe(&fds) == 0 else { return false }
+    fds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+    return true
+}
+
+/// Waits for a child and returns its exit status (128+signal if killed).
+@discardableResult
+func waitFor(_ pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
 /// Runs a program to completion and captures its output.
 @discardableResult
 func runProcess(_ path: String, _ arguments: [String], environment: [String: String]? = nil) -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    do { try process.run() } catch { return ProcessResult(status: -1, stdout: "", stderr: "\(error)") }
-    // Read both pipes concurrently so neither fills up and blocks the child.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
+    var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+    guard makePipe(&out), makePipe(&err) else {
+        return ProcessResult(status: -1, stdout: "", stderr: "pipe failed")
     }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    let pid: pid_t
+    do { pid = try spawn(path, arguments, environment: environment, stdout: out[1], stderr: err[1]) } catch {
+        [out[0], out[1], err[0], err[1]].forEach { close($0) }
+        return ProcessResult(status: -1, stdout: "", stderr: "\(error)")
+    }
+    close(out[1])
+    close(err[1])
+    // Read both until the child (and anything it left holding them) closes them.
+    var buffers = [Data(), Data()]
+    var fds = [pollfd(fd: out[0], events: Int16(POLLIN), revents: 0), pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)]
+    var open = 2
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while open > 0 {
+        if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue } else { break } }
+        for index in 0..<2 where fds[index].fd >= 0 && fds[index].revents != 0 {
+            let count = read(fds[index].fd, &chunk, chunk.count)
+            if count > 0 { buffers[index].append(contentsOf: chunk[..<count]) } else if count == 0 || errno != EINTR {
+                close(fds[index].fd)
+                fds[index].fd = -1
+                open -= 1
+            }
+        }
+    }
+    return ProcessResult(status: waitFor(pid), stdout: String(decoding: buffers[0], as: UTF8.self),
+                         stderr: String(decoding: buffers[1], as: UTF8.self))
 }
 
 /// A private place for one test's containers: its own state dir and cgroup
 /// parent, both removed (with any container left) when the test ends.
 final class Sandbox: @unchecked Sendable {
     let stateDir: String
+    let dataDir: String
+    /// HOME for the CLI: registry logins go to $HOME/.swarm/config.json.
+    let homeDir: String
     let cgroupParent: String
     let runtime: ContainerRuntime
 
     init() throws {
         let tag = UUID().uuidString.prefix(8).lowercased()
         stateDir = NSTemporaryDirectory() + "swarm-test-state-\(tag)"
+        dataDir = NSTemporaryDirectory() + "swarm-test-data-\(tag)"
+        homeDir = NSTemporaryDirectory() + "swarm-test-home-\(tag)"
         cgroupParent = "swarm-test-\(tag).slice"
-        runtime = try ContainerRuntime(stateRoot: stateDir, cgroups: CgroupManager.host(parent: cgroupParent))
+        runtime = try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
     }
 
     deinit { cleanUp() }
@@ -90,6 +152,8 @@ final class Sandbox: @unchecked Sendable {
         }
         rmdir(parent)
         try? FileManager.default.removeItem(atPath: stateDir)
+        try? FileManager.default.removeItem(atPath: dataDir)
+        try? FileManager.default.removeItem(atPath: homeDir)
     }
 
     /// `swarm container ARGS…` against this sandbox.
@@ -97,10 +161,22 @@ final class Sandbox: @unchecked Sendable {
     func swarm(_ arguments: String...) -> ProcessResult { swarm(arguments) }
 
     func swarm(_ arguments: [String]) -> ProcessResult {
+        runProcess(swarmBinary, ["container"] + arguments, environment: environment)
+    }
+
+    /// `swarm ARGS…` (any command group) against this sandbox.
+    @discardableResult
+    func cli(_ arguments: String...) -> ProcessResult {
+        runProcess(swarmBinary, arguments, environment: environment)
+    }
+
+    var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["SWARM_STATE_DIR"] = stateDir
+        environment["SWARM_DATA_DIR"] = dataDir
         environment["SWARM_CGROUP_PARENT"] = cgroupParent
-        return runProcess(swarmBinary, ["container"] + arguments, environment: environment)
+        environment["HOME"] = homeDir
+        return environment
     }
 
     /// `swarm container run --rm --rootfs busybox ARGS…`, attached.

@@ -143,6 +143,7 @@ struct IsolationTests {
         #expect(runProcess("/bin/cp", ["-a", busyboxRootfs, rootfs]).status == 0)
         try FileManager.default.removeItem(atPath: rootfs + "/etc")
         try FileManager.default.createSymbolicLink(atPath: rootfs + "/etc", withDestinationPath: hostDir)
+        try? FileManager.default.removeItem(atPath: rootfs + "/data")   // other tests mount at /data
         try FileManager.default.createSymbolicLink(atPath: rootfs + "/data", withDestinationPath: "/../../../../" + hostDir)
         let source = NSTemporaryDirectory() + "swarm-test-escape-src-\(tag)"
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)

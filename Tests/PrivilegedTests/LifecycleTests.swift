@@ -130,20 +130,12 @@ struct LifecycleTests {
 
     @Test func detachedContainerSurvivesItsStarter() throws {
         // An attached `run`, killed with SIGKILL: the container and its log go on.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: swarmBinary)
-        process.arguments = ["container", "run", "--name", "survivor", "--rootfs", busyboxRootfs,
-                             "sh", "-c", "while true; do echo alive; sleep 0.1; done"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["SWARM_STATE_DIR"] = sandbox.stateDir
-        environment["SWARM_CGROUP_PARENT"] = sandbox.cgroupParent
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let pid = try spawn(swarmBinary, ["container", "run", "--name", "survivor", "--rootfs", busyboxRootfs,
+                                          "sh", "-c", "while true; do echo alive; sleep 0.1; done"],
+                            environment: sandbox.environment)
         #expect(eventually { (try? sandbox.runtime.inspect("survivor").state.status) == .running })
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        waitFor(pid)
         let before = LogReader(path: try sandbox.runtime.inspect("survivor").record.logPath, maxFiles: 3).entries().count
         usleep(500_000)
         let info = try sandbox.runtime.inspect("survivor")

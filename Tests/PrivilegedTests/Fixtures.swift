@@ -166,7 +166,10 @@ final class Sandbox: @unchecked Sendable {
 
     /// `swarm ARGS…` (any command group) against this sandbox.
     @discardableResult
-    func cli(_ arguments: String...) -> ProcessResult {
+    func cli(_ arguments: String...) -> ProcessResult { cli(arguments) }
+
+    @discardableResult
+    func cli(_ arguments: [String]) -> ProcessResult {
         runProcess(swarmBinary, arguments, environment: environment)
     }
 

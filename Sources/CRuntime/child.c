@@ -24,6 +24,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <stdio.h>
 #include <unistd.h>
 
 static const char *const step_names[] = {
@@ -280,9 +281,9 @@ static const char *env_path(const char *const *envp) {
 }
 
 // execvpe without allocation: reports the most telling errno if all fail.
-__attribute__((noreturn)) static void exec_command(const struct crt_config *cfg, int sync_fd) {
-    const char *prog = cfg->argv[0];
-    char *const *argv = (char *const *)cfg->argv;
+__attribute__((noreturn)) static void exec_command(const struct crt_config *cfg, const char *const *command, int sync_fd) {
+    const char *prog = command[0];
+    char *const *argv = (char *const *)command;
     char *const *envp = (char *const *)cfg->envp;
     if (strchr(prog, '/')) {
         execve(prog, argv, envp);
@@ -322,7 +323,7 @@ __attribute__((noreturn)) static void run_init(const struct crt_config *cfg, int
     if (child < 0) fail(sync_fd, CRT_STEP_INIT_FORK);
     if (child == 0) {
         sigprocmask(SIG_SETMASK, &none, NULL);
-        exec_command(cfg, sync_fd);
+        exec_command(cfg, cfg->argv, sync_fd);
     }
     close(sync_fd);   // the command's copy closes on exec, telling the monitor
     for (;;) {
@@ -392,5 +393,50 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    exec_command(cfg, sync_fd);
+    exec_command(cfg, cfg->argv, sync_fd);
+}
+
+// Runs `argv` inside the running container whose first process is `target`
+// (a health check): its cgroup, its namespaces, then the same identity,
+// no_new_privs and seccomp as the container, stdout and stderr to `out`.
+// Called in a child of the monitor; never returns.
+void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *const *argv, int out) {
+    int sync_fd = -1;   // nobody to report to: a failure just exits 127
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", cfg->cgroup_path);
+    int procs = open(path, O_WRONLY | O_CLOEXEC);
+    if (procs < 0 || write(procs, "0", 1) != 1) fail(sync_fd, CRT_STEP_CGROUP);
+    close(procs);
+    static const char *const names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, names[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, 0) != 0) fail(sync_fd, CRT_STEP_CLONE);
+        close(fd);
+    }
+    // Joining a pid namespace applies to children only.
+    pid_t child = fork();
+    if (child < 0) fail(sync_fd, CRT_STEP_CLONE);
+    if (child > 0) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) fail(sync_fd, CRT_STEP_EXEC);
+    if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0 && chdir("/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
+    set_identity(cfg, sync_fd);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, CRT_STEP_NO_NEW_PRIVS);
+    if (cfg->seccomp_len > 0) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)cfg->seccomp_len,
+            .filter = (struct sock_filter *)cfg->seccomp_filter,
+        };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(sync_fd, CRT_STEP_SECCOMP);
+    }
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    exec_command(cfg, argv, sync_fd);
 }

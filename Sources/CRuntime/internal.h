@@ -21,4 +21,8 @@ struct crt_child_fds {
 void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fds)
     __attribute__((noreturn));
 
+/// Enters the running container `target` and execs `argv` (child.c).
+void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *const *argv, int out)
+    __attribute__((noreturn));
+
 #endif

@@ -171,12 +171,11 @@ static size_t utf8_len(const unsigned char *p, size_t avail) {
     return n;
 }
 
-static void log_entry(struct log_writer *lw, const char *stream, const char *text, size_t len) {
-    // Worst case 6 bytes per input byte (\u00XX), plus the frame.
-    static char buf[LOG_LINE_MAX * 6 + 128];
+// Escapes `len` bytes as the inside of a JSON string into `buf` (room for
+// 6 bytes per input byte); returns the bytes written.
+static size_t json_escape(char *buf, const char *text, size_t len) {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
-    memcpy(buf + n, "{\"log\":\"", 8); n += 8;
     const unsigned char *p = (const unsigned char *)text;
     for (size_t i = 0; i < len;) {
         unsigned char c = p[i];
@@ -193,6 +192,15 @@ static void log_entry(struct log_writer *lw, const char *stream, const char *tex
             else { memcpy(buf + n, p + i, k); n += k; i += k; }
         }
     }
+    return n;
+}
+
+static void log_entry(struct log_writer *lw, const char *stream, const char *text, size_t len) {
+    // Worst case 6 bytes per input byte (\u00XX), plus the frame.
+    static char buf[LOG_LINE_MAX * 6 + 128];
+    size_t n = 0;
+    memcpy(buf + n, "{\"log\":\"", 8); n += 8;
+    n += json_escape(buf + n, text, len);
     memcpy(buf + n, "\",\"stream\":\"", 12); n += 12;
     size_t sl = strlen(stream);
     memcpy(buf + n, stream, sl); n += sl;
@@ -244,6 +252,125 @@ static void remove_cgroup(const char *path) {
 }
 
 // ---------------------------------------------------------------------------
+// Health checks, as Docker runs them: every interval a command inside the
+// container; exit 0 is healthy, anything else (or the timeout) a failure;
+// `retries` failures in a row make it unhealthy; failures in the start
+// period do not count. The state goes to <state>/health as Docker's
+// State.Health JSON, with the last five results.
+
+#define HEALTH_OUTPUT_MAX 4096
+#define HEALTH_LOG 5
+
+struct health_result {
+    uint64_t start, end;    // wall clock, ns
+    int exit_code;
+    size_t len;
+    char output[HEALTH_OUTPUT_MAX];
+};
+
+struct health {
+    int enabled;
+    const char *status;     // "starting", "healthy", "unhealthy"
+    int streak;
+    uint64_t started;       // monotonic ns of the container's start
+    uint64_t next;          // monotonic ns of the next check
+    pid_t pid;              // running check, 0 if none
+    int out;                // its output pipe, -1 if none
+    uint64_t deadline;      // monotonic ns the running check times out
+    struct health_result current;
+    struct health_result log[HEALTH_LOG];
+    int count;
+};
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void health_write(const struct crt_config *cfg, const struct health *h) {
+    static char buf[HEALTH_LOG * (HEALTH_OUTPUT_MAX * 6 + 256) + 256];
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "{\"Status\":\"%s\",\"FailingStreak\":%d,\"Log\":[", h->status, h->streak);
+    for (int i = 0; i < h->count; i++) {
+        const struct health_result *r = &h->log[i];
+        if (i) buf[n++] = ',';
+        memcpy(buf + n, "{\"Start\":\"", 10); n += 10;
+        n += fmt_time(buf + n, r->start);
+        memcpy(buf + n, "\",\"End\":\"", 9); n += 9;
+        n += fmt_time(buf + n, r->end);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "\",\"ExitCode\":%d,\"Output\":\"", r->exit_code);
+        n += json_escape(buf + n, r->output, r->len);
+        memcpy(buf + n, "\"}", 2); n += 2;
+    }
+    memcpy(buf + n, "]}\n", 3); n += 3;
+    write_file_atomic(cfg->state_dir, "health", buf, n);
+}
+
+static void health_start(const struct crt_config *cfg, struct health *h, pid_t target) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    h->current.start = now_ns();
+    h->current.len = 0;
+    pid_t pid = fork();
+    if (pid == 0) crt_enter_and_exec(cfg, target, cfg->health_argv, p[1]);
+    close(p[1]);
+    if (pid < 0) { close(p[0]); return; }
+    h->pid = pid;
+    h->out = p[0];
+    h->deadline = mono_ns() + cfg->health_timeout_ns;
+}
+
+// Records the finished check (exit code, or -1 for a timeout) and the new status.
+static void health_finish(const struct crt_config *cfg, struct health *h, int exit_code) {
+    uint64_t now = mono_ns();
+    h->current.end = now_ns();
+    h->current.exit_code = exit_code;
+    if (exit_code == 0) {
+        h->status = "healthy";
+        h->streak = 0;
+    } else if (now - h->started >= cfg->health_start_period_ns) {
+        h->streak++;
+        if (h->streak >= (cfg->health_retries > 0 ? cfg->health_retries : 3)) h->status = "unhealthy";
+    }
+    if (h->count == HEALTH_LOG) {
+        memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1));
+        h->count--;
+    }
+    h->log[h->count++] = h->current;
+    h->pid = 0;
+    h->out = -1;
+    h->next = now + cfg->health_interval_ns;
+    health_write(cfg, h);
+}
+
+// Reads the running check's output; at its end, collects its status.
+static void health_pump(const struct crt_config *cfg, struct health *h) {
+    char chunk[4096];
+    ssize_t got = read(h->out, chunk, sizeof chunk);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (got > 0) {
+        size_t room = HEALTH_OUTPUT_MAX - h->current.len;
+        size_t take = (size_t)got < room ? (size_t)got : room;
+        memcpy(h->current.output + h->current.len, chunk, take);
+        h->current.len += take;
+        return;
+    }
+    close(h->out);
+    int status = 0;
+    while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR) {}
+    health_finish(cfg, h, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+static void health_timeout(const struct crt_config *cfg, struct health *h) {
+    kill(h->pid, SIGKILL);
+    close(h->out);
+    while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR) {}
+    int n = snprintf(h->current.output, HEALTH_OUTPUT_MAX, "Health check exceeded timeout (%llums)",
+                     (unsigned long long)(cfg->health_timeout_ns / 1000000));
+    h->current.len = n > 0 ? (size_t)n : 0;
+    health_finish(cfg, h, -1);
+}
 
 static pid_t clone_container(const struct crt_config *cfg, int cgroup_fd) {
     struct clone_args args;
@@ -326,16 +453,49 @@ static void monitor_main(const struct crt_config *cfg) {
     static struct stream streams[2];
     streams[0] = (struct stream){.fd = out[0], .attach = cfg->attach_stdout >= 0 ? FD_ATTACH_OUT : -1, .name = "stdout"};
     streams[1] = (struct stream){.fd = err[0], .attach = cfg->attach_stderr >= 0 ? FD_ATTACH_ERR : -1, .name = "stderr"};
-    while (streams[0].fd >= 0 || streams[1].fd >= 0) {
-        struct pollfd pfd[2];
-        int nfds = 0, idx[2];
+
+    static struct health h;
+    h.out = -1;
+    // With a health check the loop also watches the container's exit (a
+    // container may close its output and go on running).
+    int exit_fd = -1;
+    if (cfg->health_argv) {
+        h.enabled = 1;
+        h.status = "starting";
+        h.started = mono_ns();
+        h.next = h.started + cfg->health_interval_ns;
+        health_write(cfg, &h);
+        exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    }
+    while (streams[0].fd >= 0 || streams[1].fd >= 0 || exit_fd >= 0) {
+        struct pollfd pfd[4];
+        int nfds = 0, idx[4];
         for (int i = 0; i < 2; i++)
             if (streams[i].fd >= 0) { pfd[nfds] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN}; idx[nfds++] = i; }
-        if (poll(pfd, (nfds_t)nfds, -1) < 0) { if (errno == EINTR) continue; break; }
+        if (h.out >= 0) { pfd[nfds] = (struct pollfd){.fd = h.out, .events = POLLIN}; idx[nfds++] = 2; }
+        if (exit_fd >= 0) { pfd[nfds] = (struct pollfd){.fd = exit_fd, .events = POLLIN}; idx[nfds++] = 3; }
+        int timeout = -1;
+        if (h.enabled && exit_fd >= 0) {
+            uint64_t now = mono_ns(), due = h.pid ? h.deadline : h.next;
+            timeout = due > now ? (int)((due - now) / 1000000) + 1 : 0;
+        }
+        if (poll(pfd, (nfds_t)nfds, timeout) < 0) { if (errno == EINTR) continue; break; }
         for (int k = 0; k < nfds; k++) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            if (idx[k] == 2) { health_pump(cfg, &h); continue; }
+            if (idx[k] == 3) {
+                close(exit_fd);
+                exit_fd = -1;
+                if (h.pid) { kill(h.pid, SIGKILL); close(h.out); waitpid(h.pid, NULL, 0); h.pid = 0; h.out = -1; }
+                continue;
+            }
             struct stream *s = &streams[idx[k]];
             if (!stream_pump(s, &lw)) { close(s->fd); s->fd = -1; }
+        }
+        if (h.enabled && exit_fd >= 0) {
+            uint64_t now = mono_ns();
+            if (h.pid && now >= h.deadline) health_timeout(cfg, &h);
+            else if (!h.pid && now >= h.next) health_start(cfg, &h, pid);
         }
     }
     for (int i = 0; i < 2; i++)

@@ -105,6 +105,7 @@ public struct ContainerRuntime: Sendable {
         let rootfs = image.map { $0.use.dataDir + "/merged" } ?? spec.rootfs
         let workingDir = spec.workingDir ?? image?.config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         let stopSignal = try spec.stopSignal ?? image?.config.StopSignal.map(Signals.parse) ?? SIGTERM
+        let health = try HealthSettings.merge(image: image?.config.Healthcheck, user: spec.healthcheck)
         for mount in spec.mounts where !FileManager.default.fileExists(atPath: mount.source) {
             throw RuntimeError.badInput("invalid mount config for type \"bind\": bind source path does not exist: \(mount.source)")
         }
@@ -130,7 +131,7 @@ public struct ContainerRuntime: Sendable {
 
         let record = ContainerRecord(
             id: id, name: name ?? NameGenerator.generate(taken: Set((try? FileManager.default.contentsOfDirectory(atPath: store.namesDir)) ?? [])), created: Date(), spec: spec,
-            argv: argv, workingDir: workingDir, stopSignal: stopSignal, rootfs: rootfs, image: image?.use,
+            argv: argv, workingDir: workingDir, stopSignal: stopSignal, rootfs: rootfs, image: image?.use, health: health,
             hostname: hostname, user: user, env: env, cgroupPath: cgroups.path(of: id),
             logPath: store.directory(of: id) + "/\(id)-json.log")
         let seccomp = spec.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
@@ -195,6 +196,13 @@ public struct ContainerRuntime: Sendable {
         config.remove_on_exit = spec.autoRemove ? 1 : 0
         config.name_link = arena.string(store.nameLink(record.name))
 
+        if let health = record.health {
+            config.health_argv = arena.stringArray(health.argv)
+            config.health_interval_ns = UInt64(health.interval)
+            config.health_timeout_ns = UInt64(health.timeout)
+            config.health_start_period_ns = UInt64(health.startPeriod)
+            config.health_retries = Int32(health.retries)
+        }
         var started = crt_started()
         if crt_run(&config, &started) != 0 {
             let step = String(cString: crt_step_name(started.step))

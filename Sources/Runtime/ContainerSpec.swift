@@ -35,6 +35,9 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     public var autoRemove = false
     /// Use Docker's default seccomp profile (`--security-opt seccomp=unconfined` turns it off).
     public var seccomp = true
+    /// Overrides the image's health check field by field (`--health-*`);
+    /// Test ["NONE"] turns it off (`--no-healthcheck`).
+    public var healthcheck: ImageConfig.Healthcheck?
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
@@ -172,6 +175,59 @@ public struct LogOptions: Codable, Equatable, Sendable {
             maxFiles = n
         default: throw RuntimeError.badInput("unknown log opt '\(parts[0])' for json-file log driver: use max-size or max-file")
         }
+    }
+}
+
+/// A health check as the monitor runs it, after merging image and user settings.
+public struct HealthSettings: Codable, Equatable, Sendable {
+    public var argv: [String]
+    public var interval: Int64
+    public var timeout: Int64
+    public var startPeriod: Int64
+    public var retries: Int
+
+    /// Docker's defaults: 30 s interval and timeout, no start period, 3 retries.
+    /// nil when there is no check (no Test, or Test ["NONE"]).
+    public static func merge(image: ImageConfig.Healthcheck?, user: ImageConfig.Healthcheck?) throws -> HealthSettings? {
+        let test = user?.Test ?? image?.Test
+        guard let test, let kind = test.first, kind != "NONE" else { return nil }
+        let argv: [String]
+        switch kind {
+        case "CMD": argv = Array(test.dropFirst())
+        case "CMD-SHELL": argv = ["/bin/sh", "-c", test.dropFirst().joined(separator: " ")]
+        default: throw RuntimeError.badInput("invalid health check test \(test): it must start with CMD, CMD-SHELL or NONE")
+        }
+        guard !argv.isEmpty else { throw RuntimeError.badInput("invalid health check: no command given") }
+        func value(_ key: KeyPath<ImageConfig.Healthcheck, Int64?>, _ fallback: Int64) -> Int64 {
+            let chosen = user?[keyPath: key] ?? image?[keyPath: key] ?? 0
+            return chosen > 0 ? chosen : fallback
+        }
+        let retries = user?.Retries ?? image?.Retries ?? 0
+        return HealthSettings(argv: argv, interval: value(\.Interval, 30_000_000_000), timeout: value(\.Timeout, 30_000_000_000),
+                              startPeriod: value(\.StartPeriod, 0), retries: retries > 0 ? retries : 3)
+    }
+}
+
+/// Go duration strings as Docker's flags take them: "30s", "1m30s", "200ms", "1h".
+public enum Durations {
+    public static func parse(_ text: String) throws -> Int64 {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        var rest = Substring(text), total: Double = 0
+        guard !rest.isEmpty else { throw bad(text) }
+        if rest == "0" { return 0 }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard let value = Double(number) else { throw bad(text) }
+            rest = rest.dropFirst(number.count)
+            guard let unit = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else { throw bad(text) }
+            rest = rest.dropFirst(unit.0.count)
+            total += value * unit.1
+        }
+        return Int64(total)
+    }
+
+    static func bad(_ text: String) -> RuntimeError {
+        RuntimeError.badInput("invalid duration \(text): use a number with a unit, e.g. 30s, 1m30s or 500ms")
     }
 }
 

@@ -30,6 +30,7 @@ public struct ContainerRecord: Codable, Equatable, Sendable {
     /// The root file system: spec.rootfs, or the overlay mount point of an image.
     public var rootfs: String
     public var image: ImageUse?
+    public var health: HealthSettings?
     public var hostname: String
     public var user: ResolvedUser
     /// The environment the process gets: Docker's defaults merged with the spec's.
@@ -56,6 +57,21 @@ public struct ContainerState: Equatable, Sendable {
     public var finishedAt: Date?
     public var exitCode: Int32?
     public var signal: Int32?
+    /// Docker's State.Health, while a health check runs.
+    public var health: HealthState?
+}
+
+/// The monitor's health file: Docker's State.Health.
+public struct HealthState: Codable, Equatable, Sendable {
+    public struct Result: Codable, Equatable, Sendable {
+        public var Start: String
+        public var End: String
+        public var ExitCode: Int
+        public var Output: String
+    }
+    public var Status: String
+    public var FailingStreak: Int
+    public var Log: [Result]
 }
 
 public struct ContainerInfo: Sendable {
@@ -134,6 +150,9 @@ public struct ContainerStore: Sendable {
             return ContainerState(status: .created)
         }
         var state = ContainerState(status: .running)
+        if record.health != nil, let data = FileManager.default.contents(atPath: dir + "/health") {
+            state.health = try? JSONDecoder().decode(HealthState.self, from: data)
+        }
         state.monitorPid = pid_t(pidFields[0]) ?? 0
         state.pid = pid_t(pidFields[1]) ?? 0
         state.startedAt = UInt64(pidFields[2]).map(Self.date(ns:))

@@ -189,6 +189,14 @@ public struct ImageConfig: Codable, Sendable {
         public var Timeout: Int64?
         public var StartPeriod: Int64?
         public var Retries: Int?
+
+        public init(Test: [String]? = nil, Interval: Int64? = nil, Timeout: Int64? = nil, StartPeriod: Int64? = nil, Retries: Int? = nil) {
+            self.Test = Test
+            self.Interval = Interval
+            self.Timeout = Timeout
+            self.StartPeriod = StartPeriod
+            self.Retries = Retries
+        }
     }
 }
 

@@ -46,6 +46,13 @@ extension ContainerCommand {
         @Option(help: "Overwrite the image's ENTRYPOINT (the image's CMD is then not used).") var entrypoint: String?
         @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before killing.") var stopTimeout: Int = 10
         @Option(name: .customLong("log-opt"), help: "json-file log option: max-size=10m, max-file=3.") var logOpt: [String] = []
+        @Option(name: .customLong("health-cmd"), help: "Command to run to check health (run by the container's monitor).")
+        var healthCmd: String?
+        @Option(name: .customLong("health-interval"), help: "Time between running the check (e.g. 30s).") var healthInterval: String?
+        @Option(name: .customLong("health-timeout"), help: "Maximum time to allow one check to run.") var healthTimeout: String?
+        @Option(name: .customLong("health-start-period"), help: "Start period during which failures do not count.") var healthStartPeriod: String?
+        @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy.") var healthRetries: Int?
+        @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK.") var noHealthcheck = false
         @Option(name: .customLong("security-opt"), help: "seccomp=unconfined turns the default seccomp profile off; no-new-privileges is always on.")
         var securityOpt: [String] = []
         @Option(help: "Run this root file system directory instead of an image.") var rootfs: String?
@@ -92,6 +99,14 @@ extension ContainerCommand {
                 }
             }
             spec.autoRemove = autoRemove
+            if noHealthcheck {
+                spec.healthcheck = ImageConfig.Healthcheck(Test: ["NONE"])
+            } else if healthCmd != nil || healthInterval != nil || healthTimeout != nil || healthStartPeriod != nil || healthRetries != nil {
+                spec.healthcheck = ImageConfig.Healthcheck(
+                    Test: healthCmd.map { ["CMD-SHELL", $0] }, Interval: try healthInterval.map(Durations.parse),
+                    Timeout: try healthTimeout.map(Durations.parse), StartPeriod: try healthStartPeriod.map(Durations.parse),
+                    Retries: healthRetries)
+            }
             return spec
         }
 

@@ -82,7 +82,13 @@ enum Render {
         switch state.status {
         case .created: return "Created"
         case .dead: return "Dead"
-        case .running: return "Up " + humanDuration(now.timeIntervalSince(state.startedAt ?? now))
+        case .running:
+            let up = "Up " + humanDuration(now.timeIntervalSince(state.startedAt ?? now))
+            switch state.health?.Status {
+            case nil: return up
+            case "starting": return up + " (health: starting)"
+            case let status?: return up + " (\(status))"
+            }
         case .exited:
             return "Exited (\(state.exitCode ?? -1)) " + humanDuration(now.timeIntervalSince(state.finishedAt ?? now)) + " ago"
         }
@@ -103,6 +109,7 @@ struct ContainerInspect: Encodable {
         var Error = ""
         var StartedAt: String
         var FinishedAt: String
+        var Health: HealthState?
     }
     struct ConfigInfo: Encodable {
         var Hostname: String
@@ -158,7 +165,7 @@ struct ContainerInspect: Encodable {
         Args = Array(record.argv.dropFirst())
         State = StateInfo(Status: state.status.rawValue, Running: state.status == .running, Dead: state.status == .dead,
                       Pid: state.pid, ExitCode: state.exitCode ?? 0, StartedAt: format(state.startedAt),
-                      FinishedAt: format(state.finishedAt))
+                      FinishedAt: format(state.finishedAt), Health: state.health)
         Name = "/" + record.name
         Rootfs = record.rootfs
         LogPath = record.logPath

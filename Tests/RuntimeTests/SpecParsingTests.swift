@@ -102,3 +102,29 @@ struct SpecParsingTests {
 
 /// makedev for 1:3 is 0x103 on Linux.
 func crt_makedevForTests(_ major: UInt64, _ minor: UInt64) -> UInt64 { (major << 8) | minor }
+
+struct HealthSettingsTests {
+    @Test func durations() throws {
+        #expect(try Durations.parse("30s") == 30_000_000_000)
+        #expect(try Durations.parse("1m30s") == 90_000_000_000)
+        #expect(try Durations.parse("200ms") == 200_000_000)
+        #expect(try Durations.parse("1h") == 3_600_000_000_000)
+        #expect(try Durations.parse("1.5s") == 1_500_000_000)
+        for bad in ["", "10", "soon", "5 s", "-1s"] {
+            #expect(throws: RuntimeError.self, "\(bad)") { try Durations.parse(bad) }
+        }
+    }
+
+    @Test func mergeLikeDocker() throws {
+        let image = ImageConfig.Healthcheck(Test: ["CMD-SHELL", "curl -f localhost"], Interval: 5_000_000_000, Retries: 5)
+        let merged = try #require(try HealthSettings.merge(image: image, user: nil))
+        #expect(merged == HealthSettings(argv: ["/bin/sh", "-c", "curl -f localhost"], interval: 5_000_000_000,
+                                         timeout: 30_000_000_000, startPeriod: 0, retries: 5))
+        let user = ImageConfig.Healthcheck(Test: ["CMD", "true"], Timeout: 1_000_000_000)
+        #expect(try HealthSettings.merge(image: image, user: user) ==
+                HealthSettings(argv: ["true"], interval: 5_000_000_000, timeout: 1_000_000_000, startPeriod: 0, retries: 5))
+        #expect(try HealthSettings.merge(image: image, user: .init(Test: ["NONE"])) == nil)
+        #expect(try HealthSettings.merge(image: nil, user: nil) == nil)
+        #expect(throws: RuntimeError.self) { try HealthSettings.merge(image: .init(Test: ["BOGUS", "x"]), user: nil) }
+    }
+}

@@ -108,6 +108,11 @@ struct crt_config {
     int remove_on_exit;             // remove state_dir (and name_link) at exit
     const char *name_link;          // removed with the state dir, may be NULL
     const char *data_dir;           // removed with the state dir, may be NULL
+
+    // Health check, run by the monitor inside the container; NULL = none.
+    const char *const *health_argv;
+    uint64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
+    int health_retries;
 };
 
 /// Result of crt_run, and of a setup failure.

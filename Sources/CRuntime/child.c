@@ -273,6 +273,19 @@ static void set_identity(const struct crt_config *cfg, int sync_fd) {
         fail(sync_fd, CRT_STEP_CAPABILITIES);
 }
 
+// no_new_privs, then the seccomp filter: the last steps before exec, in a
+// container's first process and in a health check alike.
+static void restrict_syscalls(const struct crt_config *cfg, int sync_fd) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, CRT_STEP_NO_NEW_PRIVS);
+    if (cfg->seccomp_len > 0) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)cfg->seccomp_len,
+            .filter = (struct sock_filter *)cfg->seccomp_filter,
+        };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(sync_fd, CRT_STEP_SECCOMP);
+    }
+}
+
 // Finds "PATH=" in envp; Docker's default when absent.
 static const char *env_path(const char *const *envp) {
     for (; envp && *envp; envp++)
@@ -377,14 +390,7 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
 
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
     set_identity(cfg, sync_fd);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, CRT_STEP_NO_NEW_PRIVS);
-    if (cfg->seccomp_len > 0) {
-        struct sock_fprog prog = {
-            .len = (unsigned short)cfg->seccomp_len,
-            .filter = (struct sock_filter *)cfg->seccomp_filter,
-        };
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(sync_fd, CRT_STEP_SECCOMP);
-    }
+    restrict_syscalls(cfg, sync_fd);
 
     // The command starts with default dispositions and nothing blocked,
     // whatever the monitor (or whoever started the caller) had.
@@ -426,14 +432,7 @@ void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) fail(sync_fd, CRT_STEP_EXEC);
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0 && chdir("/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
     set_identity(cfg, sync_fd);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, CRT_STEP_NO_NEW_PRIVS);
-    if (cfg->seccomp_len > 0) {
-        struct sock_fprog prog = {
-            .len = (unsigned short)cfg->seccomp_len,
-            .filter = (struct sock_filter *)cfg->seccomp_filter,
-        };
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(sync_fd, CRT_STEP_SECCOMP);
-    }
+    restrict_syscalls(cfg, sync_fd);
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);

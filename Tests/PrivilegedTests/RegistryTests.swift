@@ -83,6 +83,14 @@ struct RegistryTests {
         let refused = sandbox.cli("image", "pull", name)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("swarm login \(registry.host)"), "\(refused.stderr)")
+        // The docker CLI's credentials are used too.
+        let dockerConfig = sandbox.homeDir + "/.docker"
+        try FileManager.default.createDirectory(atPath: dockerConfig, withIntermediateDirectories: true)
+        let auth = Data("\(registry.user):\(registry.password)".utf8).base64EncodedString()
+        try #"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.write(toFile: dockerConfig + "/config.json", atomically: true, encoding: .utf8)
+        #expect(sandbox.cli("image", "pull", "-q", name).status == 0)
+        try FileManager.default.removeItem(atPath: dockerConfig)
+        #expect(sandbox.cli("image", "rm", name).status == 0)
         let wrong = sandbox.cli("login", "-u", registry.user, "-p", "wrong", registry.host)
         #expect(wrong.status == 1 && wrong.stderr.contains("incorrect username or password"), "\(wrong.stderr)")
         let login = sandbox.cli("login", "-u", registry.user, "-p", registry.password, registry.host)

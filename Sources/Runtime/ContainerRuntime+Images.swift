@@ -28,7 +28,8 @@ extension ContainerRuntime {
                 if let repoDigest = image.repoDigest { lines.append("Untagged: \(parsed.familiarRepository)@\(repoDigest)") }
             }
         }
-        if try images.lookup(image.manifestDigest.description) == nil, images.list().allSatisfy({ $0.manifestDigest != image.manifestDigest }) {
+        // Once no name points at the manifest, what only it used goes.
+        if images.list().allSatisfy({ $0.manifestDigest != image.manifestDigest }) {
             let pruned = try images.prune(keeping: Set(imagesInUse().keys))
             if pruned.deleted.contains(image.id) || !images.hasBlob(image.id) { lines.append("Deleted: \(image.id)") }
         }

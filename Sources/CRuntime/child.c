@@ -408,6 +408,11 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
 // Called in a child of the monitor; never returns.
 void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *const *argv, int out) {
     int sync_fd = -1;   // nobody to report to: a failure just exits 127
+    // Not dumpable: once inside, the container's root must not reach this
+    // process's memory, executable or descriptors through /proc before exec.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // Its own process group, so a timeout kills the check and what it started.
+    setpgid(0, 0);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/cgroup.procs", cfg->cgroup_path);
     int procs = open(path, O_WRONLY | O_CLOEXEC);
@@ -430,6 +435,8 @@ void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *
     }
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) fail(sync_fd, CRT_STEP_EXEC);
+    // None of the monitor's descriptors (logs, pipes, pidfds) go inside.
+    syscall(SYS_close_range, 3, ~0U, 0);
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0 && chdir("/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
     set_identity(cfg, sync_fd);
     restrict_syscalls(cfg, sync_fd);

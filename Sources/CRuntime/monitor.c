@@ -309,6 +309,8 @@ static void health_write(const struct crt_config *cfg, const struct health *h) {
 
 static void health_start(const struct crt_config *cfg, struct health *h, pid_t target) {
     int p[2];
+    // On failure, try again at the next interval rather than at once.
+    h->next = mono_ns() + cfg->health_interval_ns;
     if (pipe2(p, O_CLOEXEC) != 0) return;
     h->current.start = now_ns();
     h->current.len = 0;
@@ -363,6 +365,7 @@ static void health_pump(const struct crt_config *cfg, struct health *h) {
 }
 
 static void health_timeout(const struct crt_config *cfg, struct health *h) {
+    kill(-h->pid, SIGKILL);     // the check's process group (see crt_enter_and_exec)
     kill(h->pid, SIGKILL);
     close(h->out);
     while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR) {}
@@ -477,7 +480,8 @@ static void monitor_main(const struct crt_config *cfg) {
         int timeout = -1;
         if (h.enabled && exit_fd >= 0) {
             uint64_t now = mono_ns(), due = h.pid ? h.deadline : h.next;
-            timeout = due > now ? (int)((due - now) / 1000000) + 1 : 0;
+            uint64_t ms = due > now ? (due - now) / 1000000 + 1 : 0;
+            timeout = ms > INT_MAX ? INT_MAX : (int)ms;
         }
         if (poll(pfd, (nfds_t)nfds, timeout) < 0) { if (errno == EINTR) continue; break; }
         for (int k = 0; k < nfds; k++) {
@@ -486,7 +490,7 @@ static void monitor_main(const struct crt_config *cfg) {
             if (idx[k] == 3) {
                 close(exit_fd);
                 exit_fd = -1;
-                if (h.pid) { kill(h.pid, SIGKILL); close(h.out); waitpid(h.pid, NULL, 0); h.pid = 0; h.out = -1; }
+                if (h.pid) { kill(-h.pid, SIGKILL); kill(h.pid, SIGKILL); close(h.out); waitpid(h.pid, NULL, 0); h.pid = 0; h.out = -1; }
                 continue;
             }
             struct stream *s = &streams[idx[k]];
@@ -553,8 +557,9 @@ int crt_run(const struct crt_config *cfg, struct crt_started *out) {
         int keep_err = cfg->attach_stderr >= 0 ? fcntl(cfg->attach_stderr, F_DUPFD, 64) : -1;
         dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
         dup2(keep_ev, FD_EVENT);
-        if (keep_out >= 0) dup2(keep_out, FD_ATTACH_OUT);
-        if (keep_err >= 0) dup2(keep_err, FD_ATTACH_ERR);
+        // Unused attach slots get /dev/null, not whatever the caller had there.
+        dup2(keep_out >= 0 ? keep_out : devnull, FD_ATTACH_OUT);
+        dup2(keep_err >= 0 ? keep_err : devnull, FD_ATTACH_ERR);
         syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
         for (int fd = FD_EVENT; fd < FD_FIRST_FREE; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
         sigset_t none;

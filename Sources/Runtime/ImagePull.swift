@@ -31,6 +31,10 @@ public struct ImagePuller: Sendable {
     @discardableResult
     public func pull(_ reference: ImageReference, progress: @escaping @Sendable (PullEvent) -> Void = { _ in }) async throws -> StoredImage {
         try store.ensureLayout()
+        return try await store.withAsyncLock("gc", shared: true) { try await pullLocked(reference, progress: progress) }
+    }
+
+    func pullLocked(_ reference: ImageReference, progress: @escaping @Sendable (PullEvent) -> Void) async throws -> StoredImage {
         let asked = reference.digest ?? reference.tag ?? "latest"
         let top = try await client.manifest(reference, asked)
         progress(.resolving(tag: asked, repository: reference.path))
@@ -125,13 +129,13 @@ final class LastReported: @unchecked Sendable {
 extension ImageStore {
     /// `withLock` for async code: polls a non-blocking flock so a waiting
     /// pull never blocks one of the few cooperative threads.
-    func withAsyncLock<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+    func withAsyncLock<T>(_ name: String, shared: Bool = false, _ body: () async throws -> T) async throws -> T {
         try ensureLayout()
         let path = ingestDir + "/" + name + ".lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RuntimeError.system(errno: errno, call: "open", detail: path) }
         defer { close(fd) }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        while flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else { throw RuntimeError.system(errno: errno, call: "flock", detail: path) }
             try await Task.sleep(nanoseconds: 20_000_000)
         }

@@ -67,7 +67,7 @@ public struct ImageStore: Sendable {
         if hasBlob(digest) { return digest }
         try ensureLayout()
         let temporary = ingestDir + "/\(digest.hex).\(UUID().uuidString).tmp"
-        guard writeFile(temporary, data) else { throw RuntimeError.system(errno: errno, call: "write", detail: temporary) }
+        guard writeFile(temporary, data, durable: true) else { throw RuntimeError.system(errno: errno, call: "write", detail: temporary) }
         try commitBlob(temporary, digest)
         return digest
     }
@@ -104,6 +104,7 @@ public struct ImageStore: Sendable {
             size += Int64(count)
             if !writeAll(output, buffer, count) { failure = .system(errno: errno, call: "write", detail: temporary); break }
         }
+        if failure == nil && fsync(output) != 0 { failure = .system(errno: errno, call: "fsync", detail: temporary) }
         close(output)
         if let failure {
             unlink(temporary)
@@ -150,12 +151,12 @@ public struct ImageStore: Sendable {
     }
 
     /// Runs `body` holding an exclusive lock file (flock) named `name`.
-    func withLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    func withLock<T>(_ name: String, shared: Bool = false, _ body: () throws -> T) throws -> T {
         let path = ingestDir + "/" + name + ".lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RuntimeError.system(errno: errno, call: "open", detail: path) }
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
+        while flock(fd, shared ? LOCK_SH : LOCK_EX) != 0 {
             if errno != EINTR { throw RuntimeError.system(errno: errno, call: "flock", detail: path) }
         }
         defer { flock(fd, LOCK_UN) }
@@ -169,9 +170,15 @@ public struct ImageStore: Sendable {
         var repoDigest: Digest?
     }
 
-    func readRefs() -> [String: RefEntry] {
+    /// The names; empty only if the file does not exist yet. A file that
+    /// cannot be read or parsed is an error: treating it as empty would let
+    /// the next update or prune forget every image.
+    func readRefs() throws -> [String: RefEntry] {
+        guard access(refsPath, F_OK) == 0 else { return [:] }
         guard let data = FileManager.default.contents(atPath: refsPath),
-              let refs = try? JSONDecoder().decode([String: RefEntry].self, from: data) else { return [:] }
+              let refs = try? JSONDecoder().decode([String: RefEntry].self, from: data) else {
+            throw RuntimeError.system(errno: errno == 0 ? EIO : errno, call: "read", detail: refsPath + " (unreadable; restore it or remove it to forget all image names)")
+        }
         return refs
     }
 
@@ -179,10 +186,10 @@ public struct ImageStore: Sendable {
     func updateRefs(_ change: (inout [String: RefEntry]) throws -> Void) throws {
         try ensureLayout()
         try withLock("refs") {
-            var refs = readRefs()
+            var refs = try readRefs()
             try change(&refs)
             let temporary = refsPath + ".\(getpid()).tmp"
-            guard writeFile(temporary, try JSON.encode(refs)) else {
+            guard writeFile(temporary, try JSON.encode(refs), durable: true) else {
                 throw RuntimeError.system(errno: errno, call: "write", detail: temporary)
             }
             try syscall("rename", refsPath) { rename(temporary, refsPath) }
@@ -204,7 +211,7 @@ public struct ImageStore: Sendable {
 
     /// The stored image a name, an image ID or an ID prefix refers to.
     public func lookup(_ name: String) throws -> StoredImage? {
-        let refs = readRefs()
+        let refs = try readRefs()
         var entry: RefEntry?
         if let reference = try? ImageReference.parse(name) {
             entry = refs[reference.description]
@@ -240,7 +247,7 @@ public struct ImageStore: Sendable {
 
     /// Every image, one entry per manifest.
     public func list() -> [StoredImage] {
-        let refs = readRefs()
+        let refs = (try? readRefs()) ?? [:]
         return Set(refs.values.map(\.manifest)).compactMap { try? image(manifest: $0, refs: refs) }
             .sorted { ($0.config.created ?? "") > ($1.config.created ?? "") }
     }
@@ -257,31 +264,37 @@ public struct ImageStore: Sendable {
     @discardableResult
     public func prune(keeping inUse: Set<Digest>) throws -> (deleted: [Digest], bytes: Int64) {
         try ensureLayout()
-        return try withLock("refs") {
-            var live = Set<Digest>()
-            for manifestDigest in Set(readRefs().values.flatMap { [$0.manifest] + ($0.repoDigest.map { [$0] } ?? []) }).union(inUse) {
-                live.insert(manifestDigest)
-                guard let data = try? readBlob(manifestDigest) else { continue }
-                if let manifest = try? JSONDecoder().decode(Manifest.self, from: data) {
-                    live.insert(manifest.config.digest)
-                    manifest.layers.forEach { live.insert($0.digest) }
-                }
+        // Pulls hold "gc" shared from their first blob to their name, so
+        // nothing they stored before naming it is taken for garbage.
+        return try withLock("gc") { try withLock("refs") { try sweep(keeping: inUse) } }
+    }
+
+    private func sweep(keeping inUse: Set<Digest>) throws -> (deleted: [Digest], bytes: Int64) {
+        var live = Set<Digest>()
+        for manifestDigest in Set(try readRefs().values.flatMap { [$0.manifest] + ($0.repoDigest.map { [$0] } ?? []) }).union(inUse) {
+            live.insert(manifestDigest)
+            guard let data = try? readBlob(manifestDigest) else { continue }
+            if let manifest = try? JSONDecoder().decode(Manifest.self, from: data) {
+                live.insert(manifest.config.digest)
+                manifest.layers.forEach { live.insert($0.digest) }
             }
-            var deleted: [Digest] = []
-            var bytes: Int64 = 0
-            for hex in (try? FileManager.default.contentsOfDirectory(atPath: blobsDir)) ?? [] {
-                guard let digest = try? Digest(parsing: "sha256:" + hex), !live.contains(digest) else { continue }
-                var info = stat()
-                if stat(blobPath(digest), &info) == 0 { bytes += Int64(info.st_size) }
-                unlink(blobPath(digest))
-                deleted.append(digest)
-            }
-            for hex in (try? FileManager.default.contentsOfDirectory(atPath: layersDir)) ?? [] {
-                guard let digest = try? Digest(parsing: "sha256:" + hex), !live.contains(digest) else { continue }
-                try? FileManager.default.removeItem(atPath: layerPath(digest))
-            }
-            return (deleted, bytes)
         }
+        var deleted: [Digest] = []
+        var bytes: Int64 = 0
+        for hex in (try? FileManager.default.contentsOfDirectory(atPath: blobsDir)) ?? [] {
+            guard let digest = try? Digest(parsing: "sha256:" + hex), !live.contains(digest) else { continue }
+            var info = stat()
+            if stat(blobPath(digest), &info) == 0 { bytes += Int64(info.st_size) }
+            unlink(blobPath(digest))
+            deleted.append(digest)
+        }
+        for hex in (try? FileManager.default.contentsOfDirectory(atPath: layersDir)) ?? [] {
+            guard let digest = try? Digest(parsing: "sha256:" + hex), !live.contains(digest) else { continue }
+            // The marker first: a half-deleted layer must not look complete.
+            unlink(layerPath(digest) + "/.complete")
+            try? FileManager.default.removeItem(atPath: layerPath(digest))
+        }
+        return (deleted, bytes)
     }
 }
 

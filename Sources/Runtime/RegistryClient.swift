@@ -59,7 +59,10 @@ public actor RegistryClient {
         let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : base + path
         let scope = "repository:\(reference.path):\(actions)"
         let key = reference.registryHost + " " + scope
-        var authorization = tokens[key]
+        // Credentials only ever go to the registry itself, never to another
+        // host an upload Location or a redirect names.
+        let sameHost = url.hasPrefix(base + "/")
+        var authorization = sameHost ? tokens[key] : nil
         for attempt in 0..<2 {
             var request = HTTPClientRequest(url: url)
             request.method = method
@@ -75,7 +78,7 @@ public actor RegistryClient {
             } catch {
                 throw RuntimeError.badInput("cannot reach registry \(reference.domain) (\(method) \(url)): \(Self.describe(error))")
             }
-            if response.status == .unauthorized && attempt == 0 {
+            if response.status == .unauthorized && attempt == 0 && sameHost {
                 let challenge = response.headers.first(name: "WWW-Authenticate") ?? ""
                 _ = try? await response.body.collect(upTo: 1 << 20)
                 authorization = try await authorize(reference, challenge: challenge, scope: scope)
@@ -294,6 +297,8 @@ public actor RegistryClient {
                 }
                 progress(received)
             }
+            // On disk before it is renamed into the store.
+            if fsync(fd) != 0 { throw RuntimeError.system(errno: errno, call: "fsync", detail: file) }
         } catch {
             unlink(file)
             if error is RuntimeError { throw error }

@@ -63,12 +63,14 @@ final class SeccompCache: Sendable {
 /// Writes a file with plain open/write/close. Foundation's writers fsync,
 /// which costs milliseconds on every container start for files that live in
 /// /run (tmpfs) and need atomic replacement at most, not durability.
+/// `durable`: fsync before returning, for files on disk that a rename will
+/// commit (image blobs, refs.json).
 @discardableResult
-func writeFile(_ path: String, _ data: Data, mode: mode_t = 0o644) -> Bool {
+func writeFile(_ path: String, _ data: Data, mode: mode_t = 0o644, durable: Bool = false) -> Bool {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else { return false }
     defer { close(fd) }
-    return data.withUnsafeBytes { buffer in
+    let written = data.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
             let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
@@ -80,4 +82,5 @@ func writeFile(_ path: String, _ data: Data, mode: mode_t = 0o644) -> Bool {
         }
         return true
     }
+    return written && (!durable || fsync(fd) == 0)
 }

@@ -108,7 +108,7 @@ public struct ContainerStore: Sendable {
 
     public func save(_ record: ContainerRecord) throws {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .secondsSince1970   // no ICU on the start path
         encoder.outputFormatting = [.sortedKeys]
         let path = directory(of: record.id) + "/config.json"
         if !writeFile(path, try encoder.encode(record)) { throw RuntimeError.system(errno: errno, call: "write", detail: path) }
@@ -116,7 +116,7 @@ public struct ContainerStore: Sendable {
 
     public func load(id: String) throws -> ContainerRecord {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .secondsSince1970
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: directory(of: id) + "/config.json"))
             return try decoder.decode(ContainerRecord.self, from: data)

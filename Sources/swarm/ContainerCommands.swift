@@ -15,6 +15,7 @@ struct ContainerCommand: ParsableCommand {
 extension ContainerCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a command in a new container.",
             usage: "swarm container run [OPTIONS] IMAGE [COMMAND [ARG...]]\n       swarm container run [OPTIONS] --rootfs DIR COMMAND [ARG...]"
         )
@@ -177,7 +178,7 @@ extension ContainerCommand {
     }
 
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show details of containers as JSON.")
+        static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show details of containers as JSON.")
         @OptionGroup var global: RuntimeOptions
         @Argument(help: "Container IDs or names.") var containers: [String]
 
@@ -199,7 +200,7 @@ extension ContainerCommand {
     }
 
     struct Logs: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a container's output.")
+        static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a container's output.")
         @OptionGroup var global: RuntimeOptions
         @Flag(name: .shortAndLong, help: "Follow the output until the container exits.") var follow = false
         @Option(name: [.customShort("n"), .long], help: "Number of lines to show from the end (or all).") var tail: String = "all"
@@ -224,7 +225,7 @@ extension ContainerCommand {
     }
 
     struct Stop: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop containers: the stop signal, then SIGKILL after the timeout.")
+        static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop containers: the stop signal, then SIGKILL after the timeout.")
         @OptionGroup var global: RuntimeOptions
         @Option(name: [.customShort("t"), .customLong("time"), .customLong("timeout")], help: "Seconds to wait before killing (default: the container's stop timeout).")
         var time: Int?
@@ -239,7 +240,7 @@ extension ContainerCommand {
     }
 
     struct Kill: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send a signal to containers (default SIGKILL).")
+        static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to containers (default SIGKILL).")
         @OptionGroup var global: RuntimeOptions
         @Option(name: .shortAndLong, help: "Signal to send.") var signal: String = "KILL"
         @Argument(help: "Container IDs or names.") var containers: [String]

@@ -50,7 +50,7 @@ func pullImage(_ reference: ImageReference, store: ImageStore, registry: Registr
 
 extension ImageCommand {
     struct Pull: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Download an image from a registry.")
+        static let configuration = CommandConfiguration(commandName: "pull", abstract: "Download an image from a registry.")
         @OptionGroup var global: RuntimeOptions
         @OptionGroup var registry: RegistryOptions
         @Flag(name: .shortAndLong, help: "Suppress verbose output.") var quiet = false
@@ -64,7 +64,7 @@ extension ImageCommand {
     }
 
     struct Push: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Upload an image to its registry.")
+        static let configuration = CommandConfiguration(commandName: "push", abstract: "Upload an image to its registry.")
         @OptionGroup var global: RuntimeOptions
         @OptionGroup var registry: RegistryOptions
         @Flag(name: .shortAndLong, help: "Suppress verbose output.") var quiet = false
@@ -83,7 +83,7 @@ extension ImageCommand {
     }
 
     struct Load: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Load images from a docker save or OCI layout archive.")
+        static let configuration = CommandConfiguration(commandName: "load", abstract: "Load images from a docker save or OCI layout archive.")
         @OptionGroup var global: RuntimeOptions
         @Option(name: .shortAndLong, help: "Read from this tar archive.") var input: String
         @Flag(name: .shortAndLong, help: "Suppress the load output.") var quiet = false
@@ -99,6 +99,7 @@ extension ImageCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Make an image from a root file system tarball.",
             usage: "swarm image import ROOTFS.tar [REPOSITORY[:TAG]]")
         @OptionGroup var global: RuntimeOptions
@@ -152,7 +153,7 @@ extension ImageCommand {
     }
 
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show details of images as JSON.")
+        static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show details of images as JSON.")
         @OptionGroup var global: RuntimeOptions
         @Argument(help: "Image names or IDs.") var images: [String]
 
@@ -195,7 +196,7 @@ extension ImageCommand {
     }
 
     struct Prune: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove unused images and layers.")
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove unused images and layers.")
         @OptionGroup var global: RuntimeOptions
         @Flag(name: .shortAndLong, help: "Remove all images no container uses, not just untagged ones.") var all = false
         @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
@@ -219,7 +220,7 @@ extension ImageCommand {
 }
 
 struct Login: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Log in to a registry (credentials kept in ~/.swarm/config.json).")
+    static let configuration = CommandConfiguration(commandName: "login", abstract: "Log in to a registry (credentials kept in ~/.swarm/config.json).")
     @OptionGroup var registry: RegistryOptions
     @Option(name: .shortAndLong, help: "Username.") var username: String?
     @Option(name: .shortAndLong, help: "Password.") var password: String?

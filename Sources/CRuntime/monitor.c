@@ -213,6 +213,23 @@ static void log_entry(struct log_writer *lw, const char *stream, const char *tex
     if (lw->fd >= 0 && write_all(lw->fd, buf, n) == 0) lw->size += n;
 }
 
+// Copies output to an attached caller without ever blocking the monitor on
+// it: a caller that stops reading (a suspended terminal, a full pipe) is
+// detached rather than stalling the container's logging and health checks.
+static int write_attach(int fd, const char *buf, size_t len) {
+    while (len > 0) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int ready = poll(&p, 1, 1000);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL))) return -1;
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) { if (errno == EINTR || errno == EAGAIN) continue; return -1; }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 // Reads what the pipe has; logs each complete line (and full buffers as
 // partial lines). Returns 0 at end of stream.
 static int stream_pump(struct stream *s, struct log_writer *lw) {
@@ -220,7 +237,7 @@ static int stream_pump(struct stream *s, struct log_writer *lw) {
     ssize_t got = read(s->fd, chunk, sizeof chunk);
     if (got < 0) return errno == EINTR || errno == EAGAIN ? 1 : 0;
     if (got == 0) return 0;
-    if (s->attach >= 0 && write_all(s->attach, chunk, (size_t)got) != 0) s->attach = -1;
+    if (s->attach >= 0 && write_attach(s->attach, chunk, (size_t)got) != 0) s->attach = -1;
     for (ssize_t i = 0; i < got; i++) {
         s->line[s->len++] = chunk[i];
         if (chunk[i] == '\n' || s->len == LOG_LINE_MAX) {
@@ -275,7 +292,8 @@ struct health {
     uint64_t started;       // monotonic ns of the container's start
     uint64_t next;          // monotonic ns of the next check
     pid_t pid;              // running check, 0 if none
-    int out;                // its output pipe, -1 if none
+    int out;                // its output pipe, -1 if none or closed
+    int exited;             // pidfd of the running check, -1 if none
     uint64_t deadline;      // monotonic ns the running check times out
     struct health_result current;
     struct health_result log[HEALTH_LOG];
@@ -318,9 +336,17 @@ static void health_start(const struct crt_config *cfg, struct health *h, pid_t t
     if (pid == 0) crt_enter_and_exec(cfg, target, cfg->health_argv, p[1]);
     close(p[1]);
     if (pid < 0) { close(p[0]); return; }
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
     h->pid = pid;
     h->out = p[0];
+    h->exited = (int)syscall(SYS_pidfd_open, pid, 0);
     h->deadline = mono_ns() + cfg->health_timeout_ns;
+}
+
+static void health_close(struct health *h) {
+    if (h->out >= 0) close(h->out);
+    if (h->exited >= 0) close(h->exited);
+    h->out = h->exited = -1;
 }
 
 // Records the finished check (exit code, or -1 for a timeout) and the new status.
@@ -341,24 +367,30 @@ static void health_finish(const struct crt_config *cfg, struct health *h, int ex
     }
     h->log[h->count++] = h->current;
     h->pid = 0;
-    h->out = -1;
+    health_close(h);
     h->next = now + cfg->health_interval_ns;
     health_write(cfg, h);
 }
 
-// Reads the running check's output; at its end, collects its status.
-static void health_pump(const struct crt_config *cfg, struct health *h) {
+// Reads what the running check has written (the pipe is non-blocking).
+static void health_pump(struct health *h) {
     char chunk[4096];
-    ssize_t got = read(h->out, chunk, sizeof chunk);
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) return;
-    if (got > 0) {
+    for (;;) {
+        ssize_t got = read(h->out, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno == EAGAIN) return;
+        if (got <= 0) { close(h->out); h->out = -1; return; }
         size_t room = HEALTH_OUTPUT_MAX - h->current.len;
         size_t take = (size_t)got < room ? (size_t)got : room;
         memcpy(h->current.output + h->current.len, chunk, take);
         h->current.len += take;
-        return;
     }
-    close(h->out);
+}
+
+// The check has exited (its pidfd fired): a background process it left
+// holding the pipe does not keep it "running" until the timeout.
+static void health_exited(const struct crt_config *cfg, struct health *h) {
+    if (h->out >= 0) health_pump(h);
     int status = 0;
     while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR) {}
     health_finish(cfg, h, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -367,7 +399,6 @@ static void health_pump(const struct crt_config *cfg, struct health *h) {
 static void health_timeout(const struct crt_config *cfg, struct health *h) {
     kill(-h->pid, SIGKILL);     // the check's process group (see crt_enter_and_exec)
     kill(h->pid, SIGKILL);
-    close(h->out);
     while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR) {}
     int n = snprintf(h->current.output, HEALTH_OUTPUT_MAX, "Health check exceeded timeout (%llums)",
                      (unsigned long long)(cfg->health_timeout_ns / 1000000));
@@ -458,7 +489,7 @@ static void monitor_main(const struct crt_config *cfg) {
     streams[1] = (struct stream){.fd = err[0], .attach = cfg->attach_stderr >= 0 ? FD_ATTACH_ERR : -1, .name = "stderr"};
 
     static struct health h;
-    h.out = -1;
+    h.out = h.exited = -1;
     // With a health check the loop also watches the container's exit (a
     // container may close its output and go on running).
     int exit_fd = -1;
@@ -471,11 +502,12 @@ static void monitor_main(const struct crt_config *cfg) {
         exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
     }
     while (streams[0].fd >= 0 || streams[1].fd >= 0 || exit_fd >= 0) {
-        struct pollfd pfd[4];
-        int nfds = 0, idx[4];
+        struct pollfd pfd[5];
+        int nfds = 0, idx[5];
         for (int i = 0; i < 2; i++)
             if (streams[i].fd >= 0) { pfd[nfds] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN}; idx[nfds++] = i; }
         if (h.out >= 0) { pfd[nfds] = (struct pollfd){.fd = h.out, .events = POLLIN}; idx[nfds++] = 2; }
+        if (h.exited >= 0) { pfd[nfds] = (struct pollfd){.fd = h.exited, .events = POLLIN}; idx[nfds++] = 4; }
         if (exit_fd >= 0) { pfd[nfds] = (struct pollfd){.fd = exit_fd, .events = POLLIN}; idx[nfds++] = 3; }
         int timeout = -1;
         if (h.enabled && exit_fd >= 0) {
@@ -486,11 +518,12 @@ static void monitor_main(const struct crt_config *cfg) {
         if (poll(pfd, (nfds_t)nfds, timeout) < 0) { if (errno == EINTR) continue; break; }
         for (int k = 0; k < nfds; k++) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            if (idx[k] == 2) { health_pump(cfg, &h); continue; }
+            if (idx[k] == 2) { health_pump(&h); continue; }
+            if (idx[k] == 4) { health_exited(cfg, &h); continue; }
             if (idx[k] == 3) {
                 close(exit_fd);
                 exit_fd = -1;
-                if (h.pid) { kill(-h.pid, SIGKILL); kill(h.pid, SIGKILL); close(h.out); waitpid(h.pid, NULL, 0); h.pid = 0; h.out = -1; }
+                if (h.pid) { kill(-h.pid, SIGKILL); kill(h.pid, SIGKILL); waitpid(h.pid, NULL, 0); h.pid = 0; health_close(&h); }
                 continue;
             }
             struct stream *s = &streams[idx[k]];

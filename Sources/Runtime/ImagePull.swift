@@ -116,7 +116,9 @@ public struct ImagePuller: Sendable {
         }
         progress(.layer(id: id, status: "Download complete", current: nil, total: nil))
         progress(.layer(id: id, status: "Extracting", current: nil, total: nil))
-        try store.unpackLayer(layer.digest)
+        // The lock polled, so a pull waiting for another's unpack of the same
+        // layer never pins one of the few cooperative threads.
+        try await store.withAsyncLock("layer-" + layer.digest.hex) { try store.unpackLayerLocked(layer.digest) }
         progress(.layer(id: id, status: "Pull complete", current: nil, total: nil))
     }
 }

@@ -130,7 +130,12 @@ public struct ImageStore: Sendable {
     public func unpackLayer(_ digest: Digest) throws {
         if hasLayer(digest) { return }
         try ensureLayout()
-        try withLock("layer-" + digest.hex) {
+        try withLock("layer-" + digest.hex) { try unpackLayerLocked(digest) }
+    }
+
+    /// The unpack itself, for a caller holding the layer's lock.
+    func unpackLayerLocked(_ digest: Digest) throws {
+        do {
             if hasLayer(digest) { return }
             let temporary = ingestDir + "/layer-\(digest.hex).\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)

@@ -39,6 +39,15 @@ struct HealthTests {
         #expect(health("slow")?.Log.last?.ExitCode == -1)
     }
 
+    @Test func aCheckEndsWhenItsProcessExits() {
+        // The check leaves a background process holding its output: it still
+        // counts as passed when the check itself exits, not at the timeout.
+        #expect(sandbox.swarm("run", "-d", "--name", "bg", "--health-cmd", "sleep 30 & echo done", "--health-timeout", "5s",
+                              "--health-interval", "200ms", "--rootfs", busyboxRootfs, "sleep", "100").status == 0)
+        #expect(eventually(3) { health("bg")?.Status == "healthy" })
+        #expect(health("bg")?.Log.first?.Output == "done\n")
+    }
+
     @Test func imageHealthcheckIsHonouredOrDisabled() {
         #expect(sandbox.cli("image", "import", "--change", "CMD [\"sleep\", \"100\"]", testImages + "/rootfs.tar", "hc/base:1").status == 0)
         // The configured test image declares CMD-SHELL true every second.

@@ -473,6 +473,16 @@ static void monitor_main(const struct crt_config *cfg) {
     n += fmt_i64(text + n, pid); text[n++] = ' ';
     n += fmt_u64(text + n, now_ns()); text[n++] = '\n';
     write_file_atomic(cfg->state_dir, "pid", text, n);
+    // The health state exists before the caller hears the container started.
+    static struct health h;
+    h.out = h.exited = -1;
+    if (cfg->health_argv) {
+        h.enabled = 1;
+        h.status = "starting";
+        h.started = mono_ns();
+        h.next = h.started + cfg->health_interval_ns;
+        health_write(cfg, &h);
+    }
     ev.kind = 1; ev.pid = pid;
     send_event(event_fd, &ev);
 
@@ -488,19 +498,9 @@ static void monitor_main(const struct crt_config *cfg) {
     streams[0] = (struct stream){.fd = out[0], .attach = cfg->attach_stdout >= 0 ? FD_ATTACH_OUT : -1, .name = "stdout"};
     streams[1] = (struct stream){.fd = err[0], .attach = cfg->attach_stderr >= 0 ? FD_ATTACH_ERR : -1, .name = "stderr"};
 
-    static struct health h;
-    h.out = h.exited = -1;
     // With a health check the loop also watches the container's exit (a
     // container may close its output and go on running).
-    int exit_fd = -1;
-    if (cfg->health_argv) {
-        h.enabled = 1;
-        h.status = "starting";
-        h.started = mono_ns();
-        h.next = h.started + cfg->health_interval_ns;
-        health_write(cfg, &h);
-        exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    }
+    int exit_fd = h.enabled ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
     while (streams[0].fd >= 0 || streams[1].fd >= 0 || exit_fd >= 0) {
         struct pollfd pfd[5];
         int nfds = 0, idx[5];

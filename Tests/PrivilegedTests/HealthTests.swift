@@ -14,15 +14,15 @@ struct HealthTests {
     @Test func startingThenUnhealthyThenHealthy() throws {
         let marker = "/tmp/ok-\(UUID().uuidString.prefix(8))"
         let run = sandbox.swarm("run", "-d", "--name", "checked", "--health-cmd", "test -f \(marker) && echo fine",
-                                "--health-interval", "200ms", "--health-retries", "2", "--rootfs", busyboxRootfs,
-                                "sh", "-c", "sleep 2; touch \(marker); sleep 100")
+                                "--health-interval", "1s", "--health-retries", "2", "--rootfs", busyboxRootfs,
+                                "sh", "-c", "sleep 3.5; touch \(marker); sleep 100")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(health("checked")?.Status == "starting")
         #expect(sandbox.swarm("ls").stdout.contains("(health: starting)"))
-        #expect(eventually(3) { health("checked")?.Status == "unhealthy" })
+        #expect(eventually(4) { health("checked")?.Status == "unhealthy" })
         #expect((health("checked")?.FailingStreak ?? 0) >= 2)
         #expect(sandbox.swarm("ls").stdout.contains("(unhealthy)"))
-        #expect(eventually(4) { health("checked")?.Status == "healthy" })
+        #expect(eventually(5) { health("checked")?.Status == "healthy" })
         let last = try #require(health("checked")?.Log.last)
         #expect(last.ExitCode == 0 && last.Output == "fine\n")
         #expect(sandbox.swarm("ls").stdout.contains("(healthy)"))

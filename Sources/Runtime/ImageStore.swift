@@ -135,23 +135,21 @@ public struct ImageStore: Sendable {
 
     /// The unpack itself, for a caller holding the layer's lock.
     func unpackLayerLocked(_ digest: Digest) throws {
+        if hasLayer(digest) { return }
+        let temporary = ingestDir + "/layer-\(digest.hex).\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
         do {
-            if hasLayer(digest) { return }
-            let temporary = ingestDir + "/layer-\(digest.hex).\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
-            do {
-                try LayerUnpacker.unpack(archive: blobPath(digest), into: temporary)
-                // The marker is written last, inside the directory, then the
-                // directory is renamed into place: present means complete.
-                guard writeFile(temporary + "/.complete", Data()) else {
-                    throw RuntimeError.system(errno: errno, call: "write", detail: temporary + "/.complete")
-                }
-                try? FileManager.default.removeItem(atPath: layerPath(digest))
-                try syscall("rename", layerPath(digest)) { rename(temporary, layerPath(digest)) }
-            } catch {
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw error
+            try LayerUnpacker.unpack(archive: blobPath(digest), into: temporary)
+            // The marker is written last, inside the directory, then the
+            // directory is renamed into place: present means complete.
+            guard writeFile(temporary + "/.complete", Data()) else {
+                throw RuntimeError.system(errno: errno, call: "write", detail: temporary + "/.complete")
             }
+            try? FileManager.default.removeItem(atPath: layerPath(digest))
+            try syscall("rename", layerPath(digest)) { rename(temporary, layerPath(digest)) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
         }
     }
 

@@ -184,18 +184,7 @@ extension ContainerCommand {
 
         func run() throws {
             let runtime = try global.runtime()
-            var found: [ContainerInspect] = []
-            var failed = false
-            for ref in containers {
-                do { found.append(ContainerInspect(try runtime.inspect(ref))) } catch {
-                    writeStderr("swarm: \(error)\n")
-                    failed = true
-                }
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(found), as: UTF8.self))
-            if failed { throw ExitCode(1) }
+            try printInspect(containers) { ContainerInspect(try runtime.inspect($0)) }
         }
     }
 
@@ -263,6 +252,23 @@ extension ContainerCommand {
             try each(containers) { try runtime.remove($0, force: force) }
         }
     }
+}
+
+/// `inspect` of several references, as Docker prints it: one JSON array of
+/// what was found, a line on stderr for each miss, exit 1 if any missed.
+func printInspect<T: Encodable>(_ refs: [String], _ find: (String) throws -> T) throws {
+    var found: [T] = []
+    var failed = false
+    for ref in refs {
+        do { found.append(try find(ref)) } catch {
+            writeStderr("swarm: \(error)\n")
+            failed = true
+        }
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    writeStdout(String(decoding: try encoder.encode(found), as: UTF8.self) + "\n")
+    if failed { throw ExitCode(1) }
 }
 
 /// Docker's way with several references: print each that worked, report each

@@ -159,18 +159,10 @@ extension ImageCommand {
 
         func run() throws {
             let store = try global.imageStore()
-            var found: [ImageInspect] = []
-            var failed = false
-            for name in images {
-                if let image = try store.lookup(name) { found.append(ImageInspect(image, store: store)) } else {
-                    writeStderr("swarm: No such image: \(name)\n")
-                    failed = true
-                }
+            try printInspect(images) { name in
+                guard let image = try store.lookup(name) else { throw RuntimeError.badInput("No such image: \(name)") }
+                return ImageInspect(image, store: store)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(found), as: UTF8.self))
-            if failed { throw ExitCode(1) }
         }
     }
 

@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Only the code that must run between clone() and execve(), the
@@ -37,7 +38,12 @@ let package = Package(
         ),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
-        .target(name: "Manager", dependencies: ["SwarmAPI"]),
+        // Store, orchestrator, scheduler, dispatcher, API.
+        .target(
+            name: "Manager",
+            dependencies: ["SwarmAPI", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The agent on every node: session with the manager, task executor.
         .target(name: "NodeAgent", dependencies: ["SwarmAPI", "Runtime"]),
         .executableTarget(
             name: "swarm",

@@ -38,6 +38,8 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     /// Overrides the image's health check field by field (`--health-*`);
     /// Test ["NONE"] turns it off (`--no-healthcheck`).
     public var healthcheck: ImageConfig.Healthcheck?
+    /// Docker's container labels (the agent marks its task containers).
+    public var labels: [String: String]?
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs

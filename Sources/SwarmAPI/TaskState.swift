@@ -2,6 +2,7 @@
 /// only moves forward; the manager owns the desired state, the agent the
 /// observed one.
 public enum TaskState: Int, Comparable, CaseIterable, Codable, Sendable {
+    // Coded by name ("running"), as Docker's API does; ordered by raw value.
     case new, pending, assigned, accepted, preparing, ready, starting, running
     case complete, shutdown, failed, rejected, remove, orphaned
 
@@ -15,4 +16,22 @@ public enum TaskState: Int, Comparable, CaseIterable, Codable, Sendable {
 
     /// Whether an observed state may replace `self`: only forward moves.
     public func canAdvance(to next: TaskState) -> Bool { next > self }
+
+    public init?(name: String) {
+        guard let state = TaskState.allCases.first(where: { $0.name == name }) else { return nil }
+        self = state
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let state = TaskState(name: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown task state \(name)"))
+        }
+        self = state
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
 }

@@ -1,0 +1,232 @@
+import SwarmAPI
+
+/// Task changes one reconcile pass decides; read back through `current`
+/// so later steps of the same pass see earlier ones.
+struct PendingChanges {
+    var updated: [String: SwarmTask] = [:]
+    var created: [SwarmTask] = []
+    var deleted: Set<String> = []
+
+    mutating func update(_ task: SwarmTask) { updated[task.id] = task }
+}
+
+extension ClusterManager {
+    /// The orchestrator: for every service that changed (or all, after a
+    /// node change), make its tasks match its spec; then place new tasks.
+    func reconcile() throws {
+        let now = clock()
+        let serviceIDs: [String] = everythingDirty ? Array(Set(services.keys).union(tasksOfService.keys)) : Array(dirtyServices)
+        everythingDirty = false
+        dirtyServices = []
+        var changes = PendingChanges()
+        for id in serviceIDs {
+            let current = (tasksOfService[id] ?? []).compactMap { tasks[$0] }
+            if let service = services[id] {
+                if service.spec.mode.isGlobal {
+                    orchestrateGlobal(service, current, now, &changes)
+                } else {
+                    orchestrateReplicated(service, current, now, &changes)
+                }
+            } else {
+                removeOrphans(current, &changes)
+            }
+        }
+        schedule(&changes, now, scope: serviceIDs)
+        let changed = Array(changes.updated.values) + changes.created
+        guard !changed.isEmpty || !changes.deleted.isEmpty else { return }
+        try commit(tasks: changed, deleting: Array(changes.deleted))
+        // Services whose tasks changed get another look (a task made here
+        // may already need placing elsewhere); a pass with nothing to do ends it.
+        requestReconcile()
+        _ = now
+    }
+
+    /// A node can run a task of a service when it is up and not drained.
+    func nodeUsable(_ nodeID: String?) -> Bool {
+        guard let nodeID, let node = nodes[nodeID] else { return false }
+        return node.status.state == .ready && node.spec.availability != .drain
+    }
+
+    /// A task that counts for its slot: meant to run, not ended, and on a
+    /// node that is up (or not placed yet).
+    func isLive(_ task: SwarmTask) -> Bool {
+        task.desiredState <= .running && !task.status.state.isTerminal && (task.nodeID == nil || nodeUsable(task.nodeID))
+    }
+
+    func orchestrateReplicated(_ service: Service, _ current: [SwarmTask], _ now: Timestamp, _ changes: inout PendingChanges) {
+        let replicas = Int(service.spec.mode.replicated?.replicas ?? 1)
+        var slots: [Int: [SwarmTask]] = [:]
+        for task in current { slots[task.slot ?? 0, default: []].append(task) }
+        for (slot, slotTasks) in slots where slot > replicas || slot < 1 {
+            retire(slotTasks, &changes)
+        }
+        var outdated: [SwarmTask] = []
+        var updating = 0
+        for slot in 1...max(replicas, 1) where slot <= replicas {
+            let live = reconcileSlot(service, slot: slot, node: nil, slots[slot] ?? [], now, &changes)
+            if let live {
+                if live.specIndex != service.specIndex { outdated.append(live) }
+                else if live.status.state < .running { updating += 1 }
+            }
+        }
+        rollingUpdate(service, outdated: outdated, inFlight: updating, now, &changes)
+        trimHistory(service, slots.values.map { $0 }, &changes)
+    }
+
+    func orchestrateGlobal(_ service: Service, _ current: [SwarmTask], _ now: Timestamp, _ changes: inout PendingChanges) {
+        var byNode: [String: [SwarmTask]] = [:]
+        for task in current { byNode[task.nodeID ?? "", default: []].append(task) }
+        let constraints = (service.spec.taskTemplate.placement?.constraints ?? []).compactMap { try? Constraint(parsing: $0) }
+        var outdated: [SwarmTask] = []
+        var updating = 0
+        for node in nodes.values {
+            let eligible = node.status.state == .ready && node.spec.availability == .active && constraints.allSatisfy { $0.matches(node) }
+            let nodeTasks = byNode.removeValue(forKey: node.id) ?? []
+            if eligible || (node.spec.availability == .pause && node.status.state == .ready) {
+                if !eligible && !nodeTasks.contains(where: isLive) { continue }
+                if let live = reconcileSlot(service, slot: nil, node: node.id, nodeTasks, now, &changes) {
+                    if live.specIndex != service.specIndex { outdated.append(live) }
+                    else if live.status.state < .running { updating += 1 }
+                }
+            } else {
+                retire(nodeTasks, &changes)
+            }
+        }
+        for (_, tasks) in byNode { retire(tasks, &changes) }
+        rollingUpdate(service, outdated: outdated, inFlight: updating, now, &changes)
+        trimHistory(service, Array(Dictionary(grouping: current, by: { $0.nodeID ?? "" }).values), &changes)
+    }
+
+    /// Makes one slot (or one node of a global service) have one live task.
+    /// Returns that task.
+    func reconcileSlot(_ service: Service, slot: Int?, node: String?, _ slotTasks: [SwarmTask], _ now: Timestamp,
+                       _ changes: inout PendingChanges) -> SwarmTask? {
+        var live: [SwarmTask] = []
+        var restart: (delay: Int64, exited: Bool)? = nil
+        var lastEnded: SwarmTask? = nil
+        for original in slotTasks {
+            var task = changes.updated[original.id] ?? original
+            guard task.desiredState <= .running else { continue }
+            if task.status.state.isTerminal {
+                // It ended on its own: shut it down for good and apply the restart policy.
+                task.desiredState = .shutdown
+                changes.update(task)
+                lastEnded = task
+                if shouldRestart(service, task, now) {
+                    restart = (service.spec.taskTemplate.restartPolicy?.delay ?? RestartPolicy.defaultDelay, true)
+                }
+            } else if task.nodeID != nil && !nodeUsable(task.nodeID) {
+                // Its node is down or drained: run it elsewhere now.
+                task.desiredState = .shutdown
+                changes.update(task)
+                restart = (0, false)
+            } else {
+                live.append(task)
+            }
+        }
+        // More than one live task (e.g. after a manager restart mid-update): keep the most advanced.
+        live.sort { ($0.status.state, $0.createdAt) > ($1.status.state, $1.createdAt) }
+        for var extra in live.dropFirst() {
+            extra.desiredState = .shutdown
+            changes.update(extra)
+        }
+        if let keep = live.first { return keep }
+        if restart == nil {
+            // Nothing live and nothing just ended: a new slot, or one whose
+            // last task ended earlier and was not restarted.
+            let newest = slotTasks.max { $0.createdAt < $1.createdAt }
+            if let newest, lastEnded == nil, [.complete, .failed, .rejected].contains(newest.status.state),
+               newest.specIndex == service.specIndex {
+                return nil
+            }
+            if lastEnded != nil { return nil }
+            restart = (0, false)
+        }
+        guard let restart else { return nil }
+        if restart.exited {
+            restartHistory[slotKey(service.id, slot, node), default: []].append(now)
+        }
+        var task = newTask(service, slot: slot, node: node, now)
+        if restart.delay > 0 {
+            task.desiredState = .ready
+            restartAt[task.id] = now.adding(nanoseconds: restart.delay)
+        }
+        changes.created.append(task)
+        return task
+    }
+
+    func slotKey(_ service: String, _ slot: Int?, _ node: String?) -> String {
+        "\(service)/\(slot.map(String.init) ?? node ?? "")"
+    }
+
+    /// Docker's restart policy: condition, then max attempts within window.
+    func shouldRestart(_ service: Service, _ task: SwarmTask, _ now: Timestamp) -> Bool {
+        let policy = service.spec.taskTemplate.restartPolicy
+        switch policy?.condition ?? .any {
+        case .none: return false
+        case .onFailure: if task.status.state == .complete { return false }
+        case .any: break
+        }
+        if let maxAttempts = policy?.maxAttempts, maxAttempts > 0 {
+            let window = policy?.window ?? 0
+            let key = slotKey(service.id, task.slot, task.slot == nil ? task.nodeID : nil)
+            let recent = (restartHistory[key] ?? []).filter { window == 0 || now.nanoseconds - $0.nanoseconds <= window }
+            restartHistory[key] = recent
+            if recent.count >= Int(maxAttempts) { return false }
+        }
+        return true
+    }
+
+    func newTask(_ service: Service, slot: Int?, node: String?, _ now: Timestamp) -> SwarmTask {
+        SwarmTask(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: service.spec.taskTemplate,
+                  serviceID: service.id, slot: slot, nodeID: node,
+                  status: TaskStatus(timestamp: now, state: .new, message: "created"),
+                  desiredState: .running, specIndex: service.specIndex, serviceName: service.spec.name)
+    }
+
+    /// Replaces tasks made from an older template, `parallelism` at a time
+    /// (Docker's default 1; 0 = all at once), stop-first.
+    func rollingUpdate(_ service: Service, outdated: [SwarmTask], inFlight: Int, _ now: Timestamp, _ changes: inout PendingChanges) {
+        guard !outdated.isEmpty else { return }
+        let parallelism = Int(service.spec.updateConfig?.parallelism ?? 1)
+        let room = parallelism == 0 ? outdated.count : max(0, parallelism - inFlight)
+        for var old in outdated.sorted(by: { ($0.slot ?? 0) < ($1.slot ?? 0) }).prefix(room) {
+            old.desiredState = .shutdown
+            changes.update(old)
+            changes.created.append(newTask(service, slot: old.slot, node: old.slot == nil ? old.nodeID : nil, now))
+        }
+    }
+
+    /// Stops tasks that no longer belong (scaled away, node gone) and
+    /// deletes them once they have ended.
+    func retire(_ retired: [SwarmTask], _ changes: inout PendingChanges) {
+        for original in retired {
+            var task = changes.updated[original.id] ?? original
+            let ended = task.status.state.isTerminal || task.nodeID == nil || nodes[task.nodeID!]?.status.state != .ready
+            if ended && task.desiredState >= .shutdown {
+                changes.deleted.insert(task.id)
+                changes.updated[task.id] = nil
+            } else if task.desiredState <= .running {
+                task.desiredState = .remove
+                changes.update(task)
+            }
+        }
+    }
+
+    func removeOrphans(_ orphans: [SwarmTask], _ changes: inout PendingChanges) {
+        retire(orphans, &changes)
+    }
+
+    /// Keeps the last `TaskHistoryRetentionLimit` tasks per slot (Docker: 5).
+    func trimHistory(_ service: Service, _ groups: [[SwarmTask]], _ changes: inout PendingChanges) {
+        let limit = Int(swarm.spec.orchestration.taskHistoryRetentionLimit ?? 5)
+        for group in groups where group.count > limit {
+            let ended = group.filter { $0.status.state.isTerminal && $0.desiredState > .running }
+                .sorted { $0.createdAt < $1.createdAt }
+            for task in ended.prefix(group.count - limit) {
+                changes.deleted.insert(task.id)
+                changes.updated[task.id] = nil
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Runtime
+import SwarmAPI
+
+/// How a task becomes a container: Docker's names and labels, the task's
+/// container spec mapped onto the runtime's.
+enum TaskContainer {
+    static let taskLabel = "com.docker.swarm.task.id"
+
+    /// `web.1.<task id>` for replicated services, `web.<node id>.<task id>` for global ones.
+    static func name(_ task: SwarmTask) -> String {
+        "\(task.serviceName ?? task.serviceID).\(task.slot.map(String.init) ?? task.nodeID ?? "0").\(task.id)"
+    }
+
+    static func spec(_ task: SwarmTask) throws -> Runtime.ContainerSpec {
+        guard let source = task.spec.containerSpec else { throw RuntimeError.badInput("task has no container spec") }
+        var spec = Runtime.ContainerSpec(image: source.image, command: source.args ?? [])
+        spec.entrypoint = source.command
+        spec.env = source.env ?? []
+        spec.workingDir = source.dir.flatMap { $0.isEmpty ? nil : $0 }
+        spec.user = source.user.flatMap { $0.isEmpty ? nil : $0 }
+        spec.hostname = source.hostname.flatMap { $0.isEmpty ? nil : $0 }
+        spec.mounts = (source.mounts ?? []).filter { $0.type == "bind" }.map {
+            BindMount(source: $0.source ?? "", target: $0.target, readOnly: $0.readOnly ?? false)
+        }
+        spec.capAdd = source.capabilityAdd ?? []
+        spec.capDrop = source.capabilityDrop ?? []
+        spec.initProcess = source.`init` ?? false
+        if let signal = source.stopSignal, !signal.isEmpty { spec.stopSignal = try Signals.parse(signal) }
+        spec.stopTimeout = Int((source.stopGracePeriod ?? 10_000_000_000) / 1_000_000_000)
+        if let limits = task.spec.resources?.limits {
+            spec.resources = Runtime.Resources(memoryBytes: limits.memoryBytes.flatMap { $0 > 0 ? $0 : nil },
+                                               nanoCPUs: limits.nanoCPUs.flatMap { $0 > 0 ? $0 : nil },
+                                               pidsLimit: limits.pids.flatMap { $0 > 0 ? $0 : nil })
+        }
+        spec.labels = (source.labels ?? [:]).merging([
+            taskLabel: task.id,
+            "com.docker.swarm.service.id": task.serviceID,
+            "com.docker.swarm.service.name": task.serviceName ?? "",
+            "com.docker.swarm.node.id": task.nodeID ?? "",
+            "com.docker.swarm.task.name": name(task),
+        ]) { _, swarm in swarm }
+        return spec
+    }
+}

@@ -1,0 +1,62 @@
+import FoundationEssentials
+
+/// JSON as the Docker Engine API writes it: Go's exported field names
+/// (`ID`, `NodeID`, `TLSInfo`, `CAConfig`, `Spec`), from Swift's camelCase
+/// property names. Decoding maps them back, so the same types read what the
+/// stock docker CLI sends.
+public enum APIJSON {
+    /// Leading acronyms that Go writes in capitals ("id" → "ID", "tlsInfo" → "TLSInfo").
+    static let acronyms = ["id", "pid", "tls", "ca", "os", "ip", "vip", "dns"]
+
+    static func goName(_ key: String) -> String {
+        for acronym in acronyms where key.hasPrefix(acronym) {
+            let rest = key.dropFirst(acronym.count)
+            if rest.isEmpty || rest.first!.isUppercase { return acronym.uppercased() + rest }
+        }
+        return key.prefix(1).uppercased() + key.dropFirst()
+    }
+
+    static func swiftName(_ key: String) -> String {
+        let characters = Array(key)
+        var upper = 0
+        while upper < characters.count, characters[upper].isUppercase { upper += 1 }
+        if upper == 0 { return key }
+        // "TLSInfo" → "tlsInfo": the last capital of a run starts the next word.
+        let lowered = upper == characters.count || upper == 1 ? upper : upper - 1
+        return String(characters[..<lowered]).lowercased() + String(characters[lowered...])
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .custom { path in Key(stringValue: goName(path.last!.stringValue)) }
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .custom { path in Key(stringValue: swiftName(path.last!.stringValue)) }
+        return decoder
+    }
+
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
+        Array(try encoder(pretty: pretty).encode(value))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try decoder().decode(type, from: Data(bytes))
+    }
+}
+
+/// Docker's error body: `{"message": "..."}`.
+public struct APIErrorBody: Codable, Sendable {
+    public var message: String
+    public init(message: String) { self.message = message }
+}

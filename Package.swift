@@ -60,6 +60,7 @@ let package = Package(
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
+        .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
         .testTarget(name: "PrivilegedTests", dependencies: ["Runtime"]),

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // Only the code that must run between clone() and execve(), the
@@ -38,17 +40,42 @@ let package = Package(
         ),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
+        // Cluster PKI: root CA, node certificates, join tokens, mTLS configurations.
+        .target(
+            name: "ClusterTLS",
+            dependencies: [
+                "SwarmAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+        // A small HTTP/1.1 server (unix socket, TCP with TLS) for the manager's API.
+        .target(
+            name: "HTTPServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // Docker's --format (Go templates, tabwriter tables) and --filter.
+        .target(name: "Formatting"),
         // Store, orchestrator, scheduler, dispatcher, API.
         .target(
             name: "Manager",
-            dependencies: ["SwarmAPI", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Runtime", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The agent on every node: session with the manager, task executor.
         .target(name: "NodeAgent", dependencies: ["SwarmAPI", "Runtime"]),
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "Runtime",
+                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +88,31 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
+        .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: [
+                "HTTPServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "ClusterTLSTests",
+            dependencies: [
+                "ClusterTLS", "SwarmAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
         .testTarget(name: "PrivilegedTests", dependencies: ["Runtime"]),

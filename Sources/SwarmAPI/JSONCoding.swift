@@ -8,7 +8,7 @@ public enum APIJSON {
     /// Leading acronyms that Go writes in capitals ("id" → "ID", "tlsInfo" → "TLSInfo").
     static let acronyms = ["id", "pid", "tls", "ca", "os", "ip", "vip", "dns"]
 
-    static func goName(_ key: String) -> String {
+    public static func goName(_ key: String) -> String {
         for acronym in acronyms where key.hasPrefix(acronym) {
             let rest = key.dropFirst(acronym.count)
             if rest.isEmpty || rest.first!.isUppercase { return acronym.uppercased() + rest }
@@ -26,11 +26,11 @@ public enum APIJSON {
         return String(characters[..<lowered]).lowercased() + String(characters[lowered...])
     }
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    public struct Key: CodingKey {
+        public var stringValue: String
+        public var intValue: Int? { nil }
+        public init(stringValue: String) { self.stringValue = stringValue }
+        public init?(intValue: Int) { nil }
     }
 
     public static func encoder(pretty: Bool = false) -> JSONEncoder {

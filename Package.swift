@@ -70,12 +70,20 @@ let package = Package(
             dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Runtime", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The agent on every node: session with the manager, task executor.
-        .target(name: "NodeAgent", dependencies: ["SwarmAPI", "Runtime"]),
+        .target(
+            name: "NodeAgent",
+            dependencies: [
+                "SwarmAPI", "Runtime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting",
+                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -58,9 +58,9 @@ public struct APIRouter: Sendable {
     }
 
     /// `/v1.41/services` → `/services`.
-    static func unversioned(_ path: String) -> String {
+    public static func unversioned(_ path: String) -> String {
         guard path.hasPrefix("/v"), let slash = path.dropFirst().firstIndex(of: "/") else { return path }
-        let version = path[path.index(after: path.startIndex)..<slash]
+        let version = path[path.index(path.startIndex, offsetBy: 2)..<slash]
         return version.allSatisfy({ $0.isNumber || $0 == "." }) && !version.isEmpty ? String(path[slash...]) : path
     }
 

@@ -21,7 +21,7 @@ extension ClusterManager {
     public func openSession(nodeID: String, _ request: SessionRequest) throws -> SessionResponse {
         var node = try requireMember(nodeID)
         node.description = request.description
-        node.status = NodeStatus(state: .ready, addr: request.addr)
+        node.status = NodeStatus(state: .ready, addr: String(request.addr.split(separator: ":").first ?? ""))
         if node.managerStatus != nil { node.managerStatus?.reachability = "reachable" }
         lastHeartbeat[nodeID] = clock()
         try commit(tasks: [], nodes: [node])

@@ -58,5 +58,15 @@ public enum APIJSON {
 /// Docker's error body: `{"message": "..."}`.
 public struct APIErrorBody: Codable, Sendable {
     public var message: String
+    // Docker writes this one in lower case.
+    enum CodingKeys: String, CodingKey { case message }
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        message = try container.decode([String: String].self)["message"] ?? ""
+    }
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(["message": message])
+    }
     public init(message: String) { self.message = message }
 }

@@ -7,8 +7,9 @@ import Runtime
 struct Swarm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swarm",
-        abstract: "Docker Swarm's job without Docker: containers, and soon clusters of them.",
-        subcommands: [ContainerCommand.self, ImageCommand.self, Login.self]
+        abstract: "Docker Swarm's job without Docker: a swarm of hosts running services, and the containers on each.",
+        subcommands: [ContainerCommand.self, ImageCommand.self, Login.self, SwarmGroup.self, InitCommand.self, JoinCommand.self,
+                      JoinTokenCommand.self, LeaveCommand.self, DaemonCommand.self]
     )
 }
 

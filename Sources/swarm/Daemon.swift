@@ -1,0 +1,151 @@
+import ClusterTLS
+import Dispatch
+import FoundationEssentials
+import Glibc
+import HTTPServer
+import Manager
+import NodeAgent
+import Runtime
+import SwarmAPI
+
+/// The daemon: on a manager the store, orchestrator, scheduler, dispatcher
+/// and API (unix socket + the cluster's mutual-TLS port); on every node the
+/// agent, which reaches the manager over TLS like any other node.
+enum Daemon {
+    static let engineVersion = "0.4.0"
+
+    static func run(dataDir: String, stateDir: String, cgroupParent: String) async throws -> Never {
+        guard let config = try NodeConfig.load(dataDir) else {
+            throw RuntimeError.badInput("this node is not part of a swarm: run swarm init or swarm join first")
+        }
+        guard let material = try NodeTLSFiles.read(from: NodeConfig.certificates(dataDir)) else {
+            throw RuntimeError.badInput("the node's certificates are missing in \(NodeConfig.certificates(dataDir)): leave and join again")
+        }
+        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        try writeFileAtomically(Array("\(getpid())\n".utf8), to: DaemonPaths.pidFile(stateDir), mode: 0o644)
+        let runtime = try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
+
+        var servers: [HTTPServer] = []
+        if config.role == .manager {
+            servers = try await startManager(config, material, dataDir: dataDir, stateDir: stateDir)
+        } else {
+            let server = HTTPServer(handler: workerAPI(config))
+            try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
+            servers = [server]
+        }
+        _ = servers
+
+        let link = HTTPManagerLink(managerAddr: config.managerAddr, tls: try ClusterTLSConfiguration.client(material, verifyManagerName: false))
+        let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
+            .split(separator: ",").map(String.init)))
+        let puller = ImagePuller(store: runtime.images, client: registry)
+        let images = ImageProvider(store: runtime.images, sources: [
+            { reference in _ = try await puller.pull(reference) },
+        ])
+        let description = nodeDescription(runtime)
+        let agent = NodeAgent(runtime: runtime, link: link, images: images) {
+            SessionRequest(description: description, addr: config.advertiseAddr)
+        }
+        stopOnSignals(stateDir)
+        await agent.run()
+        exit(0)
+    }
+
+    static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, dataDir: String, stateDir: String) async throws -> [HTTPServer] {
+        let directory = NodeConfig.directory(dataDir)
+        guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
+            throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
+        }
+        let ca = try RootCA(certificatePEM: material.caCertificatePEM, keyPEM: String(decoding: keyData, as: UTF8.self))
+        let store = try Store(path: directory + "/state.db")
+        let manager = try ClusterManager(store: store, nodeID: config.nodeID)
+        let router = APIRouter(
+            manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
+            identify: { der in
+                guard let identity = try? ca.validate(nodeCertificateDER: der) else { return nil }
+                return (identity.nodeID, identity.role == .manager)
+            },
+            join: { request in try await join(request, ca: ca, manager: manager, clusterID: config.clusterID) },
+            newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
+        let unix = HTTPServer(handler: { await router.handle($0) })
+        try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
+        let tcp = HTTPServer(handler: { await router.handle($0) })
+        let listen = config.listenAddr ?? withPort("0.0.0.0")
+        let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
+        let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
+        try await tcp.listen(host: host, port: port, tls: try ClusterTLSConfiguration.server(material))
+        Task {
+            while true {
+                try? await Task.sleep(for: .milliseconds(100))
+                await manager.tick()
+            }
+        }
+        return [unix, tcp]
+    }
+
+    /// `POST /swarm/join`: the token decides the role; the CA signs the
+    /// node's own key for a new node ID.
+    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String) async throws -> JoinResponse {
+        let tokens = await manager.swarmInfo().joinTokens
+        guard let role = JoinToken.role(forPresented: request.token, worker: tokens.worker, manager: tokens.manager) else {
+            throw APIError.badRequest("rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
+        }
+        let nodeRole: SwarmAPI.NodeRole = role == .manager ? .manager : .worker
+        let nodeID = newObjectID()
+        let host = String(request.advertiseAddr.split(separator: ":").first ?? "")
+        let certificate: String
+        do {
+            certificate = try ca.issue(csrPEM: request.csrPEM, nodeID: nodeID, role: role, clusterID: clusterID,
+                                       ipAddresses: host.isEmpty ? [] : [host])
+        } catch {
+            throw APIError.badRequest("invalid certificate signing request: \(error)")
+        }
+        _ = try await manager.admit(nodeID: nodeID, role: nodeRole, hostname: request.hostname, addr: request.advertiseAddr)
+        return JoinResponse(nodeID: nodeID, role: nodeRole, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
+    }
+
+    /// A worker's socket: enough for `info` and a clear refusal, as Docker's.
+    static func workerAPI(_ config: NodeConfig) -> HTTPServer.Handler {
+        { request in
+            let path = APIRouter.unversioned(request.path)
+            if path == "/_ping" { return HTTPResponse(status: 200, headers: [("Api-Version", APIRouter.apiVersion), ("Swarm", "active/worker")], body: .bytes(Array("OK".utf8))) }
+            if path == "/info" {
+                let body = "{\"ID\":\"\(config.nodeID)\",\"ServerVersion\":\"\(engineVersion)\",\"Swarm\":{\"NodeID\":\"\(config.nodeID)\",\"NodeAddr\":\"\(config.advertiseAddr)\",\"LocalNodeState\":\"active\",\"ControlAvailable\":false,\"Error\":\"\",\"RemoteManagers\":[{\"NodeID\":\"\",\"Addr\":\"\(config.managerAddr)\"}]}}"
+                return HTTPResponse.json(200, Array(body.utf8))
+            }
+            return HTTPResponse.json(503, Array("{\"message\":\"This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\"}".utf8))
+        }
+    }
+
+    static func nodeDescription(_ runtime: ContainerRuntime) -> NodeDescription {
+        var name = utsname()
+        uname(&name)
+        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let hostname: String = ProcessInfo.processInfo.environment["SWARM_HOSTNAME"]
+            ?? withUnsafeBytes(of: name.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+            .flatMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int64($0) } }.map { $0 * 1024 } ?? 0
+        let cpus = Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return NodeDescription(hostname: hostname, platform: Platform(architecture: machine, os: "linux"),
+                               resources: SwarmAPI.Resources(nanoCPUs: cpus * 1_000_000_000, memoryBytes: memory),
+                               engine: EngineDescription(engineVersion: engineVersion),
+                               cgroupControllers: runtime.cgroups.availableControllers().sorted())
+    }
+
+    /// SIGTERM/SIGINT end the daemon; its containers keep running (their
+    /// monitors own them) and the next daemon re-adopts them.
+    static func stopOnSignals(_ stateDir: String) {
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                unlink(DaemonPaths.pidFile(stateDir))
+                exit(0)
+            }
+            source.resume()
+            retainedSignalSources.append(source)
+        }
+    }
+    nonisolated(unsafe) static var retainedSignalSources: [DispatchSourceSignal] = []
+}

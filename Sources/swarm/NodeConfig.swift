@@ -1,0 +1,72 @@
+import ClusterTLS
+import FoundationEssentials
+import Glibc
+import Runtime
+import SwarmAPI
+
+/// What a node keeps about its membership, in `<data-dir>/swarm/`:
+/// node.json, certificates/ (CA, node certificate and key), and on a
+/// manager ca.key and state.db.
+struct NodeConfig: Codable {
+    var nodeID: String
+    var clusterID: String
+    var role: NodeRole
+    /// Where the agent reaches the manager (ip:port).
+    var managerAddr: String
+    var advertiseAddr: String
+    /// Manager only: where the cluster port listens (ip:port).
+    var listenAddr: String?
+
+    static func directory(_ dataDir: String) -> String { dataDir + "/swarm" }
+    static func certificates(_ dataDir: String) -> String { directory(dataDir) + "/certificates" }
+
+    static func load(_ dataDir: String) throws -> NodeConfig? {
+        guard let data = FileManager.default.contents(atPath: directory(dataDir) + "/node.json") else { return nil }
+        return try JSONDecoder().decode(NodeConfig.self, from: data)
+    }
+
+    func save(_ dataDir: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeFileAtomically(Array(try encoder.encode(self)), to: Self.directory(dataDir) + "/node.json", mode: 0o600)
+    }
+
+    static func requireNotMember(_ dataDir: String) throws {
+        if try load(dataDir) != nil {
+            throw RuntimeError.badInput("Error response from daemon: This node is already part of a swarm. Use \"swarm leave\" to leave this swarm and join another one.")
+        }
+    }
+}
+
+/// The paths a daemon uses in its state dir.
+enum DaemonPaths {
+    static func socket(_ stateDir: String) -> String { stateDir + "/swarm.sock" }
+    static func pidFile(_ stateDir: String) -> String { stateDir + "/swarmd.pid" }
+    static func log(_ stateDir: String) -> String { stateDir + "/swarmd.log" }
+}
+
+/// The first non-loopback IPv4 address of this host (Docker asks for
+/// --advertise-addr when it cannot choose; we take the first, or loopback).
+func defaultAdvertiseAddress() -> String {
+    var list: UnsafeMutablePointer<ifaddrs>? = nil
+    guard getifaddrs(&list) == 0 else { return "127.0.0.1" }
+    defer { freeifaddrs(list) }
+    var entry = list
+    while let current = entry {
+        defer { entry = current.pointee.ifa_next }
+        guard let address = current.pointee.ifa_addr, address.pointee.sa_family == UInt16(AF_INET),
+              current.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0 else { continue }
+        var host = [CChar](repeating: 0, count: 64)
+        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { inet in
+            var addr = inet.pointee.sin_addr
+            _ = inet_ntop(AF_INET, &addr, &host, 64)
+        }
+        return String(cString: host)
+    }
+    return "127.0.0.1"
+}
+
+/// "10.0.0.1" → "10.0.0.1:2377"; "10.0.0.1:4000" stays.
+func withPort(_ address: String, _ port: Int = 2377) -> String {
+    address.contains(":") ? address : "\(address):\(port)"
+}

@@ -233,7 +233,7 @@ public struct APIRouter: Sendable {
         return SystemInfo(
             id: manager.nodeID, name: me?.description.hostname ?? "", serverVersion: engineVersion,
             operatingSystem: "linux", osType: "linux", architecture: me?.description.platform.architecture ?? "",
-            nCPU: Int((me?.description.resources.nanoCPUs ?? 0) / 1_000_000_000), memTotal: me?.description.resources.memoryBytes ?? 0,
+            ncpu: Int((me?.description.resources.nanoCPUs ?? 0) / 1_000_000_000), memTotal: me?.description.resources.memoryBytes ?? 0,
             swarm: SystemInfo.SwarmPart(
                 nodeID: manager.nodeID, nodeAddr: me?.status.addr ?? "", localNodeState: "active", controlAvailable: true, error: "",
                 remoteManagers: managers.map { .init(nodeID: $0.id, addr: $0.managerStatus?.addr ?? $0.status.addr) },
@@ -321,7 +321,7 @@ public struct SystemInfo: Codable, Sendable {
     public var operatingSystem: String
     public var osType: String
     public var architecture: String
-    public var nCPU: Int
+    public var ncpu: Int
     public var memTotal: Int64
     public var swarm: SwarmPart
 }

@@ -102,7 +102,7 @@ extension ClusterManager {
 
     func validate(_ spec: ServiceSpec) throws {
         let name = spec.name
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
         guard !name.isEmpty, name.count <= 63, name.allSatisfy(allowed.contains), name.first != "-", name.last != "-" else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = name must be valid as a DNS name component")
         }

@@ -116,6 +116,10 @@ public actor NodeAgent {
     func finished(_ taskID: String) { busy.remove(taskID) }
 
     func start(_ task: SwarmTask) {
+        // A replacement waiting out its restart delay is left alone until
+        // the manager says run: a task that cannot even be prepared must
+        // not spin.
+        guard task.desiredState == .running else { return }
         busy.insert(task.id)
         let runtime = self.runtime, images = self.images
         Task {

@@ -6,7 +6,7 @@ import FoundationEssentials
 /// stock docker CLI sends.
 public enum APIJSON {
     /// Leading acronyms that Go writes in capitals ("id" → "ID", "tlsInfo" → "TLSInfo").
-    static let acronyms = ["id", "pid", "tls", "ca", "os", "ip", "vip", "dns"]
+    static let acronyms = ["id", "pid", "tls", "ca", "os", "ip", "vip", "dns", "ncpu"]
 
     public static func goName(_ key: String) -> String {
         for acronym in acronyms where key.hasPrefix(acronym) {
@@ -36,7 +36,7 @@ public enum APIJSON {
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .custom { path in Key(stringValue: goName(path.last!.stringValue)) }
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 

@@ -52,6 +52,28 @@ enum Render {
         return significant(value, 4) + units[unit]
     }
 
+    /// Go's time.Duration String for whole units: "5s", "1m30s", "500ms", "0s".
+    static func goDuration(_ nanoseconds: Int64) -> String {
+        if nanoseconds == 0 { return "0s" }
+        if nanoseconds < 1_000_000_000 { return nanoseconds % 1_000_000 == 0 ? "\(nanoseconds / 1_000_000)ms" : "\(Double(nanoseconds) / 1e6)ms" }
+        var seconds = nanoseconds / 1_000_000_000
+        var text = ""
+        if seconds >= 3600 { text += "\(seconds / 3600)h"; seconds %= 3600 }
+        if seconds >= 60 || !text.isEmpty { text += "\(seconds / 60)m"; seconds %= 60 }
+        return text + "\(seconds)s"
+    }
+
+    /// go-units' BytesSize (binary units, 4 significant digits): "23.54GiB".
+    static func binarySize(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes), unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return significant(value, 4) + units[unit]
+    }
+
     /// Go's %.4g without trailing zeros.
     static func significant(_ value: Double, _ digits: Int) -> String {
         guard value != 0 else { return "0" }

@@ -1,0 +1,116 @@
+import FoundationEssentials
+import Glibc
+import Runtime
+import SwarmAPI
+
+/// What `service create|update|scale` draw while waiting, as Docker's CLI:
+/// `overall progress: 2 out of 3 tasks`, one line per slot (or node, for
+/// global services) with the task's state, then `verify: …`. On a terminal
+/// the lines are redrawn in place; otherwise a line is printed when it
+/// changes. Unlike Docker's, it never waits forever: after the timeout
+/// (SWARM_CONVERGE_TIMEOUT, default 60 s) it says so and gives up with
+/// status 1, naming the tasks' last errors.
+struct ServiceProgress {
+    let client: APIClient
+    let serviceID: String
+    let quiet: Bool
+    let terminal = isatty(1) == 1
+
+    var timeout: Double {
+        (ProcessInfo.processInfo.environment["SWARM_CONVERGE_TIMEOUT"]).flatMap { try? Durations.parse($0) }.map { Double($0) / 1e9 } ?? 60
+    }
+
+    final class Screen {
+        var lines: [String] = []
+        var printed: [String] = []
+        let terminal: Bool
+        init(terminal: Bool) { self.terminal = terminal }
+
+        func draw(_ new: [String]) {
+            if terminal {
+                var out = ""
+                if printed.isEmpty { out += String(repeating: "\n", count: new.count) }
+                else if new.count > printed.count { out += String(repeating: "\n", count: new.count - printed.count) }
+                let height = max(new.count, printed.count)
+                for (index, line) in new.enumerated() where index >= printed.count || printed[index] != line {
+                    let up = height - index
+                    out += "\u{1B}[\(up)A\u{1B}[2K\r\(line) \r\u{1B}[\(up)B"
+                }
+                writeStdout(out)
+            } else {
+                for (index, line) in new.enumerated() where index >= printed.count || printed[index] != line { writeStdout(line + "\n") }
+            }
+            printed = new
+        }
+    }
+
+    func waitForConvergence(label: String) async throws {
+        let screen = Screen(terminal: terminal && !quiet)
+        let started = Timestamp.now()
+        var stableSince: Timestamp? = nil
+        var reported: Set<String> = []
+        var lastErrors: [String] = []
+        while true {
+            let service = try await client.get(Service.self, "/services/\(serviceID)")
+            let tasks = try await client.get([SwarmTask].self, "/tasks", query: try APIClient.filtersJSON(["service=\(serviceID)"]))
+            let nodes = try await client.get([Node].self, "/nodes")
+            let monitor = Double(service.spec.updateConfig?.monitor ?? 5_000_000_000) / 1e9
+            // The newest task of each slot (node, for global services), from the current template.
+            var newest: [String: SwarmTask] = [:]
+            for task in tasks where task.desiredState <= .running {
+                let key = task.slot.map { String($0) } ?? task.nodeID ?? ""
+                if let seen = newest[key], seen.createdAt > task.createdAt { continue }
+                newest[key] = task
+            }
+            let global = service.spec.mode.isGlobal
+            let wanted = global ? newest.count : Int(service.spec.mode.replicated?.replicas ?? 0)
+            let running = newest.values.filter { $0.status.state == .running && $0.specIndex == service.specIndex }.count
+            var lines = ["overall progress: \(running) out of \(wanted) tasks"]
+            if global {
+                for (key, task) in newest.sorted(by: { $0.key < $1.key }) {
+                    lines.append("\(String(nodes.first { $0.id == key }?.id.prefix(12) ?? Substring(key))): \(Self.describe(task))")
+                }
+            } else if wanted <= 50 {
+                for slot in 1...max(wanted, 1) where slot <= wanted {
+                    lines.append("\(slot)/\(wanted): \(newest[String(slot)].map(Self.describe) ?? "")")
+                }
+            }
+            // Failures since we started: shown once each, like Docker's error lines.
+            for task in tasks where task.status.state.isTerminal && task.status.state != .shutdown && task.status.state != .complete
+                && task.status.timestamp >= started && !reported.contains(task.id) {
+                reported.insert(task.id)
+                lastErrors.append(task.status.err ?? task.status.state.name)
+            }
+            for task in newest.values where task.status.state == .pending {
+                if let err = task.status.err { lastErrors = [err] }
+            }
+            let now = Timestamp.now()
+            if running == wanted && service.updateStatus.map({ $0.state != "updating" || true }) ?? true {
+                stableSince = stableSince ?? now
+                let left = monitor - now.seconds(since: stableSince!)
+                if left <= 0 {
+                    if !quiet { screen.draw(lines + ["verify: Service \(label) converged"]) }
+                    if !terminal || quiet { } else { writeStdout("\n") }
+                    return
+                }
+                if !quiet { screen.draw(lines + ["verify: Waiting \(Int(left.rounded(.up))) seconds to verify that tasks are stable..."]) }
+            } else {
+                stableSince = nil
+                if !quiet { screen.draw(reported.isEmpty ? lines : lines + ["verify: Detected task failure"]) }
+            }
+            if now.seconds(since: started) > timeout {
+                if terminal && !quiet { writeStdout("\n") }
+                let reason = lastErrors.last.map { ": \($0)" } ?? ""
+                throw RuntimeError.badInput("service \(label) did not converge within \(Int(timeout)) s (\(running) of \(wanted) tasks running\(reason)); it keeps trying in the background: see swarm service ps \(label)")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// `running`, `preparing`, or the task's error — padded as Docker pads it.
+    static func describe(_ task: SwarmTask) -> String {
+        if let err = task.status.err, task.status.state == .pending || task.status.state.isTerminal { return err }
+        let state = task.status.state.name
+        return state + String(repeating: " ", count: max(0, 9 - state.count))
+    }
+}

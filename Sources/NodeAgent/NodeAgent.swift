@@ -64,10 +64,15 @@ public actor NodeAgent {
         }
     }
 
+    /// Twice per period: one lost heartbeat does not make the node Down.
     func heartbeatLoop() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .nanoseconds(heartbeatPeriod))
-            if let response = try? await link.heartbeat() { heartbeatPeriod = response.heartbeatPeriod }
+            try? await Task.sleep(for: .nanoseconds(heartbeatPeriod / 2))
+            do {
+                heartbeatPeriod = try await link.heartbeat().heartbeatPeriod
+            } catch {
+                log("heartbeat: \(error)")
+            }
         }
     }
 
@@ -105,15 +110,28 @@ public actor NodeAgent {
         for (taskID, container) in containers where assigned[taskID] == nil && !busy.contains(taskID) {
             busy.insert(taskID)
             let runtime = self.runtime
-            Task.detached {
-                try? runtime.remove(container.id, force: true)
-                await self.finished(taskID)
+            Task {
+                await blocking { try? runtime.remove(container.id, force: true) }
+                self.finished(taskID)
             }
         }
         for taskID in observed.keys where assigned[taskID] == nil && containers[taskID] == nil { observed[taskID] = nil }
     }
 
-    func finished(_ taskID: String) { busy.remove(taskID) }
+    /// A start or stop ended. If the task was unassigned meanwhile, its
+    /// container goes now (the assignment pass skipped it while busy).
+    func finished(_ taskID: String) {
+        busy.remove(taskID)
+        guard assigned[taskID] == nil else { return }
+        let runtime = self.runtime
+        let leftovers = runtime.list(all: true).filter { $0.record.spec.labels?[TaskContainer.taskLabel] == taskID }
+        guard !leftovers.isEmpty else { return }
+        busy.insert(taskID)
+        Task {
+            await blocking { for container in leftovers { try? runtime.remove(container.id, force: true) } }
+            self.busy.remove(taskID)
+        }
+    }
 
     func start(_ task: SwarmTask) {
         // A replacement waiting out its restart delay is left alone until
@@ -141,11 +159,11 @@ public actor NodeAgent {
             do {
                 let spec = try TaskContainer.spec(task)
                 let name = TaskContainer.name(task)
-                let id = try await Task.detached { () throws -> String in
+                let id = try await blocking { () throws -> String in
                     let started = try runtime.run(spec, name: name)
                     started.detach()
                     return started.id
-                }.value
+                }
                 let info = try runtime.inspect(id)
                 report(task.id, .running, "started", container: info)
                 watch(task.id, id)
@@ -160,7 +178,7 @@ public actor NodeAgent {
         let runtime = self.runtime
         let grace = Int((task.spec.containerSpec?.stopGracePeriod ?? 10_000_000_000) / 1_000_000_000)
         Task {
-            let state = try? await Task.detached { try runtime.stop(container.id, timeout: grace) }.value
+            let state = try? await blocking { try runtime.stop(container.id, timeout: grace) }
             var info = container
             if let state { info.state = state }
             report(task.id, .shutdown, "shutdown", container: info)
@@ -240,6 +258,21 @@ public actor NodeAgent {
     nonisolated func log(_ message: String) {
         let line = "swarm agent: \(message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+}
+
+/// Runs blocking work (container start/stop, pidfd waits) on a thread of
+/// its own: the concurrency pool has one thread per core, and a stop that
+/// waits out a 10 s grace period must not stall heartbeats and the API.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        startThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        startThread { continuation.resume(returning: body()) }
     }
 }
 

@@ -220,12 +220,18 @@ struct LabExec: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command inside a lab node's network namespace, with SWARM_HOST and DOCKER_HOST set to that node's socket.",
-        usage: "swarm lab exec [--name LAB] NODE COMMAND [ARG...]\n  NODE is node1, node2, … or client (which talks to node1); a COMMAND of \"swarm\" is this swarm executable.")
+        usage: "swarm lab exec [--name LAB] NODE COMMAND [ARG...]",
+        discussion: """
+            NODE is node1, node2, … or client (no node of the swarm; its SWARM_HOST is node1's). The command also gets \
+            SWARM_DATA_DIR, SWARM_STATE_DIR and SWARM_CGROUP_PARENT of the node; a COMMAND of "swarm" is this swarm \
+            executable. Its exit status is swarm's.
+            """)
 
     @OptionGroup var lab: LabNameOption
     @Argument(parsing: .captureForPassthrough, help: "NODE, then the command and its arguments.") var words: [String] = []
 
     func validate() throws {
+        if let first = words.first, first == "-h" || first == "--help" { throw CleanExit.helpRequest(self) }
         if let first = words.first, first.hasPrefix("-") { throw ValidationError("unknown flag: \(first)") }
         guard words.count >= 2 else { throw ValidationError("\"swarm lab exec\" requires at least 2 arguments: NODE COMMAND [ARG...]") }
     }

@@ -64,6 +64,7 @@ struct ServiceProgress {
             }
             let global = service.spec.mode.isGlobal
             let wanted = global ? newest.count : Int(service.spec.mode.replicated?.replicas ?? 0)
+            if !global { newest = newest.filter { (Int($0.key) ?? 0) <= wanted } }
             let running = newest.values.filter { $0.status.state == .running && $0.specIndex == service.specIndex }.count
             var lines = ["overall progress: \(running) out of \(wanted) tasks"]
             if global {

@@ -236,7 +236,11 @@ public struct LabNetwork: Equatable, Sendable {
             close(fd)
         }
         defer {
-            if access(directory, F_OK) != 0 { unlink(path) }
+            if access(directory, F_OK) != 0 {
+                unlink(path)
+                // The parent too (/run/swarm-lab), if nothing else is in it.
+                rmdir(String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)]))
+            }
             close(fd)
         }
         return try body()

@@ -228,7 +228,15 @@ struct LabExec: ParsableCommand {
             """)
 
     @OptionGroup var lab: LabNameOption
-    @Argument(parsing: .captureForPassthrough, help: "NODE, then the command and its arguments.") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("NODE, then the command and its arguments.", valueName: "node-and-command")) var rawWords: [String] = []
+
+    /// The arguments without a "--" before NODE or before the command.
+    var words: [String] {
+        var words = rawWords
+        if words.first == "--" { words.removeFirst() }
+        if words.count > 1 && words[1] == "--" { words.remove(at: 1) }
+        return words
+    }
 
     func validate() throws {
         if let first = words.first, first == "-h" || first == "--help" { throw CleanExit.helpRequest(self) }
@@ -456,16 +464,19 @@ struct LabPaths {
 
     /// Takes the lab's name: makes its directory, which fails if it exists.
     func claim() throws {
-        try makeDirectories(LabPaths.runRoot)
-        if mkdir(directory, 0o755) != 0 {
-            if errno == EEXIST {
-                let state = (try? LabRecord.load(self))?.state
-                throw RuntimeError.badInput(state == "up"
-                    ? "lab \(name) is already up (swarm lab down --name \(name) removes it)"
-                    : "lab \(name) exists (\(state ?? "no lab.json"): another lab up is running, or one failed): swarm lab down --name \(name) removes it")
-            }
-            throw RuntimeError.system(errno: errno, call: "mkdir", detail: directory)
+        // Retried on ENOENT: a lab down elsewhere may remove the empty root between our two mkdirs.
+        var code: Int32 = ENOENT
+        for _ in 0..<10 where code == ENOENT {
+            try makeDirectories(LabPaths.runRoot)
+            code = mkdir(directory, 0o755) == 0 ? 0 : errno
         }
+        if code == EEXIST {
+            let state = (try? LabRecord.load(self))?.state
+            throw RuntimeError.badInput(state == "up"
+                ? "lab \(name) is already up (swarm lab down --name \(name) removes it)"
+                : "lab \(name) exists (\(state ?? "no lab.json"): another lab up is running, or one failed): swarm lab down --name \(name) removes it")
+        }
+        if code != 0 { throw RuntimeError.system(errno: code, call: "mkdir", detail: directory) }
         if !LabNetwork.existingNamespaces(lab: name).isEmpty || access(dataDirectory, F_OK) == 0 {
             rmdir(directory)
             throw RuntimeError.badInput("pieces of a lab \(name) are left (network namespaces or \(dataDirectory)): swarm lab down --name \(name) removes them")

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Runtime
 import SwarmAPI
 
 /// The manager's HTTP API, in the shapes of the Docker Engine API v1.41
@@ -15,11 +16,15 @@ public struct APIRouter: Sendable {
     let newJoinToken: @Sendable (NodeRole) -> String
     let caCertificatePEM: String
     let engineVersion: String
+    /// The manager's own images, served to nodes that cannot pull them.
+    let images: ImageStore?
 
     public init(manager: ClusterManager, caCertificatePEM: String, engineVersion: String,
+                images: ImageStore? = nil,
                 identify: @escaping @Sendable ([UInt8]) -> (nodeID: String, manager: Bool)?,
                 join: @escaping @Sendable (JoinRequest) async throws -> JoinResponse,
                 newJoinToken: @escaping @Sendable (NodeRole) -> String) {
+        self.images = images
         self.newJoinToken = newJoinToken
         self.manager = manager
         self.caCertificatePEM = caCertificatePEM
@@ -61,7 +66,8 @@ public struct APIRouter: Sendable {
     public static func unversioned(_ path: String) -> String {
         guard path.hasPrefix("/v"), let slash = path.dropFirst().firstIndex(of: "/") else { return path }
         let version = path[path.index(path.startIndex, offsetBy: 2)..<slash]
-        return version.allSatisfy({ $0.isNumber || $0 == "." }) && !version.isEmpty ? String(path[slash...]) : path
+        // "v1.41" always has a dot; "/v2/" is the registry API.
+        return version.contains(".") && version.allSatisfy({ $0.isNumber || $0 == "." }) ? String(path[slash...]) : path
     }
 
     func route(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -88,6 +94,9 @@ public struct APIRouter: Sendable {
             caller = identity
         }
 
+        if parts.first == "v2", caller != nil {
+            return try serveImage(parts)
+        }
         if parts.first == "agent" {
             guard let node = caller?.nodeID else { return Self.error(403, "agent endpoints are for nodes (TCP with a node certificate)") }
             return try await agent(method, parts, request, node)
@@ -213,6 +222,34 @@ public struct APIRouter: Sendable {
             return try Self.ok(tasks)
         case "GET tasks/*":
             return try Self.ok(try await manager.task(ref))
+        default:
+            return Self.error(404, "page not found")
+        }
+    }
+
+    /// A read-only registry (distribution API v2) over the manager's image
+    /// store, for nodes only: `/v2/docker.io/library/busybox/manifests/latest`,
+    /// `/v2/…/blobs/sha256:…`. Nodes check digests as for any registry.
+    func serveImage(_ parts: [String]) throws -> HTTPResponse {
+        guard let images, parts.count >= 4 else { return Self.error(404, "page not found") }
+        let kind = parts[parts.count - 2], ref = parts[parts.count - 1]
+        let repository = parts[1..<(parts.count - 2)].joined(separator: "/")
+        switch kind {
+        case "manifests":
+            let name = repository + (ref.hasPrefix("sha256:") ? "@" : ":") + ref
+            guard let image = try images.lookup(name) else {
+                return HTTPResponse.json(404, Array("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}".utf8))
+            }
+            let digest = image.manifestDigest
+            return HTTPResponse(status: 200, headers: [("Content-Type", image.manifest.mediaType ?? "application/vnd.oci.image.manifest.v1+json"),
+                                                       ("Docker-Content-Digest", digest.description)],
+                                body: .file(path: images.blobPath(digest)))
+        case "blobs":
+            guard let digest = try? Digest(parsing: ref), images.hasBlob(digest) else {
+                return HTTPResponse.json(404, Array("{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"blob unknown\"}]}".utf8))
+            }
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream"), ("Docker-Content-Digest", ref)],
+                                body: .file(path: images.blobPath(digest)))
         default:
             return Self.error(404, "page not found")
         }

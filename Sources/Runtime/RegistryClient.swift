@@ -17,6 +17,9 @@ public actor RegistryClient {
     let insecureRegistries: Set<String>
     private var schemes: [String: String] = [:]
     private var tokens: [String: String] = [:]
+    /// A swarm manager serving its own images: every repository is asked of
+    /// it, by its full name, over the cluster's mutual TLS.
+    let mirror: String?
 
     public init(credentials: CredentialStore = CredentialStore(), insecureRegistries: Set<String> = []) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
@@ -32,6 +35,25 @@ public actor RegistryClient {
         insecureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: insecure)
         self.credentials = credentials
         self.insecureRegistries = insecureRegistries
+        mirror = nil
+    }
+
+    /// A client that pulls every image from a swarm manager at `host` (ip:port).
+    public init(mirror host: String, tls: TLSConfiguration) {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        secureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        insecureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        credentials = CredentialStore()
+        insecureRegistries = []
+        mirror = host
+    }
+
+    /// The repository as the registry names it in paths; a mirror needs the
+    /// registry's host too ("docker.io/library/busybox").
+    func repository(_ reference: ImageReference) -> String {
+        mirror == nil ? reference.path : reference.domain + "/" + reference.path
     }
 
     public func shutdown() async {
@@ -99,6 +121,7 @@ public actor RegistryClient {
     /// server closes on it at once, while a TLS hello to a plain server may
     /// wait for a timeout.
     func baseURL(_ reference: ImageReference) async throws -> String {
+        if let mirror { return "https://\(mirror)" }
         let host = reference.registryHost
         if let scheme = schemes[host] { return "\(scheme)://\(host)" }
         guard isInsecure(reference) else {
@@ -231,7 +254,7 @@ public actor RegistryClient {
     /// The manifest (or index) for a tag or digest, its media type and digest,
     /// checked against the digest when one was asked for.
     public func manifest(_ reference: ImageReference, _ tagOrDigest: String) async throws -> (data: Data, mediaType: String, digest: Digest) {
-        let response = try await send(reference, method: .GET, path: "/v2/\(reference.path)/manifests/\(tagOrDigest)",
+        let response = try await send(reference, method: .GET, path: "/v2/\(repository(reference))/manifests/\(tagOrDigest)",
                                       headers: [("Accept", Self.manifestAccept)])
         let body = try await collect(response, limit: 4 << 20)
         guard response.status == 200 else {
@@ -253,7 +276,7 @@ public actor RegistryClient {
     }
 
     public func putManifest(_ reference: ImageReference, tag: String, data: Data, mediaType: String) async throws {
-        let response = try await send(reference, method: .PUT, path: "/v2/\(reference.path)/manifests/\(tag)",
+        let response = try await send(reference, method: .PUT, path: "/v2/\(repository(reference))/manifests/\(tag)",
                                       headers: [("Content-Type", mediaType)], body: data, actions: "pull,push")
         let body = try await collect(response, limit: 1 << 20)
         guard response.status == 201 || response.status == 200 else {
@@ -267,7 +290,7 @@ public actor RegistryClient {
     /// the file) if the size or digest differ. `progress` gets bytes so far.
     public func downloadBlob(_ reference: ImageReference, _ descriptor: Descriptor, to file: String,
                              progress: @Sendable (Int64) -> Void) async throws {
-        let response = try await send(reference, method: .GET, path: "/v2/\(reference.path)/blobs/\(descriptor.digest)")
+        let response = try await send(reference, method: .GET, path: "/v2/\(repository(reference))/blobs/\(descriptor.digest)")
         guard response.status == 200, let body = response.body else {
             let text = try await collect(response, limit: 1 << 20)
             throw RuntimeError.badInput("blob \(descriptor.digest) of \(reference.familiar): " + Self.registryError(text, status: response.status))
@@ -312,14 +335,14 @@ public actor RegistryClient {
     }
 
     public func blobExists(_ reference: ImageReference, _ digest: Digest) async throws -> Bool {
-        let response = try await send(reference, method: .HEAD, path: "/v2/\(reference.path)/blobs/\(digest)", actions: "pull,push")
+        let response = try await send(reference, method: .HEAD, path: "/v2/\(repository(reference))/blobs/\(digest)", actions: "pull,push")
         _ = try await collect(response, limit: 1 << 20)
         return response.status == 200
     }
 
     /// Uploads a blob in one request (POST for a session, then PUT with the digest).
     public func uploadBlob(_ reference: ImageReference, _ digest: Digest, data: Data) async throws {
-        let start = try await send(reference, method: .POST, path: "/v2/\(reference.path)/blobs/uploads/", actions: "pull,push")
+        let start = try await send(reference, method: .POST, path: "/v2/\(repository(reference))/blobs/uploads/", actions: "pull,push")
         let startBody = try await collect(start, limit: 1 << 20)
         guard start.status == 202, let location = start.headers.first(name: "Location") else {
             throw RuntimeError.badInput("pushing \(digest) to \(reference.repository) failed: " + Self.registryError(startBody, status: start.status))

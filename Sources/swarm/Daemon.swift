@@ -27,7 +27,7 @@ enum Daemon {
 
         var servers: [HTTPServer] = []
         if config.role == .manager {
-            servers = try await startManager(config, material, dataDir: dataDir, stateDir: stateDir)
+            servers = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir)
         } else {
             let server = HTTPServer(handler: workerAPI(config))
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
@@ -35,12 +35,16 @@ enum Daemon {
         }
         _ = servers
 
-        let link = HTTPManagerLink(managerAddr: config.managerAddr, tls: try ClusterTLSConfiguration.client(material, verifyManagerName: false))
+        let clientTLS = try ClusterTLSConfiguration.client(material, verifyManagerName: false)
+        let link = HTTPManagerLink(managerAddr: config.managerAddr, tls: clientTLS)
         let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
             .split(separator: ",").map(String.init)))
         let puller = ImagePuller(store: runtime.images, client: registry)
+        // Images a registry cannot give come from the manager's store.
+        let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: config.managerAddr, tls: clientTLS))
         let images = ImageProvider(store: runtime.images, sources: [
             { reference in _ = try await puller.pull(reference) },
+            { reference in _ = try await managerPuller.pull(reference) },
         ])
         let description = nodeDescription(runtime)
         let agent = NodeAgent(runtime: runtime, link: link, images: images) {
@@ -51,7 +55,7 @@ enum Daemon {
         exit(0)
     }
 
-    static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, dataDir: String, stateDir: String) async throws -> [HTTPServer] {
+    static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String, stateDir: String) async throws -> [HTTPServer] {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
@@ -60,7 +64,7 @@ enum Daemon {
         let store = try Store(path: directory + "/state.db")
         let manager = try ClusterManager(store: store, nodeID: config.nodeID)
         let router = APIRouter(
-            manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
+            manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion, images: images,
             identify: { der in
                 guard let identity = try? ca.validate(nodeCertificateDER: der) else { return nil }
                 return (identity.nodeID, identity.role == .manager)

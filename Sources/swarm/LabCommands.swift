@@ -199,9 +199,12 @@ struct LabList: ParsableCommand {
             return
         }
         var rows = [["LAB", "STATE", "NODES", "SUBNET"]]
+        // Whatever a lab leaves is listed: its record, directories or namespaces.
         var names = Set(LabNetwork.labNames())
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: LabPaths.runRoot)) ?? []
-        names.formUnion(entries.filter { (try? LabNetwork.validate(name: $0)) != nil && access(LabPaths($0).record, F_OK) == 0 })
+        for root in [LabPaths.runRoot, LabPaths.dataRoot] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            names.formUnion(entries.filter { (try? LabNetwork.validate(name: $0)) != nil })
+        }
         for lab in names.sorted() {
             if let record = try? LabRecord.load(LabPaths(lab)) {
                 let state = record.state == "up" && !record.nodes.allSatisfy({ $0.pid.map(processAlive) ?? false }) ? "degraded" : record.state
@@ -374,11 +377,11 @@ struct LabTeardown {
     private func stopNode(_ node: LabRecord.Node, namespace: NetworkNamespace) -> [String] {
         var problems: [String] = []
         let inNamespace = namespace.identity() != nil
-        if access(node.dataDir + "/swarm", F_OK) == 0 {
+        if access(node.dataDir, F_OK) == 0 {
             let log = paths.log("\(node.name)-leave")
-            let leave = try? runCaptured(inNamespace ? namespace : nil, swarmExecutable(), ["swarm", "leave", "--force"] + node.globalOptions,
-                                         environment: node.environment(hostname: false), log: log, timeout: 60)
-            _ = leave  // Its failure shows below, if the daemon or containers are still there.
+            // Whether it worked shows below: a daemon or container still there is dealt with there.
+            _ = try? runCaptured(inNamespace ? namespace : nil, swarmExecutable(), ["swarm", "leave", "--force"] + node.globalOptions,
+                                 environment: node.environment(hostname: false), log: log, timeout: 60)
         }
         var pids = Set<pid_t>()
         if let pid = node.pid { pids.insert(pid) }

@@ -230,4 +230,26 @@ struct ClusterTests {
         let worker = other.cli("node", "ls")
         #expect(worker.status == 1 && worker.stderr.contains("This node is not a swarm manager."))
     }
+
+    @Test(.enabled(if: isRoot, rootReason))
+    func aWorkerGetsTheImageFromTheManagerWithoutARegistry() throws {
+        let manager = try SwarmNode()
+        _ = try manager.initialize()
+        try manager.importBusybox()
+        let token = manager.cli("join-token", "-q", "worker").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let worker = try SwarmNode()
+        let joined = worker.cli("join", "--token", token, "--advertise-addr", "127.0.0.1", "127.0.0.1:\(manager.port)")
+        try #require(joined.status == 0, "\(joined.stderr)")
+        #expect(worker.cli("image", "ls", "-q").stdout.isEmpty)
+        let create = manager.cli("service", "create", "-d", "--name", "onworker", "--constraint", "node.role==worker",
+                                 "--replicas", "2", "busybox", "sleep", "1000")
+        #expect(create.status == 0, "\(create.stderr)")
+        #expect(waitUntil(20) { manager.lines("service", "ls").last?.contains("2/2") == true }, "\(manager.cli("service", "ps", "--no-trunc", "onworker").stdout)")
+        #expect(worker.lines("container", "ls", "-q").count == 2)
+        #expect(manager.lines("container", "ls", "-q").isEmpty)
+        // The same bits: the worker's copy has the manager's image ID.
+        #expect(worker.cli("image", "ls", "-q").stdout == manager.cli("image", "ls", "-q").stdout)
+        #expect(manager.cli("service", "rm", "onworker").status == 0)
+        #expect(waitUntil(20) { worker.lines("container", "ls", "-aq").isEmpty })
+    }
 }

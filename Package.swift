@@ -92,6 +92,11 @@ let package = Package(
             dependencies: ["Runtime"],
             path: "bench/container-start-bench"
         ),
+        .executableTarget(
+            name: "scheduler-bench",
+            dependencies: ["Manager", "SwarmAPI"],
+            path: "bench/scheduler-bench"
+        ),
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),

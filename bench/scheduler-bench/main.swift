@@ -1,0 +1,75 @@
+import Foundation
+import Manager
+import SwarmAPI
+
+// The manager with simulated nodes: each "agent" long-polls its
+// assignments and reports every assigned task running at once, without
+// containers. Measures time to all running, placements per second and
+// the manager's RSS. Usage: scheduler-bench [nodes tasks]...
+
+func rssMiB() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
+}
+
+func simulatedAgent(_ manager: ClusterManager, _ node: String) async {
+    var since: UInt64? = nil
+    while !Task.isCancelled {
+        guard let set = try? await manager.assignments(nodeID: node, since: since, timeout: .seconds(5)) else { return }
+        since = set.version
+        let now = Timestamp.now()
+        let updates = set.tasks.filter { $0.desiredState == .running && $0.status.state < .running }.map {
+            StatusUpdate(taskID: $0.id, status: TaskStatus(timestamp: now, state: .running, message: "started"))
+        }
+        if !updates.isEmpty { try? await manager.reportStatus(nodeID: node, StatusBatch(updates: updates)) }
+    }
+}
+
+func run(nodes: Int, tasks: Int) async throws -> [String] {
+    let directory = NSTemporaryDirectory() + "swarm-bench-scheduler-\(getpid())-\(nodes)"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try Store(path: directory + "/state.db")
+    try ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node-0", hostname: "node-0", addr: "10.0.0.1:2377",
+                                 tokens: JoinTokens(worker: "w", manager: "m"), heartbeatPeriod: 60_000_000_000)
+    let manager = try ClusterManager(store: store, nodeID: "node-0")
+    var ids = ["node-0"]
+    for index in 1..<nodes { ids.append(try await manager.admit(nodeID: "node-\(index)", role: .worker, hostname: "node-\(index)", addr: "10.0.0.2:0").id) }
+    for id in ids {
+        _ = try await manager.openSession(nodeID: id, SessionRequest(
+            description: NodeDescription(hostname: id, platform: Platform(architecture: "x86_64", os: "linux"),
+                                         resources: Resources(nanoCPUs: 8_000_000_000, memoryBytes: 32 << 30),
+                                         engine: EngineDescription(engineVersion: "bench")), addr: "10.0.0.2"))
+    }
+    let agents = ids.map { id in Task { await simulatedAgent(manager, id) } }
+    let ticker = Task { while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)); await manager.tick() } }
+    defer { agents.forEach { $0.cancel() }; ticker.cancel() }
+
+    let start = Date()
+    _ = try await manager.createService(ServiceSpec(name: "bench", taskTemplate: TaskSpec(containerSpec: ContainerSpec(image: "busybox")),
+                                                    mode: .replicas(UInt64(tasks))))
+    var placedAt: Double? = nil
+    var peak = rssMiB()
+    while true {
+        try await Task.sleep(for: .milliseconds(200))
+        let all = await manager.allTasks()
+        peak = max(peak, rssMiB())
+        if placedAt == nil, all.count == tasks, all.allSatisfy({ $0.nodeID != nil }) { placedAt = Date().timeIntervalSince(start) }
+        if all.count == tasks, all.allSatisfy({ $0.status.state == .running }) { break }
+        if Date().timeIntervalSince(start) > 600 { throw CocoaError(.featureUnsupported) }
+    }
+    let converged = Date().timeIntervalSince(start)
+    let placed = placedAt ?? converged
+    return ["\(nodes)", "\(tasks)", String(format: "%.2f", placed), String(format: "%.0f", Double(tasks) / placed),
+            String(format: "%.2f", converged), String(format: "%.0f", peak)]
+}
+
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let cases: [(Int, Int)] = arguments.count >= 2 ? stride(from: 0, to: arguments.count - 1, by: 2).map { (arguments[$0], arguments[$0 + 1]) }
+    : [(1000, 100_000), (5000, 100_000)]
+var rows = [["nodes", "tasks", "all placed (s)", "placements/s", "all running (s)", "manager RSS (MiB)"]]
+for (nodes, tasks) in cases { rows.append(try await run(nodes: nodes, tasks: tasks)) }
+let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max()! }
+for row in rows { print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined()) }

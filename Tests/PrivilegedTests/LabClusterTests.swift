@@ -1,0 +1,123 @@
+import Foundation
+import Runtime
+import Testing
+
+/// A 3-node lab swarm (one namespace per node) with busybox imported on
+/// the manager only: workers get it from the manager. Torn down by `lab down`.
+final class LabCluster: @unchecked Sendable {
+    let name = "c\(getpid())"
+
+    init() throws {
+        let up = runProcess(swarmBinary, ["lab", "up", "--nodes", "3", "--name", name, "--dispatcher-heartbeat", "1s"])
+        try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
+        let tar = NSTemporaryDirectory() + "swarm-test-lab-\(name).tar"
+        defer { unlink(tar) }
+        try #require(runProcess("/bin/tar", ["-C", busyboxRootfs, "-cf", tar, "."]).status == 0)
+        let imported = swarm("node1", "image", "import", tar, "busybox:latest")
+        try #require(imported.status == 0, "\(imported.stderr)")
+    }
+
+    deinit { _ = runProcess(swarmBinary, ["lab", "down", "--name", name]) }
+
+    /// `swarm ARGS…` run inside NODE's namespace against its socket.
+    @discardableResult
+    func swarm(_ node: String, _ arguments: String...) -> ProcessResult { swarm(node, arguments) }
+
+    func swarm(_ node: String, _ arguments: [String]) -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWARM_CONVERGE_TIMEOUT"] = "30s"
+        return runProcess(swarmBinary, ["lab", "exec", "--name", name, node, swarmBinary] + arguments, environment: environment)
+    }
+
+    /// Running tasks of a service per node hostname.
+    func spread(_ service: String) -> [String: Int] {
+        let output = swarm("node1", "service", "ps", "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}", service).stdout
+        var counts: [String: Int] = [:]
+        for line in output.split(separator: "\n") where line.contains(" Running ") {
+            counts[String(line.split(separator: " ")[0]), default: 0] += 1
+        }
+        return counts
+    }
+
+    func converged(_ service: String, _ expected: [String: Int], within seconds: Double = 30) -> Bool {
+        waitUntil(seconds) { self.spread(service) == expected }
+    }
+
+    func daemonPID(_ node: String) -> pid_t? {
+        let text = swarm(node, "container", "ls").status == 0 ? runProcess(swarmBinary, ["lab", "exec", "--name", name, node, "/bin/sh", "-c", "cat $SWARM_STATE_DIR/swarmd.pid"]).stdout : ""
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0 > 1 ? $0 : nil }
+    }
+}
+
+@Suite(.serialized)
+struct LabClusterTests {
+    @Test(.enabled(if: isRoot, rootReason))
+    func servicesSpreadScaleFollowNodesAndSurviveFailures() throws {
+        let lab = try LabCluster()
+        let nodes = lab.swarm("node1", "node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout
+        #expect(nodes.split(separator: "\n").sorted() == ["node1 Ready", "node2 Ready", "node3 Ready"], "\(nodes)")
+
+        // Spread: 6 replicas → 2 per node; scale to 9 and to 1.
+        let create = lab.swarm("node1", "service", "create", "--name", "web", "--replicas", "6", "--stop-grace-period", "1s",
+                               "--restart-delay", "0s", "--update-monitor", "200ms", "busybox", "sleep", "1000")
+        #expect(create.status == 0, "\(create.stderr)")
+        #expect(lab.converged("web", ["node1": 2, "node2": 2, "node3": 2]), "\(lab.spread("web"))")
+        #expect(lab.swarm("node1", "service", "scale", "web=9").status == 0)
+        #expect(lab.converged("web", ["node1": 3, "node2": 3, "node3": 3]), "\(lab.spread("web"))")
+        #expect(lab.swarm("node1", "service", "scale", "-d", "web=1").status == 0)
+        #expect(waitUntil(30) { lab.spread("web").values.reduce(0, +) == 1 })
+
+        // A constraint places on one node.
+        #expect(lab.swarm("node1", "service", "create", "-d", "--name", "pinned", "--replicas", "3", "--stop-grace-period", "1s",
+                          "--constraint", "node.hostname==node3", "busybox", "sleep", "1000").status == 0)
+        #expect(lab.converged("pinned", ["node3": 3]), "\(lab.spread("pinned"))")
+
+        // A global service runs on every node and follows a drain.
+        #expect(lab.swarm("node1", "service", "create", "-d", "--name", "agent", "--mode", "global", "--stop-grace-period", "1s",
+                          "busybox", "sleep", "1000").status == 0)
+        #expect(lab.converged("agent", ["node1": 1, "node2": 1, "node3": 1]), "\(lab.spread("agent"))")
+        #expect(lab.swarm("node1", "service", "scale", "-d", "web=6").status == 0)
+        #expect(lab.converged("web", ["node1": 2, "node2": 2, "node3": 2]), "\(lab.spread("web"))")
+        let drain = lab.swarm("node1", "node", "update", "--availability", "drain", "node2")
+        #expect(drain.status == 0 && drain.stdout == "node2\n", "\(drain.stderr)")
+        #expect(lab.converged("agent", ["node1": 1, "node3": 1]), "\(lab.spread("agent"))")
+        #expect(lab.converged("web", ["node1": 3, "node3": 3]), "\(lab.spread("web"))")
+        #expect(waitUntil(15) { lab.swarm("node2", "container", "ls", "-q").stdout.isEmpty })
+        #expect(lab.swarm("node1", "node", "update", "--availability", "active", "node2").status == 0)
+        #expect(lab.converged("agent", ["node1": 1, "node2": 1, "node3": 1]), "\(lab.spread("agent"))")
+
+        // A node whose agent stops turns Down and its tasks run elsewhere
+        // within three heartbeats (1 s here) plus the time to start them.
+        #expect(lab.swarm("node1", "service", "rm", "pinned").status == 0)
+        let node3 = try #require(lab.daemonPID("node3"))
+        #expect(kill(node3, SIGKILL) == 0)
+        let stopped = Date()
+        #expect(waitUntil(10) { lab.swarm("node1", "node", "ls").stdout.split(separator: "\n").contains { $0.contains("node3") && $0.contains("Down") } })
+        #expect(lab.converged("web", ["node1": 3, "node2": 3], within: 10), "\(lab.spread("web"))")
+        let moved = Date().timeIntervalSince(stopped)
+        #expect(moved < 6, "tasks moved after \(moved) s")
+        // node3's containers outlived its agent (they are not its children).
+        #expect(!lab.swarm("node3", "container", "ls", "-q").stdout.isEmpty)
+    }
+
+    @Test(.enabled(if: isRoot, rootReason))
+    func aKilledAgentRestartsAndReadoptsItsContainers() throws {
+        let lab = try LabCluster()
+        #expect(lab.swarm("node1", "service", "create", "-d", "--name", "web", "--replicas", "3", "--stop-grace-period", "1s",
+                          "busybox", "sleep", "1000").status == 0)
+        #expect(lab.converged("web", ["node1": 1, "node2": 1, "node3": 1]), "\(lab.spread("web"))")
+        let tasks = lab.swarm("node1", "service", "ps", "-q", "web").stdout
+        let containers = lab.swarm("node2", "container", "ls", "-q").stdout
+        let agent = try #require(lab.daemonPID("node2"))
+        #expect(kill(agent, SIGKILL) == 0)
+        usleep(300_000)
+        let restart = runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "node2", "/bin/sh", "-c",
+                                               "setsid \(swarmBinary) daemon >> $SWARM_STATE_DIR/swarmd.log 2>&1 < /dev/null &"])
+        #expect(restart.status == 0)
+        #expect(waitUntil(10) { lab.daemonPID("node2").map { $0 != agent } ?? false })
+        usleep(2_000_000)
+        #expect(lab.spread("web") == ["node1": 1, "node2": 1, "node3": 1])
+        #expect(lab.swarm("node1", "service", "ps", "-q", "web").stdout == tasks)
+        #expect(lab.swarm("node2", "container", "ls", "-q").stdout == containers)
+    }
+}

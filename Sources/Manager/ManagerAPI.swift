@@ -114,6 +114,9 @@ extension ClusterManager {
                 throw APIError.badRequest("rpc error: code = InvalidArgument desc = \(error)")
             }
         }
+        for network in spec.taskTemplate.networks ?? [] where network.target != "host" {
+            throw APIError.notFound("network \(network.target) not found: only the host network exists yet")
+        }
         for mount in container.mounts ?? [] {
             guard mount.target.hasPrefix("/") else {
                 throw APIError.badRequest("rpc error: code = InvalidArgument desc = ContainerSpec: invalid mount target, must be an absolute path: \(mount.target)")

@@ -22,6 +22,7 @@ enum TaskContainer {
         spec.mounts = (source.mounts ?? []).filter { $0.type == "bind" }.map {
             BindMount(source: $0.source ?? "", target: $0.target, readOnly: $0.readOnly ?? false)
         }
+        if task.spec.networks?.contains(where: { $0.target == "host" }) == true { spec.network = .host }
         spec.capAdd = source.capabilityAdd ?? []
         spec.capDrop = source.capabilityDrop ?? []
         spec.initProcess = source.`init` ?? false

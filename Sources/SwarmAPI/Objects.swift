@@ -150,8 +150,15 @@ public struct Placement: Codable, Hashable, Sendable {
     public init(constraints: [String]? = nil, maxReplicas: UInt64? = nil) { self.constraints = constraints; self.maxReplicas = maxReplicas }
 }
 
+/// A network a task joins: `host` is the host's own network namespace.
+public struct NetworkAttachmentConfig: Codable, Hashable, Sendable {
+    public var target: String
+    public init(target: String) { self.target = target }
+}
+
 public struct TaskSpec: Codable, Hashable, Sendable {
     public var containerSpec: ContainerSpec?
+    public var networks: [NetworkAttachmentConfig]?
     public var resources: ResourceRequirements?
     public var restartPolicy: RestartPolicy?
     public var placement: Placement?

@@ -22,6 +22,7 @@ struct ServiceCreate: AsyncParsableCommand {
     @Option(name: .customLong("container-label"), help: "Container labels") var containerLabels: [String] = []
     @Option(name: .customLong("mount"), help: "Attach a filesystem mount to the service") var mounts: [String] = []
     @Option(name: .customLong("constraint"), help: "Placement constraints") var constraints: [String] = []
+    @Option(name: .customLong("network"), help: "Network attachments (\"host\": the node's own network)") var networks: [String] = []
     @OptionGroup var spec: ServiceSpecOptions
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Image") var image: String
@@ -42,6 +43,10 @@ struct ServiceCreate: AsyncParsableCommand {
         if container.mounts?.isEmpty == true { container.mounts = nil }
         var template = TaskSpec(containerSpec: container)
         if !constraints.isEmpty { template.placement = Placement(constraints: constraints) }
+        for network in networks where network != "host" {
+            throw RuntimeError.badInput("network \(network) not found: only the host network exists yet (use --network host, or none)")
+        }
+        if !networks.isEmpty { template.networks = [NetworkAttachmentConfig(target: "host")] }
         var serviceSpec = ServiceSpec(name: name ?? NameGenerator.generate(), taskTemplate: template,
                                       mode: global ? ServiceMode(global: .init()) : .replicas(1))
         serviceSpec.labels = try keyValues(labels)

@@ -47,6 +47,11 @@ struct ServiceCreate: AsyncParsableCommand {
             throw RuntimeError.badInput("network \(network) not found: only the host network exists yet (use --network host, or none)")
         }
         if !networks.isEmpty { template.networks = [NetworkAttachmentConfig(target: "host")] }
+        var pinned = false
+        if !spec.noResolveImage, let resolved = await resolveImageDigest(container.image) {
+            template.containerSpec?.image = resolved
+            pinned = true
+        }
         var serviceSpec = ServiceSpec(name: name ?? NameGenerator.generate(), taskTemplate: template,
                                       mode: global ? ServiceMode(global: .init()) : .replicas(1))
         serviceSpec.labels = try keyValues(labels)
@@ -55,7 +60,7 @@ struct ServiceCreate: AsyncParsableCommand {
             let reply = try await client.post("/services/create", serviceSpec)
             let id = try APIJSON.decode(CreateResponse.self, from: reply.body).id
             writeStdout(id + "\n")
-            if !spec.noResolveImage { warnUnpinned(withDefaultTag(image)) }
+            if !spec.noResolveImage && !pinned { warnUnpinned(withDefaultTag(image)) }
             guard !spec.detach else { return }
             try await ServiceProgress(client: client, serviceID: id, quiet: spec.quiet).waitForConvergence(label: id)
         }
@@ -66,6 +71,17 @@ struct ServiceCreate: AsyncParsableCommand {
 func withDefaultTag(_ image: String) -> String {
     let name = image.split(separator: "/").last ?? ""
     return name.contains(":") || name.contains("@") ? image : image + ":latest"
+}
+
+/// Docker's CLI pins the image to the digest its registry reports for the
+/// tag, so every node runs the same bits; nil when no registry answers.
+func resolveImageDigest(_ image: String) async -> String? {
+    guard !image.contains("@"), let reference = try? ImageReference.parse(image) else { return nil }
+    let fromEnvironment = (ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map(String.init)
+    let client = RegistryClient(insecureRegistries: Set(fromEnvironment))
+    defer { Task { await client.shutdown() } }
+    guard let manifest = try? await client.manifest(reference, reference.tag ?? "latest") else { return nil }
+    return "\(image)@\(manifest.digest)"
 }
 
 /// Docker's warning when the image digest was not pinned from a registry.
@@ -330,7 +346,12 @@ struct ServiceUpdate: AsyncParsableCommand {
             let current = try await client.get(Service.self, "/services/\(APIClient.percentEncode(service))")
             var updated = current.spec
             var container = updated.taskTemplate.containerSpec ?? SwarmAPI.ContainerSpec(image: "")
-            if let image { container.image = withDefaultTag(image) }
+            if let image {
+                container.image = withDefaultTag(image)
+                if !spec.noResolveImage {
+                    if let resolved = await resolveImageDigest(container.image) { container.image = resolved } else { warnUnpinned(container.image) }
+                }
+            }
             if let args { container.args = args.split(separator: " ").map(String.init) }
             var env = container.env ?? []
             env.removeAll { entry in envRemove.contains { entry == $0 || entry.hasPrefix($0 + "=") } }

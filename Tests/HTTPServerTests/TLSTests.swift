@@ -90,7 +90,7 @@ struct TLSTests {
                 request.method = .POST
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
-            let response = try await client.execute(request, timeout: .seconds(10))
+            let response = try await client.execute(request, timeout: .seconds(60))
             #expect(response.status == .ok)
             return try JSONDecoder().decode(RequestInfo.self, from: Data(try await collect(response)))
         }
@@ -116,7 +116,7 @@ struct TLSTests {
             await #expect(throws: (any Error).self) {
                 let response = try await stranger.execute(
                     HTTPClientRequest(url: "https://127.0.0.1:\(port)/info"),
-                    timeout: .seconds(10)
+                    timeout: .seconds(60)
                 )
                 _ = try await collect(response)
             }
@@ -144,7 +144,7 @@ struct TLSTests {
 
         let client = try pki.client(presenting: "client")
         do {
-            let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(plainPort)/info"), timeout: .seconds(10))
+            let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(plainPort)/info"), timeout: .seconds(60))
             let seen = try JSONDecoder().decode(RequestInfo.self, from: Data(try await collect(response)))
             #expect(seen.certDER == nil)
             #expect(seen.isUnixSocket == false)
@@ -153,9 +153,9 @@ struct TLSTests {
             let path = pki.path("blob")
             let content = (0..<(3 << 20) + 5).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 11) }
             try Data(content).write(to: URL(fileURLWithPath: path))
-            let file = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(securePort)/file?p=\(path)"), timeout: .seconds(30))
+            let file = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(securePort)/file?p=\(path)"), timeout: .seconds(60))
             #expect(try await collect(file) == content)
-            let stream = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(securePort)/stream?n=3"), timeout: .seconds(10))
+            let stream = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(securePort)/stream?n=3"), timeout: .seconds(60))
             #expect(String(decoding: try await collect(stream), as: UTF8.self) == "event 0\nevent 1\nevent 2\n")
         } catch {
             Issue.record(error)

@@ -171,7 +171,7 @@ func testHandler(_ request: HTTPRequest, flags: (started: Flag, cancelled: Flag,
 }
 
 /// Sends raw bytes over the unix socket and reads until the server closes the connection.
-func rawExchange(_ socketPath: String, _ request: String, timeout: Double = 10) async throws -> String {
+func rawExchange(_ socketPath: String, _ request: String, timeout: Double = 60) async throws -> String {
     try await withTimeout(timeout) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(unixDomainSocketPath: socketPath) { channel in

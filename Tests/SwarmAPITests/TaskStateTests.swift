@@ -9,4 +9,21 @@ struct TaskStateTests {
         #expect(!TaskState.failed.canAdvance(to: .failed))
         #expect(TaskState.allCases.filter(\.isTerminal) == [.complete, .shutdown, .failed, .rejected, .remove, .orphaned])
     }
+
+    /// Current state × reported state → accepted or not: the whole table.
+    @Test func transitionTable() {
+        let order: [TaskState] = [.new, .pending, .assigned, .accepted, .preparing, .ready, .starting, .running,
+                                  .complete, .shutdown, .failed, .rejected, .remove, .orphaned]
+        for (i, current) in order.enumerated() {
+            for (j, next) in order.enumerated() {
+                #expect(current.canAdvance(to: next) == (j > i), "\(current) → \(next)")
+            }
+        }
+    }
+
+    @Test func namesAreDockers() {
+        #expect(TaskState.allCases.map(\.name) == ["new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running",
+                                                   "complete", "shutdown", "failed", "rejected", "remove", "orphaned"])
+        #expect(TaskState(name: "running") == .running && TaskState(name: "bogus") == nil)
+    }
 }

@@ -252,4 +252,24 @@ struct ClusterTests {
         #expect(manager.cli("service", "rm", "onworker").status == 0)
         #expect(waitUntil(20) { worker.lines("container", "ls", "-aq").isEmpty })
     }
+
+    @Test(.enabled(if: isRoot, rootReason))
+    func serviceImagesArePinnedToTheRegistryDigest() throws {
+        let registry = try TestRegistry()
+        #expect(registry.push(layout: "busybox", tag: "latest", as: "tools/busybox:latest").status == 0)
+        let node = try SwarmNode()
+        _ = try node.initialize()
+        let image = "\(registry.host)/tools/busybox:latest"
+        let create = node.cli("service", "create", "-d", "--name", "pinned", "--stop-grace-period", "1s", image, "sleep", "1000")
+        #expect(create.status == 0 && create.stderr.isEmpty, "\(create.stderr)")
+        let digest = try #require(imageFact("busybox", "manifest_digest") as? String)
+        #expect(node.cli("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "pinned").stdout == "\(image)@\(digest)\n")
+        // The task runs from the image pulled by that digest; ls shows it without the digest.
+        #expect(waitUntil(20) { node.lines("service", "ls").last?.contains("1/1") == true }, "\(node.cli("service", "ps", "--no-trunc", "pinned").stdout)")
+        #expect(node.lines("service", "ls").last?.contains(" \(image) ") == true)
+        // Without a registry to answer: Docker's warning, and no digest.
+        let unpinned = node.cli("service", "create", "-d", "--name", "local", "nosuch.invalid/busybox", "true")
+        #expect(unpinned.status == 0)
+        #expect(unpinned.stderr.hasPrefix("image nosuch.invalid/busybox:latest could not be accessed on a registry to record\nits digest."), "\(unpinned.stderr)")
+    }
 }

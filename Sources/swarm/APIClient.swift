@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ClusterTLS
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
@@ -24,12 +25,20 @@ struct APIClient {
                 return c.isLetter || c.isNumber || "-._~".contains(c) ? String(c) : "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
             }.joined()
             base = "http+unix://" + encoded
-        } else if chosen.hasPrefix("/") {
-            throw RuntimeError.badInput("invalid host \(chosen): use unix://\(chosen)")
+            client = HTTPClient(eventLoopGroupProvider: .singleton)
+        } else if chosen.hasPrefix("tcp://") {
+            // A manager's cluster port, with this node's certificate (a
+            // manager's: workers may not use the API) from the data dir.
+            let dataDir = ProcessInfo.processInfo.environment["SWARM_DATA_DIR"] ?? "/var/lib/swarm"
+            guard let material = try NodeTLSFiles.read(from: NodeConfig.certificates(dataDir)) else {
+                throw RuntimeError.badInput("\(chosen) needs this node's swarm certificate (in \(NodeConfig.certificates(dataDir))): run the command on a node of that swarm, or use its unix socket")
+            }
+            base = "https://" + chosen.dropFirst("tcp://".count)
+            client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(tlsConfiguration: try ClusterTLSConfiguration.client(material, verifyManagerName: false)))
         } else {
-            throw RuntimeError.badInput("unsupported host \(chosen): use unix:///path/to/swarm.sock (TCP needs a node certificate; run the command on a manager)")
+            throw RuntimeError.badInput("invalid host \(chosen): use unix:///path/to/swarm.sock or tcp://MANAGER:2377")
         }
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
     }
 
     func shutdown() async { try? await client.shutdown() }

@@ -62,7 +62,12 @@ func fail(_ message: String, hint: String? = nil) -> Never {
 /// Runs the CLI: parse errors and runtime errors alike end in one line and
 /// status 1, so scripts can rely on it.
 func runCLI() async -> Never {
-    let arguments = Array(CommandLine.arguments.dropFirst())
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    // Docker's global `-H HOST` before the command: the same as SWARM_HOST.
+    while arguments.count >= 2, ["-H", "--host"].contains(arguments[0]) {
+        setenv("SWARM_HOST", arguments[1], 1)
+        arguments.removeFirst(2)
+    }
     var command: ParsableCommand
     do {
         command = try Swarm.parseAsRoot(arguments)

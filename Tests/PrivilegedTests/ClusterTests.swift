@@ -89,6 +89,9 @@ struct ClusterTests {
         let ls = node.lines("node", "ls")
         #expect(ls.first == "ID                            HOSTNAME   STATUS    AVAILABILITY   MANAGER STATUS   ENGINE VERSION")
         #expect(ls.count == 2 && ls[1].contains(" *   ") && ls[1].contains("Ready") && ls[1].contains("Active") && ls[1].contains("Leader"))
+        // The same API on the cluster port, with this manager's certificate; -H before the command as Docker's.
+        let overTCP = node.cli("-H", "tcp://127.0.0.1:\(node.port)", "node", "ls", "-q")
+        #expect(overTCP.status == 0 && overTCP.stdout.count == 26, "\(overTCP.stderr)")
         let again = node.cli("init", "--advertise-addr", "127.0.0.1")
         #expect(again.status == 1)
         #expect(again.stderr == "swarm: Error response from daemon: This node is already part of a swarm. Use \"swarm leave\" to leave this swarm and join another one.\n")

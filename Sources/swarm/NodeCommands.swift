@@ -175,14 +175,8 @@ struct NodePromote: AsyncParsableCommand {
     @Argument var nodes: [String]
     @OptionGroup var cluster: ClusterOptions
     func run() async throws {
-        try await APIClient.with(host: cluster.host) { client in
-            for ref in nodes {
-                let node = try await client.get(Node.self, "/nodes/\(APIClient.percentEncode(ref))")
-                if node.spec.role == .manager { writeStdout("Node \(ref) is already a manager.\n"); continue }
-                try await updateNode(client, ref) { $0.role = .manager }
-                writeStdout("Node \(ref) promoted to a manager in the swarm.\n")
-            }
-        }
+        try await changeRole(nodes, to: .manager, host: cluster.host, unchanged: { "Node \($0) is already a manager.\n" },
+                             changed: { "Node \($0) promoted to a manager in the swarm.\n" })
     }
 }
 
@@ -191,13 +185,19 @@ struct NodeDemote: AsyncParsableCommand {
     @Argument var nodes: [String]
     @OptionGroup var cluster: ClusterOptions
     func run() async throws {
-        try await APIClient.with(host: cluster.host) { client in
-            for ref in nodes {
-                let node = try await client.get(Node.self, "/nodes/\(APIClient.percentEncode(ref))")
-                if node.spec.role == .worker { writeStdout("Node \(ref) is already a worker.\n"); continue }
-                try await updateNode(client, ref) { $0.role = .worker }
-                writeStdout("Manager \(ref) demoted in the swarm.\n")
-            }
+        try await changeRole(nodes, to: .worker, host: cluster.host, unchanged: { "Node \($0) is already a worker.\n" },
+                             changed: { "Manager \($0) demoted in the swarm.\n" })
+    }
+}
+
+/// `promote` and `demote`: Docker's messages for each node.
+func changeRole(_ refs: [String], to role: NodeRole, host: String?, unchanged: (String) -> String, changed: (String) -> String) async throws {
+    try await APIClient.with(host: host) { client in
+        for ref in refs {
+            let node = try await client.get(Node.self, "/nodes/\(APIClient.percentEncode(ref))")
+            if node.spec.role == role { writeStdout(unchanged(ref)); continue }
+            try await updateNode(client, ref) { $0.role = role }
+            writeStdout(changed(ref))
         }
     }
 }

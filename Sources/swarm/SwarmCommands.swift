@@ -212,28 +212,14 @@ func startDaemon(_ options: RuntimeOptions) async throws {
     let log = open(DaemonPaths.log(options.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard log >= 0 else { throw RuntimeError.badInput("cannot write \(DaemonPaths.log(options.stateDir)): errno \(errno)") }
     defer { close(log) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, log, 1)
-    posix_spawn_file_actions_adddup2(&actions, log, 2)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t(), all = sigset_t()
-    sigemptyset(&none)
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80 /* POSIX_SPAWN_SETSID */))
     let arguments = ["swarm", "daemon", "--data-dir", options.dataDir, "--state-dir", options.stateDir, "--cgroup-parent", options.cgroupParent]
-    let argv = arguments.map { strdup($0) } + [nil]
-    let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    var pid: pid_t = 0
-    let code = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, envp)
-    guard code == 0 else { throw RuntimeError.badInput("cannot start the swarm daemon: errno \(code)") }
+    let pid: pid_t
+    do {
+        pid = try spawnProcess("/proc/self/exe", arguments, environment: ProcessInfo.processInfo.environment,
+                               stdin: nil, stdout: log, stderr: log, newSession: true)
+    } catch {
+        throw RuntimeError.badInput("cannot start the swarm daemon: \(error)")
+    }
     let socket = "unix://" + DaemonPaths.socket(options.stateDir)
     for _ in 0..<200 {
         var status: Int32 = 0

@@ -66,14 +66,25 @@ struct ServiceProgress {
             let wanted = global ? newest.count : Int(service.spec.mode.replicated?.replicas ?? 0)
             if !global { newest = newest.filter { (Int($0.key) ?? 0) <= wanted } }
             let running = newest.values.filter { $0.status.state == .running && $0.specIndex == service.specIndex }.count
+            // The last failure of each slot since we started: shown while the slot is not running.
+            var failures: [String: String] = [:]
+            for task in tasks.sorted(by: { $0.status.timestamp < $1.status.timestamp })
+            where [.failed, .rejected].contains(task.status.state) && task.status.timestamp >= started {
+                failures[task.slot.map { String($0) } ?? task.nodeID ?? ""] = task.status.err ?? task.status.state.name
+            }
+            func line(_ key: String) -> String {
+                guard let task = newest[key] else { return "" }
+                if task.status.state != .running, let failure = failures[key] { return failure }
+                return Self.describe(task)
+            }
             var lines = ["overall progress: \(running) out of \(wanted) tasks"]
             if global {
-                for (key, task) in newest.sorted(by: { $0.key < $1.key }) {
-                    lines.append("\(String(nodes.first { $0.id == key }?.id.prefix(12) ?? Substring(key))): \(Self.describe(task))")
+                for key in newest.keys.sorted() {
+                    lines.append("\(String(nodes.first { $0.id == key }?.id.prefix(12) ?? Substring(key))): \(line(key))")
                 }
             } else if wanted <= 50 {
                 for slot in 1...max(wanted, 1) where slot <= wanted {
-                    lines.append("\(slot)/\(wanted): \(newest[String(slot)].map(Self.describe) ?? "")")
+                    lines.append("\(slot)/\(wanted): \(line(String(slot)))")
                 }
             }
             // Failures since we started: shown once each, like Docker's error lines.

@@ -54,6 +54,9 @@ struct RequestInfo: Codable, Equatable {
     var registryAuth: String?
 }
 
+/// How many `/gather` handlers have started.
+let gathered = Mutex(0)
+
 /// Signals between a test and its handlers.
 final class Flag: Sendable {
     private let state = Mutex<(set: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
@@ -129,6 +132,13 @@ func testHandler(_ request: HTTPRequest, flags: (started: Flag, cancelled: Flag,
         let ms = request.queryValue("ms").flatMap(Int.init) ?? 2000
         try? await Task.sleep(for: .milliseconds(ms))
         return .text(200, "waited")
+    case "/gather":
+        // Answers once `n` handlers are in here at the same time: only a
+        // server that runs handlers concurrently gets them all through.
+        let n = request.queryValue("n").flatMap(Int.init) ?? 2
+        gathered.withLock { $0 += 1 }
+        for _ in 0..<3000 where gathered.withLock({ $0 }) < n { try? await Task.sleep(for: .milliseconds(10)) }
+        return .text(200, gathered.withLock { $0 } >= n ? "gathered" : "alone")
     case "/quick":
         return .text(200, "quick")
     case "/block":

@@ -125,6 +125,17 @@ struct ClusterTests {
         let history = node.lines("service", "ps", "web")
         #expect(history.contains { $0.contains(" \\_ web.") && $0.contains("Failed") })
 
+        // A service whose task keeps failing: its error is shown and the command gives up.
+        var environment = node.sandbox.environment
+        environment["SWARM_HOST"] = "unix://" + node.socket
+        environment["SWARM_CONVERGE_TIMEOUT"] = "4s"
+        let failing = runProcess(swarmBinary, ["service", "create", "--no-resolve-image", "--name", "bad", "--restart-delay", "500ms", "busybox", "false"],
+                                 environment: environment)
+        #expect(failing.status == 1)
+        #expect(failing.stdout.contains("1/1: task: non-zero exit (1)"), "\(failing.stdout)")
+        #expect(failing.stderr == "swarm: service bad did not converge within 4 s (0 of 1 tasks running: task: non-zero exit (1)); it keeps trying in the background: see swarm service ps bad\n", "\(failing.stderr)")
+        #expect(node.cli("service", "rm", "bad").status == 0)
+
         let scaled = node.cli("service", "scale", "web=1")
         #expect(scaled.status == 0 && scaled.stdout.hasPrefix("web scaled to 1\n"), "\(scaled.stderr)")
         #expect(waitUntil(10) { node.lines("container", "ls", "-q").count == 1 })

@@ -62,7 +62,7 @@ struct ServiceCreate: AsyncParsableCommand {
             writeStdout(id + "\n")
             if !spec.noResolveImage && !pinned { warnUnpinned(withDefaultTag(image)) }
             guard !spec.detach else { return }
-            try await ServiceProgress(client: client, serviceID: id, quiet: spec.quiet).waitForConvergence(label: id)
+            try await ServiceProgress(client: client, serviceID: id, quiet: spec.quiet).waitForConvergence(label: id, name: serviceSpec.name)
         }
     }
 }

@@ -44,7 +44,9 @@ struct ServiceProgress {
         }
     }
 
-    func waitForConvergence(label: String) async throws {
+    /// `label`: what `verify: Service … converged` names (Docker: the ID on create, the name given otherwise).
+    func waitForConvergence(label: String, name: String? = nil) async throws {
+        let name = name ?? label
         let screen = Screen(terminal: terminal && !quiet)
         let started = Timestamp.now()
         var stableSince: Timestamp? = nil
@@ -113,7 +115,7 @@ struct ServiceProgress {
             if now.seconds(since: started) > timeout {
                 if terminal && !quiet { writeStdout("\n") }
                 let reason = lastErrors.last.map { ": \($0)" } ?? ""
-                throw RuntimeError.badInput("service \(label) did not converge within \(Int(timeout)) s (\(running) of \(wanted) tasks running\(reason)); it keeps trying in the background: see swarm service ps \(label)")
+                throw RuntimeError.badInput("service \(name) did not converge within \(Int(timeout)) s (\(running) of \(wanted) tasks running\(reason)); it keeps trying in the background: see swarm service ps \(name)")
             }
             try await Task.sleep(for: .milliseconds(200))
         }

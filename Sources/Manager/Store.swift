@@ -75,7 +75,10 @@ public final class Store: @unchecked Sendable {
             puts.append((T.kind, object.id, try encoder.encode(object), nextIndex))
         }
 
+        /// A deletion is a change too: it moves the index on, so whoever
+        /// watches the index (the dispatcher's assignment versions) sees it.
         public mutating func delete<T: StoredObject>(_ type: T.Type, id: String) {
+            nextIndex += 1
             deletes.append((T.kind, id))
         }
 

@@ -164,3 +164,19 @@ struct OrchestratorTests {
         #expect(try await reopened.service(service.id).version == (try await cluster.manager.service(service.id).version))
     }
 }
+
+struct StoreTests {
+    @Test func everyChangeMovesTheIndexDeletionsToo() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let service = try await cluster.manager.createService(ClusterFixture.spec("web", replicas: 1))
+        try await cluster.settle()
+        let store = await cluster.manager.store
+        let before = store.index
+        #expect(service.version.index <= before)
+        try store.commit(now: .now()) { batch in batch.delete(Service.self, id: service.id) }
+        #expect(store.index == before + 1)
+        // An agent that asked with the old version is answered at once.
+        let set = try await cluster.manager.assignments(nodeID: "node1", since: before - 1, timeout: .seconds(30))
+        #expect(set.version >= before)
+    }
+}

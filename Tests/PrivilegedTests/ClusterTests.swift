@@ -141,7 +141,7 @@ struct ClusterTests {
         #expect(waitUntil(10) { node.lines("container", "ls", "-q").count == 1 })
         let removed = node.cli("service", "rm", "web")
         #expect(removed.stdout == "web\n")
-        #expect(waitUntil(10) { node.lines("container", "ls", "-aq").isEmpty })
+        #expect(waitUntil(15) { node.lines("container", "ls", "-aq").isEmpty }, "\(node.cli("container", "ls", "-a").stdout)")
     }
 
     @Test(.enabled(if: isRoot, rootReason))

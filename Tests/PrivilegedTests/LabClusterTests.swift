@@ -98,6 +98,12 @@ struct LabClusterTests {
         #expect(moved < 6, "tasks moved after \(moved) s")
         // node3's containers outlived its agent (they are not its children).
         #expect(!lab.swarm("node3", "container", "ls", "-q").stdout.isEmpty)
+        // A node that is up cannot be removed without --force; a Down one can.
+        let refused = lab.swarm("node1", "node", "rm", "node2")
+        #expect(refused.status == 1 && refused.stderr.contains("is not down and can't be removed"), "\(refused.stderr)")
+        let removed = lab.swarm("node1", "node", "rm", "node3")
+        #expect(removed.status == 0 && removed.stdout == "node3\n", "\(removed.stderr)")
+        #expect(lab.swarm("node1", "node", "ls", "-q").stdout.split(separator: "\n").count == 2)
     }
 
     @Test(.enabled(if: isRoot, rootReason))

@@ -176,13 +176,12 @@ public struct APIRouter: Sendable {
 
         case "GET services":
             try filters.allow(["id", "label", "mode", "name"])
-            var services = await manager.allServices().filter { filters.matches($0) }.sorted { $0.spec.name < $1.spec.name }
+            let services = await manager.allServices().filter { filters.matches($0) }.sorted { $0.spec.name < $1.spec.name }
             if request.queryValue("status") == "true" {
                 let tasks = await manager.allTasks()
                 let nodes = Dictionary(uniqueKeysWithValues: await manager.allNodes().map { ($0.id, $0) })
                 return try Self.ok(services.map { ServiceWithStatus($0, tasks: tasks, nodes: nodes) })
             }
-            services = services.map { $0 }
             return try Self.ok(services)
         case "GET services/*":
             return try Self.ok(try await manager.service(ref))

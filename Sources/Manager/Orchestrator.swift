@@ -6,6 +6,7 @@ struct PendingChanges {
     var updated: [String: SwarmTask] = [:]
     var created: [SwarmTask] = []
     var deleted: Set<String> = []
+    var services: [Service] = []
 
     mutating func update(_ task: SwarmTask) { updated[task.id] = task }
 }
@@ -33,12 +34,11 @@ extension ClusterManager {
         }
         schedule(&changes, now, scope: serviceIDs)
         let changed = Array(changes.updated.values) + changes.created
-        guard !changed.isEmpty || !changes.deleted.isEmpty else { return }
-        try commit(tasks: changed, deleting: Array(changes.deleted))
+        guard !changed.isEmpty || !changes.deleted.isEmpty || !changes.services.isEmpty else { return }
+        try commit(tasks: changed, deleting: Array(changes.deleted), services: changes.services)
         // Services whose tasks changed get another look (a task made here
         // may already need placing elsewhere); a pass with nothing to do ends it.
         requestReconcile()
-        _ = now
     }
 
     /// A node can run a task of a service when it is up and not drained.
@@ -187,7 +187,19 @@ extension ClusterManager {
     /// Replaces tasks made from an older template, `parallelism` at a time
     /// (Docker's default 1; 0 = all at once), stop-first.
     func rollingUpdate(_ service: Service, outdated: [SwarmTask], inFlight: Int, _ now: Timestamp, _ changes: inout PendingChanges) {
-        guard !outdated.isEmpty else { return }
+        guard !outdated.isEmpty else {
+            // Every slot runs the new template: the update is done (Docker's UpdateStatus).
+            if inFlight == 0, var status = service.updateStatus, status.state == "updating" || status.state == "rollback_started" {
+                let rollback = status.state == "rollback_started"
+                status.state = rollback ? "rollback_completed" : "completed"
+                status.completedAt = now
+                status.message = rollback ? "rollback completed" : "update completed"
+                var done = service
+                done.updateStatus = status
+                changes.services.append(done)
+            }
+            return
+        }
         let parallelism = Int(service.spec.updateConfig?.parallelism ?? 1)
         let room = parallelism == 0 ? outdated.count : max(0, parallelism - inFlight)
         for var old in outdated.sorted(by: { ($0.slot ?? 0) < ($1.slot ?? 0) }).prefix(room) {

@@ -236,7 +236,10 @@ struct ServiceInspect: AsyncParsableCommand {
             text += "Service Mode:\tReplicated\n Replicas:\t\(spec.mode.replicated?.replicas ?? 0)\n"
         }
         if let status = service.updateStatus {
+            let now = Timestamp.now()
             text += "UpdateStatus:\n State:\t\t\(status.state)\n"
+            if let started = status.startedAt { text += " Started:\t\(Render.humanDuration(now.seconds(since: started))) ago\n" }
+            if let completed = status.completedAt { text += " Completed:\t\(Render.humanDuration(now.seconds(since: completed))) ago\n" }
             if let message = status.message { text += " Message:\t\(message)\n" }
         }
         text += "Placement:\n"

@@ -99,7 +99,7 @@ struct ServiceProgress {
                 if let err = task.status.err { lastErrors = [err] }
             }
             let now = Timestamp.now()
-            if running == wanted && service.updateStatus.map({ $0.state != "updating" || true }) ?? true {
+            if running == wanted {
                 stableSince = stableSince ?? now
                 let left = monitor - now.seconds(since: stableSince!)
                 if left <= 0 {

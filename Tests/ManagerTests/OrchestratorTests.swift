@@ -180,3 +180,33 @@ struct StoreTests {
         #expect(set.version >= before)
     }
 }
+
+struct RollingUpdateTests {
+    @Test func aTemplateChangeReplacesTasksOneAtATimeThenCompletes() async throws {
+        let cluster = try await ClusterFixture(nodes: 2)
+        let service = try await cluster.manager.createService(ClusterFixture.spec("web", replicas: 3))
+        try await cluster.settle()
+        let old = Set(await cluster.running(service.id).map(\.id))
+        var spec = service.spec
+        spec.taskTemplate.containerSpec?.env = ["A=B"]
+        let updated = try await cluster.manager.updateService(service.id, version: service.version.index, spec: spec)
+        #expect(updated.updateStatus?.state == "updating")
+        // One pass without agents: only one slot is being replaced (parallelism 1).
+        try await cluster.settle(agentsRun: false)
+        let fresh = await cluster.manager.allTasks().filter { $0.serviceID == service.id && $0.specIndex == updated.specIndex }
+        #expect(fresh.count == 1)
+        try await cluster.settle()
+        let now = await cluster.running(service.id)
+        #expect(now.count == 3 && Set(now.map(\.id)).isDisjoint(with: old))
+        #expect(now.allSatisfy { $0.spec.containerSpec?.env == ["A=B"] })
+        let done = try await cluster.manager.service(service.id)
+        #expect(done.updateStatus?.state == "completed" && done.updateStatus?.message == "update completed")
+        #expect(done.previousSpec == service.spec)
+        // A scale is not a template change: no task is replaced.
+        var scaled = done.spec
+        scaled.mode = .replicas(4)
+        _ = try await cluster.manager.updateService(service.id, version: done.version.index, spec: scaled)
+        try await cluster.settle()
+        #expect(Set(now.map(\.id)).isSubset(of: Set(await cluster.running(service.id).map(\.id))))
+    }
+}

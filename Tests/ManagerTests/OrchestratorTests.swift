@@ -210,3 +210,19 @@ struct RollingUpdateTests {
         #expect(Set(now.map(\.id)).isSubset(of: Set(await cluster.running(service.id).map(\.id))))
     }
 }
+
+struct ControllerFilterTests {
+    @Test func limitsGoOnlyWhereTheirControllersAre() async throws {
+        let cluster = try await ClusterFixture(nodes: 2)
+        var bare = ClusterFixture.description("host2")
+        bare.cgroupControllers = ["hugetlb"]   // like this CI host: cpu, memory, pids bound to cgroup v1
+        _ = try await cluster.manager.openSession(nodeID: "node2", SessionRequest(description: bare, addr: "10.0.0.2"))
+        var spec = ClusterFixture.spec("limited", replicas: 2)
+        spec.taskTemplate.resources = ResourceRequirements(limits: Limits(memoryBytes: 64 << 20))
+        let limited = try await cluster.manager.createService(spec)
+        let plain = try await cluster.manager.createService(ClusterFixture.spec("plain", replicas: 2))
+        try await cluster.settle()
+        #expect(await cluster.perNode(limited.id) == ["node1": 2])
+        #expect(await cluster.perNode(plain.id) == ["node1": 1, "node2": 1])
+    }
+}

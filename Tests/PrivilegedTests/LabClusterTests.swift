@@ -93,9 +93,10 @@ struct LabClusterTests {
         #expect(kill(node3, SIGKILL) == 0)
         let stopped = Date()
         #expect(waitUntil(10) { lab.swarm("node1", "node", "ls").stdout.split(separator: "\n").contains { $0.contains("node3") && $0.contains("Down") } })
+        // Down after two silent periods (1 s here); the poll through `lab exec` adds its own time.
+        let down = Date().timeIntervalSince(stopped)
+        #expect(down < 3 + 1.5, "node3 Down after \(down) s")
         #expect(lab.converged("web", ["node1": 3, "node2": 3], within: 10), "\(lab.spread("web"))")
-        let moved = Date().timeIntervalSince(stopped)
-        #expect(moved < 6, "tasks moved after \(moved) s")
         // node3's containers outlived its agent (they are not its children).
         #expect(!lab.swarm("node3", "container", "ls", "-q").stdout.isEmpty)
         // A node that is up cannot be removed without --force; a Down one can.

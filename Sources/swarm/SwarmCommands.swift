@@ -186,6 +186,8 @@ struct LeaveCommand: AsyncParsableCommand {
             try? runtime.remove(container.id, force: true)
         }
         try? FileManager.default.removeItem(atPath: NodeConfig.directory(options.dataDir))
+        // The containers' cgroup parent goes too when nothing else uses it.
+        rmdir(runtime.cgroups.parentPath)
         writeStdout("Node left the swarm.\n")
     }
 }

@@ -15,6 +15,11 @@ struct ServiceProgress {
     let serviceID: String
     let quiet: Bool
     let terminal = isatty(1) == 1
+    /// Docker draws a bar per slot only on a terminal wider than 110 columns.
+    var bars: Bool {
+        var size = winsize()
+        return terminal && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 110
+    }
 
     var timeout: Double {
         (ProcessInfo.processInfo.environment["SWARM_CONVERGE_TIMEOUT"]).flatMap { try? Durations.parse($0) }.map { Double($0) / 1e9 } ?? 60
@@ -74,10 +79,11 @@ struct ServiceProgress {
             where [.failed, .rejected].contains(task.status.state) && task.status.timestamp >= started {
                 failures[task.slot.map { String($0) } ?? task.nodeID ?? ""] = task.status.err ?? task.status.state.name
             }
+            let drawBars = bars
             func line(_ key: String) -> String {
                 guard let task = newest[key] else { return "" }
                 if task.status.state != .running, let failure = failures[key] { return failure }
-                return Self.describe(task)
+                return Self.describe(task) + (drawBars ? " " + Self.bar(task.status.state) : "")
             }
             var lines = ["overall progress: \(running) out of \(wanted) tasks"]
             if global {
@@ -119,6 +125,13 @@ struct ServiceProgress {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    /// Docker's bar: the state's place among new (1) … running (9), in 50 columns.
+    static func bar(_ state: TaskState) -> String {
+        let steps: [TaskState: Int] = [.new: 1, .pending: 3, .assigned: 4, .accepted: 5, .preparing: 6, .ready: 7, .starting: 8, .running: 9]
+        let filled = min(50, Int(Double(steps[state] ?? 9) / 9 * 100) / 2)
+        return "[" + String(repeating: "=", count: filled) + ">" + String(repeating: " ", count: 50 - filled) + "]"
     }
 
     /// `running`, `preparing`, or the task's error — padded as Docker pads it.

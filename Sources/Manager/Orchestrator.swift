@@ -144,7 +144,10 @@ extension ClusterManager {
         }
         guard let restart else { return nil }
         if restart.exited {
-            restartHistory[slotKey(service.id, slot, node), default: []].append(now)
+            // Only the recent restarts matter (max attempts within a window): keep a bounded tail.
+            let key = slotKey(service.id, slot, node)
+            restartHistory[key, default: []].append(now)
+            if restartHistory[key]!.count > 64 { restartHistory[key]!.removeFirst(restartHistory[key]!.count - 64) }
         }
         var task = newTask(service, slot: slot, node: node, now)
         if restart.delay > 0 {

@@ -147,7 +147,8 @@ extension ClusterManager {
             // Only the recent restarts matter (max attempts within a window): keep a bounded tail.
             let key = slotKey(service.id, slot, node)
             restartHistory[key, default: []].append(now)
-            if restartHistory[key]!.count > 64 { restartHistory[key]!.removeFirst(restartHistory[key]!.count - 64) }
+            let keep = max(64, Int(service.spec.taskTemplate.restartPolicy?.maxAttempts ?? 0))
+            if restartHistory[key]!.count > keep { restartHistory[key]!.removeFirst(restartHistory[key]!.count - keep) }
         }
         var task = newTask(service, slot: slot, node: node, now)
         if restart.delay > 0 {

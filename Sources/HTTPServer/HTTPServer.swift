@@ -22,6 +22,7 @@ public final class HTTPServer: Sendable {
 
     private let handler: Handler
     private let maxBodyBytes: Int
+    private let networkIdleTimeout: TimeAmount
     private let group: any EventLoopGroup
     private let listeners = Mutex<[Listener]>([])
 
@@ -36,10 +37,12 @@ public final class HTTPServer: Sendable {
     public init(
         handler: @escaping Handler,
         maxBodyBytes: Int = 64 << 20,
+        networkIdleTimeout: TimeAmount = HTTPServer.defaultNetworkIdleTimeout,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.networkIdleTimeout = networkIdleTimeout
         self.group = group
     }
 
@@ -73,12 +76,13 @@ public final class HTTPServer: Sendable {
             sslContext = try NIOSSLContext(configuration: tls)
         }
         let context = sslContext
+        let idle = networkIdleTimeout
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
-                Self.initializeConnection(channel, sslContext: context)
+                Self.initializeConnection(channel, sslContext: context, idleTimeout: idle)
             }
         start(server, isUnixSocket: false, unixSocketPath: nil)
         return server.channel.localAddress?.port ?? port
@@ -103,12 +107,22 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// A network connection with no byte in or out for this long is closed
+    /// (a stalled handshake or an abandoned client must not hold a slot
+    /// forever); longer than any long poll the API answers.
+    public static let defaultNetworkIdleTimeout = TimeAmount.seconds(120)
+
     private static func initializeConnection(
         _ channel: any Channel,
-        sslContext: NIOSSLContext?
+        sslContext: NIOSSLContext?,
+        idleTimeout: TimeAmount? = nil
     ) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
+            if let idleTimeout {
+                try sync.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                try sync.addHandler(CloseWhenIdle())
+            }
             if let sslContext {
                 try sync.addHandler(NIOSSLServerHandler(context: sslContext))
             }
@@ -364,5 +378,18 @@ private struct FileShrankError: Error {}
 extension HTTPVersion {
     fileprivate static func < (lhs: HTTPVersion, rhs: HTTPVersion) -> Bool {
         (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
+    }
+}
+
+/// Closes the connection when IdleStateHandler says it went quiet.
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

@@ -165,3 +165,27 @@ struct TLSTests {
         await secure.shutdown()
     }
 }
+
+@Suite("Idle network connections")
+struct IdleConnectionTests {
+    @Test func aSilentTCPClientIsDisconnected() async throws {
+        let server = HTTPServer(handler: { _ in .empty(204) }, networkIdleTimeout: .seconds(1))
+        let port = try await server.listen(host: "127.0.0.1", port: 0, tls: nil)
+        defer { Task { await server.shutdown() } }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        // Say nothing: the server hangs up (read returns 0) well before this 60 s poll ends.
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&entry, 1, 60_000) == 1)
+        var byte: UInt8 = 0
+        #expect(read(fd, &byte, 1) == 0)
+    }
+}

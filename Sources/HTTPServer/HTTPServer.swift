@@ -276,9 +276,10 @@ public final class HTTPServer: Sendable {
             _ requests: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
         ) async throws {
             let channel = self.channel
-            let deadline = ContinuousClock.now + .seconds(5)
+            // Generous: on a loaded machine a 1 MB upload over a unix socket can take seconds.
+            let deadline = ContinuousClock.now + .seconds(30)
             // A client that stops sending altogether is cut off a little after the deadline.
-            let backstop = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+            let backstop = channel.eventLoop.scheduleTask(in: .seconds(35)) { channel.close(promise: nil) }
             defer { backstop.cancel() }
             drain: while ContinuousClock.now < deadline {
                 switch try await requests.next() {

@@ -54,6 +54,10 @@ struct RequestInfo: Codable, Equatable {
     var registryAuth: String?
 }
 
+/// `/hold`: started, and the test's go-ahead.
+let holdStarted = Flag()
+let holdReleased = Flag()
+
 /// How many `/gather` handlers have started.
 let gathered = Mutex(0)
 
@@ -132,6 +136,11 @@ func testHandler(_ request: HTTPRequest, flags: (started: Flag, cancelled: Flag,
         let ms = request.queryValue("ms").flatMap(Int.init) ?? 2000
         try? await Task.sleep(for: .milliseconds(ms))
         return .text(200, "waited")
+    case "/hold":
+        // A long poll answered only when the test says so.
+        holdStarted.set()
+        await holdReleased.wait()
+        return .text(200, "released")
     case "/gather":
         // Answers once `n` handlers are in here at the same time: only a
         // server that runs handlers concurrently gets them all through.

@@ -11,9 +11,19 @@ public final class HTTPManagerLink: ManagerLink {
     let base: String
     let client: HTTPClient
 
-    public init(managerAddr: String, tls: TLSConfiguration) {
-        base = "https://" + managerAddr
+    /// `serverName`: the name only managers' certificates carry
+    /// ("swarm-manager"): the connection is made to `managerAddr` but the
+    /// certificate is checked for that name, so no other node of the swarm
+    /// can pose as the manager. nil checks the CA only.
+    public init(managerAddr: String, tls: TLSConfiguration, serverName: String? = nil) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        if let serverName {
+            let colon = managerAddr.lastIndex(of: ":") ?? managerAddr.endIndex
+            configuration.dnsOverride = [serverName: String(managerAddr[..<colon])]
+            base = "https://" + serverName + managerAddr[colon...]
+        } else {
+            base = "https://" + managerAddr
+        }
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }

@@ -38,9 +38,16 @@ public actor RegistryClient {
         mirror = nil
     }
 
-    /// A client that pulls every image from a swarm manager at `host` (ip:port).
-    public init(mirror host: String, tls: TLSConfiguration) {
+    /// A client that pulls every image from a swarm manager at `host` (ip:port),
+    /// whose certificate must name `serverName` when given (see HTTPManagerLink).
+    public init(mirror host: String, tls: TLSConfiguration, serverName: String? = nil) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        var host = host
+        if let serverName {
+            let colon = host.lastIndex(of: ":") ?? host.endIndex
+            configuration.dnsOverride = [serverName: String(host[..<colon])]
+            host = serverName + host[colon...]
+        }
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
         configuration.connectionPool.retryConnectionEstablishment = false
         secureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

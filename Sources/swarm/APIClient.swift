@@ -33,9 +33,14 @@ struct APIClient {
             guard let material = try NodeTLSFiles.read(from: NodeConfig.certificates(dataDir)) else {
                 throw RuntimeError.badInput("\(chosen) needs this node's swarm certificate (in \(NodeConfig.certificates(dataDir))): run the command on a node of that swarm, or use its unix socket")
             }
-            base = "https://" + chosen.dropFirst("tcp://".count)
-            client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(tlsConfiguration: try ClusterTLSConfiguration.client(material, verifyManagerName: false)))
+            // Reached at its address, checked for the name only managers' certificates carry.
+            let address = chosen.dropFirst("tcp://".count)
+            let colon = address.lastIndex(of: ":") ?? address.endIndex
+            let name = ClusterTLSConfiguration.managerServerName
+            base = "https://" + name + address[colon...]
+            var configuration = HTTPClient.Configuration(tlsConfiguration: try ClusterTLSConfiguration.client(material, verifyManagerName: true))
+            configuration.dnsOverride = [name: String(address[..<colon])]
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         } else {
             throw RuntimeError.badInput("invalid host \(chosen): use unix:///path/to/swarm.sock or tcp://MANAGER:2377")
         }

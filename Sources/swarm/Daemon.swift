@@ -35,13 +35,15 @@ enum Daemon {
         }
         _ = servers
 
-        let clientTLS = try ClusterTLSConfiguration.client(material, verifyManagerName: false)
-        let link = HTTPManagerLink(managerAddr: config.managerAddr, tls: clientTLS)
+        // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
+        let clientTLS = try ClusterTLSConfiguration.client(material, verifyManagerName: true)
+        let managerName = ClusterTLSConfiguration.managerServerName
+        let link = HTTPManagerLink(managerAddr: config.managerAddr, tls: clientTLS, serverName: managerName)
         let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
             .split(separator: ",").map(String.init)))
         let puller = ImagePuller(store: runtime.images, client: registry)
         // Images a registry cannot give come from the manager's store.
-        let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: config.managerAddr, tls: clientTLS))
+        let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: config.managerAddr, tls: clientTLS, serverName: managerName))
         let images = ImageProvider(store: runtime.images, sources: [
             { reference in _ = try await puller.pull(reference) },
             { reference in _ = try await managerPuller.pull(reference) },
@@ -99,8 +101,11 @@ enum Daemon {
         let host = String(request.advertiseAddr.split(separator: ":").first ?? "")
         let certificate: String
         do {
+            // Only a manager's certificate names an address: TLS accepts an IP
+            // SAN that matches the dialed address in place of the name, so a
+            // worker sharing an address with its manager could otherwise pose as it.
             certificate = try ca.issue(csrPEM: request.csrPEM, nodeID: nodeID, role: role, clusterID: clusterID,
-                                       ipAddresses: host.isEmpty ? [] : [host])
+                                       ipAddresses: role == .manager && !host.isEmpty ? [host] : [])
         } catch {
             throw APIError.badRequest("invalid certificate signing request: \(error)")
         }

@@ -96,9 +96,9 @@ struct JoinCommand: AsyncParsableCommand {
         let advertise = withPort(advertiseAddr ?? defaultAdvertiseAddress(), 0)
         let hostname = Daemon.nodeDescription(try options.runtime()).hostname
         let request = JoinRequest(token: token, csrPEM: key.csrPEM, hostname: hostname, advertiseAddr: advertise)
-        var tls = try ClusterTLSConfiguration.joiningClient(caCertificatePEM: String(decoding: caPEM, as: UTF8.self))
-        tls.certificateVerification = .noHostnameVerification
-        let reply = try APIJSON.decode(JoinResponse.self, from: try await Self.fetch(manager, tls: tls, path: "/swarm/join", body: try APIJSON.encode(request)))
+        let tls = try ClusterTLSConfiguration.joiningClient(caCertificatePEM: String(decoding: caPEM, as: UTF8.self))
+        let reply = try APIJSON.decode(JoinResponse.self, from: try await Self.fetch(
+            manager, tls: tls, path: "/swarm/join", body: try APIJSON.encode(request), serverName: ClusterTLSConfiguration.managerServerName))
         let directory = NodeConfig.directory(options.dataDir)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
@@ -114,10 +114,18 @@ struct JoinCommand: AsyncParsableCommand {
         writeStdout("This node joined a swarm as a \(reply.role.rawValue).\n")
     }
 
-    static func fetch(_ manager: String, tls: TLSConfiguration, path: String, body: [UInt8]?) async throws -> [UInt8] {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    /// `serverName`: the name the manager's certificate must carry (reached at `manager`'s address).
+    static func fetch(_ manager: String, tls: TLSConfiguration, path: String, body: [UInt8]?, serverName: String? = nil) async throws -> [UInt8] {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        var target = manager
+        if let serverName {
+            let colon = manager.lastIndex(of: ":") ?? manager.endIndex
+            configuration.dnsOverride = [serverName: String(manager[..<colon])]
+            target = serverName + manager[colon...]
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         defer { Task { try? await client.shutdown() } }
-        var request = HTTPClientRequest(url: "https://\(manager)\(path)")
+        var request = HTTPClientRequest(url: "https://\(target)\(path)")
         if let body {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")

@@ -243,6 +243,17 @@ struct ClusterTests {
         #expect(waitUntil(10) { manager.lines("node", "ls").filter { $0.contains("Ready") }.count == 2 })
         let worker = other.cli("node", "ls")
         #expect(worker.status == 1 && worker.stderr.contains("This node is not a swarm manager."))
+
+        // A node of the same swarm cannot pose as its manager: a TLS server
+        // with the worker's own certificate is refused by name.
+        let certificates = other.sandbox.dataDir + "/swarm/certificates/"
+        let fakePort = Int.random(in: 30000..<40000)
+        let fake = try spawn("/usr/bin/openssl", ["s_server", "-quiet", "-accept", "127.0.0.1:\(fakePort)", "-www",
+                                                  "-cert", certificates + "swarm-node.crt", "-key", certificates + "swarm-node.key"])
+        defer { kill(fake, SIGTERM); waitFor(fake) }
+        usleep(500_000)
+        let posing = other.cli("-H", "tcp://127.0.0.1:\(fakePort)", "node", "ls")
+        #expect(posing.status == 1 && posing.stderr.contains("Cannot connect"), "\(posing.stdout)\(posing.stderr)")
     }
 
     @Test(.enabled(if: isRoot, rootReason))

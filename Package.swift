@@ -67,7 +67,7 @@ let package = Package(
         // Store, orchestrator, scheduler, dispatcher, API.
         .target(
             name: "Manager",
-            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Runtime", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Formatting", "Runtime", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The agent on every node: session with the manager, task executor.
         .target(

@@ -1,4 +1,5 @@
 import Foundation
+import Formatting
 import HTTPServer
 import Runtime
 import SwarmAPI
@@ -137,7 +138,7 @@ public struct APIRouter: Sendable {
     }
 
     func api(_ method: String, _ parts: [String], _ request: HTTPRequest) async throws -> HTTPResponse {
-        let filters = try QueryFilters(request.queryValue("filters"))
+        let filters = try Filters(query: request.queryValue("filters"))
         let ref = parts.count > 1 ? parts[1] : ""
         switch Self.routeKey(method, parts) {
         case "GET version":
@@ -202,13 +203,13 @@ public struct APIRouter: Sendable {
             let services = await manager.allServices()
             let nodes = await manager.allNodes()
             var serviceIDs: Set<String>? = nil
-            if filters.has("service") {
+            if filters.contains("service") {
                 serviceIDs = Set(services.filter { service in
                     filters.values("service").contains { $0 == service.id || $0 == service.spec.name || (service.id.hasPrefix($0) && !$0.isEmpty) }
                 }.map(\.id))
             }
             var nodeIDs: Set<String>? = nil
-            if filters.has("node") {
+            if filters.contains("node") {
                 nodeIDs = Set(nodes.filter { node in
                     filters.values("node").contains { $0 == node.id || $0 == node.description.hostname || (node.id.hasPrefix($0) && !$0.isEmpty) || ($0 == "self" && node.id == manager.nodeID) }
                 }.map(\.id))

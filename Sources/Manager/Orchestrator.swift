@@ -29,7 +29,7 @@ extension ClusterManager {
                     orchestrateReplicated(service, current, now, &changes)
                 }
             } else {
-                removeOrphans(current, &changes)
+                retire(current, &changes)
             }
         }
         schedule(&changes, now, scope: serviceIDs)
@@ -227,10 +227,6 @@ extension ClusterManager {
                 changes.update(task)
             }
         }
-    }
-
-    func removeOrphans(_ orphans: [SwarmTask], _ changes: inout PendingChanges) {
-        retire(orphans, &changes)
     }
 
     /// Keeps the last `TaskHistoryRetentionLimit` tasks per slot (Docker: 5).

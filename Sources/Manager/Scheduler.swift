@@ -22,10 +22,12 @@ extension ClusterManager {
         var placed: [String: SwarmTask] = [:]
         for (serviceID, group) in unplaced {
             let spec = services[serviceID]?.spec.taskTemplate ?? group[0].spec
+            // Parsed once per service, not once per node (the API validated them).
+            let constraints = (spec.placement?.constraints ?? []).compactMap { try? Constraint(parsing: $0) }
             var candidates = SpreadQueue()
             var rejections: [String: Int] = [:]
             for node in nodes.values {
-                if let reason = filter(node, spec) {
+                if let reason = filter(node, spec, constraints) {
                     rejections[reason, default: 0] += 1
                 } else {
                     candidates.push(node.id, ofService: load.count(serviceID, node.id), total: load.total(node.id))
@@ -67,13 +69,9 @@ extension ClusterManager {
     }
 
     /// Why `node` cannot take a task of `spec`, as swarmkit's filters explain it; nil if it can.
-    func filter(_ node: Node, _ spec: TaskSpec) -> String? {
+    func filter(_ node: Node, _ spec: TaskSpec, _ constraints: [Constraint]) -> String? {
         if node.status.state != .ready || node.spec.availability != .active { return "node not available for new tasks" }
-        for expression in spec.placement?.constraints ?? [] {
-            guard let constraint = try? Constraint(parsing: expression), constraint.matches(node) else {
-                return "scheduling constraints not satisfied"
-            }
-        }
+        if !constraints.allSatisfy({ $0.matches(node) }) { return "scheduling constraints not satisfied" }
         if let limits = spec.resources?.limits {
             let have = Set(node.description.cgroupControllers ?? [])
             let need = [(limits.memoryBytes, "memory"), (limits.nanoCPUs, "cpu"), (limits.pids, "pids")]

@@ -54,15 +54,10 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    public func meta(_ key: String) throws -> Data? {
-        try queue.read { db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
-    }
-
     /// Changes to commit together.
     public struct Batch {
         fileprivate var puts: [(kind: String, id: String, body: Data, version: UInt64)] = []
         fileprivate var deletes: [(kind: String, id: String)] = []
-        fileprivate var metas: [(String, Data)] = []
         fileprivate var nextIndex: UInt64
         fileprivate let encoder: JSONEncoder
         fileprivate let now: Timestamp
@@ -82,12 +77,10 @@ public final class Store: @unchecked Sendable {
             deletes.append((T.kind, id))
         }
 
-        public mutating func setMeta(_ key: String, _ value: Data) { metas.append((key, value)) }
-
         /// The index the next `put` will stamp.
         public var upcomingIndex: UInt64 { nextIndex + 1 }
 
-        public var isEmpty: Bool { puts.isEmpty && deletes.isEmpty && metas.isEmpty }
+        public var isEmpty: Bool { puts.isEmpty && deletes.isEmpty }
     }
 
     /// Runs `body` to collect changes and commits them in one transaction.
@@ -103,9 +96,6 @@ public final class Store: @unchecked Sendable {
             }
             for delete in batch.deletes {
                 try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [delete.kind, delete.id])
-            }
-            for (key, value) in batch.metas {
-                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
             }
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)", arguments: [Int64(batch.nextIndex)])
         }

@@ -3,6 +3,7 @@ import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Runtime
 import SwarmAPI
 
 /// The agent's session with the manager: JSON over HTTPS with the node's
@@ -18,9 +19,7 @@ public final class HTTPManagerLink: ManagerLink {
     public init(managerAddr: String, tls: TLSConfiguration, serverName: String? = nil) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         if let serverName {
-            let colon = managerAddr.lastIndex(of: ":") ?? managerAddr.endIndex
-            configuration.dnsOverride = [serverName: String(managerAddr[..<colon])]
-            base = "https://" + serverName + managerAddr[colon...]
+            base = "https://" + configuration.reach(managerAddr, as: serverName)
         } else {
             base = "https://" + managerAddr
         }

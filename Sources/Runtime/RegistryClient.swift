@@ -43,11 +43,7 @@ public actor RegistryClient {
     public init(mirror host: String, tls: TLSConfiguration, serverName: String? = nil) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         var host = host
-        if let serverName {
-            let colon = host.lastIndex(of: ":") ?? host.endIndex
-            configuration.dnsOverride = [serverName: String(host[..<colon])]
-            host = serverName + host[colon...]
-        }
+        if let serverName { host = configuration.reach(host, as: serverName) }
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
         configuration.connectionPool.retryConnectionEstablishment = false
         secureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

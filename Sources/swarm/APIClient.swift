@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ClusterTLS
+import Formatting
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
@@ -20,10 +21,7 @@ struct APIClient {
         self.host = chosen
         if chosen.hasPrefix("unix://") {
             let path = String(chosen.dropFirst("unix://".count))
-            let encoded = path.utf8.map { byte -> String in
-                let c = Character(UnicodeScalar(byte))
-                return c.isLetter || c.isNumber || "-._~".contains(c) ? String(c) : "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
-            }.joined()
+            let encoded = Self.percentEncode(path)
             base = "http+unix://" + encoded
             client = HTTPClient(eventLoopGroupProvider: .singleton)
         } else if chosen.hasPrefix("tcp://") {
@@ -34,12 +32,8 @@ struct APIClient {
                 throw RuntimeError.badInput("\(chosen) needs this node's swarm certificate (in \(NodeConfig.certificates(dataDir))): run the command on a node of that swarm, or use its unix socket")
             }
             // Reached at its address, checked for the name only managers' certificates carry.
-            let address = chosen.dropFirst("tcp://".count)
-            let colon = address.lastIndex(of: ":") ?? address.endIndex
-            let name = ClusterTLSConfiguration.managerServerName
-            base = "https://" + name + address[colon...]
             var configuration = HTTPClient.Configuration(tlsConfiguration: try ClusterTLSConfiguration.client(material, verifyManagerName: true))
-            configuration.dnsOverride = [name: String(address[..<colon])]
+            base = "https://" + configuration.reach(String(chosen.dropFirst("tcp://".count)), as: ClusterTLSConfiguration.managerServerName)
             client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         } else {
             throw RuntimeError.badInput("invalid host \(chosen): use unix:///path/to/swarm.sock or tcp://MANAGER:2377")
@@ -97,15 +91,9 @@ struct APIClient {
     /// Docker's `filters` query parameter from `--filter k=v` flags.
     static func filtersJSON(_ filters: [String]) throws -> [String: String] {
         guard !filters.isEmpty else { return [:] }
-        var fields: [String: [String: Bool]] = [:]
-        for filter in filters {
-            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw RuntimeError.badInput("bad format of filter (expected name=value)") }
-            fields[parts[0].lowercased(), default: [:]][parts[1]] = true
+        do { return ["filters": try Filters(filters).toQueryJSON()] } catch let error as FormattingError {
+            throw RuntimeError.badInput(error.message)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return ["filters": String(decoding: try encoder.encode(fields), as: UTF8.self)]
     }
 
     /// Runs `body` with a client and always shuts it down.

@@ -33,7 +33,6 @@ enum Daemon {
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
             servers = [server]
         }
-        _ = servers
 
         // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
         let clientTLS = try ClusterTLSConfiguration.client(material, verifyManagerName: true)
@@ -54,6 +53,8 @@ enum Daemon {
         }
         stopOnSignals(stateDir)
         await agent.run()
+        // The servers live as long as the agent runs.
+        withExtendedLifetime(servers) {}
         exit(0)
     }
 

@@ -132,7 +132,7 @@ func updateNode(_ client: APIClient, _ ref: String, _ change: (inout NodeSpec) t
 struct NodeUpdate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "update", abstract: "Update a node")
     @Option(name: .customLong("availability"), help: "Availability of the node (\"active\", \"pause\", \"drain\")") var availability: String?
-    @Option(name: .customLong("role"), help: "Role of the node (\"worker\", \"manager\")") var role: String?
+    @Option(name: .customLong("role"), help: .hidden) var role: String?
     @Option(name: .customLong("label-add"), help: "Add or update a node label (key=value)") var labelAdd: [String] = []
     @Option(name: .customLong("label-rm"), help: "Remove a node label if exists") var labelRemove: [String] = []
     @Argument(help: "Node ID or name") var node: String
@@ -171,7 +171,9 @@ struct NodeUpdate: AsyncParsableCommand {
 }
 
 struct NodePromote: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "promote", abstract: "Promote one or more nodes to manager in the swarm")
+    // Hidden until several managers exist (a replicated store): the manager refuses with the reason.
+    static let configuration = CommandConfiguration(commandName: "promote", abstract: "Promote one or more nodes to manager in the swarm",
+                                                    shouldDisplay: false)
     @Argument var nodes: [String]
     @OptionGroup var cluster: ClusterOptions
     func run() async throws {
@@ -181,7 +183,8 @@ struct NodePromote: AsyncParsableCommand {
 }
 
 struct NodeDemote: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demote", abstract: "Demote one or more nodes from manager in the swarm")
+    static let configuration = CommandConfiguration(commandName: "demote", abstract: "Demote one or more nodes from manager in the swarm",
+                                                    shouldDisplay: false)
     @Argument var nodes: [String]
     @OptionGroup var cluster: ClusterOptions
     func run() async throws {

@@ -118,11 +118,7 @@ struct JoinCommand: AsyncParsableCommand {
     static func fetch(_ manager: String, tls: TLSConfiguration, path: String, body: [UInt8]?, serverName: String? = nil) async throws -> [UInt8] {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         var target = manager
-        if let serverName {
-            let colon = manager.lastIndex(of: ":") ?? manager.endIndex
-            configuration.dnsOverride = [serverName: String(manager[..<colon])]
-            target = serverName + manager[colon...]
-        }
+        if let serverName { target = configuration.reach(manager, as: serverName) }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         defer { Task { try? await client.shutdown() } }
         var request = HTTPClientRequest(url: "https://\(target)\(path)")

@@ -27,12 +27,18 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap"), .linkedLibrary("archive")]
         ),
-        // Containers on one host: spec, cgroups, mounts, seccomp, capabilities,
-        // state, logs; OCI images and the registry client.
+        // The one syscall helper and the errors that carry errno, the call and its argument.
+        .target(name: "SystemCalls"),
+        // OCI images on disk: the store, references, archives (load/import), layer unpacking. No network.
         .target(
-            name: "Runtime",
+            name: "OCIImages",
+            dependencies: ["CRuntime", "SystemCalls", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Registries: the distribution API client, pull and push, credentials.
+        .target(
+            name: "OCIRegistry",
             dependencies: [
-                "CRuntime",
+                "OCIImages", "SystemCalls",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -40,6 +46,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // Containers on one host: spec, cgroups, mounts, seccomp, capabilities, state, logs.
+        .target(name: "Containers", dependencies: ["CRuntime", "SystemCalls", "OCIImages"]),
+        // Netlink, network namespaces and lab networks (moving to HostNetwork and Lab).
+        .target(name: "Runtime", dependencies: ["SystemCalls"]),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
         // Cluster PKI: root CA, node certificates, join tokens, mTLS configurations.
@@ -51,6 +61,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // A small HTTP/1.1 server (unix socket, TCP with TLS) for the manager's API.
@@ -69,13 +82,13 @@ let package = Package(
         // Store, orchestrator, scheduler, dispatcher, API.
         .target(
             name: "Manager",
-            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Formatting", "Runtime", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Formatting", "OCIImages", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The agent on every node: session with the manager, task executor.
         .target(
             name: "NodeAgent",
             dependencies: [
-                "SwarmAPI", "Runtime",
+                "SwarmAPI", "ClusterTLS", "Containers", "OCIImages", "OCIRegistry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -83,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
+                "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -91,7 +104,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "container-start-bench",
-            dependencies: ["Runtime"],
+            dependencies: ["Containers"],
             path: "bench/container-start-bench"
         ),
         .executableTarget(
@@ -100,7 +113,7 @@ let package = Package(
             path: "bench/scheduler-bench"
         ),
         // Unit tests: no root needed.
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
@@ -130,6 +143,6 @@ let package = Package(
         ),
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
-        .testTarget(name: "PrivilegedTests", dependencies: ["Runtime"]),
+        .testTarget(name: "PrivilegedTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry", "Runtime"]),
     ]
 )

@@ -1,8 +1,9 @@
-import Foundation
 import Formatting
+import Foundation
 import HTTPServer
-import Runtime
+import OCIImages
 import SwarmAPI
+import SystemCalls
 
 /// The manager's HTTP API, in the shapes of the Docker Engine API v1.41
 /// (paths, query parameters, JSON field names, status codes and error

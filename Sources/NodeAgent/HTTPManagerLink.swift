@@ -1,10 +1,11 @@
 import AsyncHTTPClient
+import ClusterTLS
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Runtime
 import SwarmAPI
+import SystemCalls
 
 /// The agent's session with the manager: JSON over HTTPS with the node's
 /// certificate (mutual TLS; the manager knows the node by its certificate).
@@ -12,19 +13,11 @@ public final class HTTPManagerLink: ManagerLink {
     let base: String
     let client: HTTPClient
 
-    /// `serverName`: the name only managers' certificates carry
-    /// ("swarm-manager"): the connection is made to `managerAddr` but the
-    /// certificate is checked for that name, so no other node of the swarm
-    /// can pose as the manager. nil checks the CA only.
-    public init(managerAddr: String, tls: TLSConfiguration, serverName: String? = nil) {
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        if let serverName {
-            base = "https://" + configuration.reach(managerAddr, as: serverName)
-        } else {
-            base = "https://" + managerAddr
-        }
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    /// `session`: a client that speaks the cluster's TLS to the manager
+    /// and checks it by the name only managers' certificates carry.
+    public init(_ session: ClusterHTTPClient) {
+        base = session.baseURL
+        client = session.client
     }
 
     public func shutdown() async { try? await client.shutdown() }

@@ -1,4 +1,5 @@
-import Runtime
+import OCIImages
+import SystemCalls
 
 /// Where an agent gets a task's image: this node's store, else each source
 /// in turn (a registry, then the manager's store over the cluster's TLS).

@@ -1,7 +1,7 @@
-import FoundationEssentials
+import Containers
 import Dispatch
+import FoundationEssentials
 import Glibc
-import Runtime
 import SwarmAPI
 
 /// The agent on every node: keeps a session with the manager, runs the

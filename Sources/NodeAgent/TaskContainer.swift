@@ -1,5 +1,6 @@
-import Runtime
+import Containers
 import SwarmAPI
+import SystemCalls
 
 /// How a task becomes a container: Docker's names and labels, the task's
 /// container spec mapped onto the runtime's.
@@ -11,9 +12,9 @@ enum TaskContainer {
         "\(task.serviceName ?? task.serviceID).\(task.slot.map(String.init) ?? task.nodeID ?? "0").\(task.id)"
     }
 
-    static func spec(_ task: SwarmTask) throws -> Runtime.ContainerSpec {
+    static func spec(_ task: SwarmTask) throws -> Containers.ContainerSpec {
         guard let source = task.spec.containerSpec else { throw RuntimeError.badInput("task has no container spec") }
-        var spec = Runtime.ContainerSpec(image: source.image, command: source.args ?? [])
+        var spec = Containers.ContainerSpec(image: source.image, command: source.args ?? [])
         spec.entrypoint = source.command
         spec.env = source.env ?? []
         spec.workingDir = source.dir.flatMap { $0.isEmpty ? nil : $0 }
@@ -29,7 +30,7 @@ enum TaskContainer {
         if let signal = source.stopSignal, !signal.isEmpty { spec.stopSignal = try Signals.parse(signal) }
         spec.stopTimeout = Int((source.stopGracePeriod ?? 10_000_000_000) / 1_000_000_000)
         if let limits = task.spec.resources?.limits {
-            spec.resources = Runtime.Resources(memoryBytes: limits.memoryBytes.flatMap { $0 > 0 ? $0 : nil },
+            spec.resources = Containers.Resources(memoryBytes: limits.memoryBytes.flatMap { $0 > 0 ? $0 : nil },
                                                nanoCPUs: limits.nanoCPUs.flatMap { $0 > 0 ? $0 : nil },
                                                pidsLimit: limits.pids.flatMap { $0 > 0 ? $0 : nil })
         }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// The network of one lab cluster on this machine, made only of network
 /// namespaces named after the lab (under `NetworkNamespace.defaultDirectory`):

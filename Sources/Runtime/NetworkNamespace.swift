@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// A named network namespace that outlives any process: its nsfs file is
 /// bind-mounted onto DIRECTORY/NAME, as `ip netns add` does under /run/netns,

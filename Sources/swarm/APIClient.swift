@@ -4,8 +4,9 @@ import Formatting
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
-import Runtime
+import NIOSSL
 import SwarmAPI
+import SystemCalls
 
 /// The CLI's side of the manager's API: `-H/--host`, then SWARM_HOST, then
 /// the default socket. Errors from the daemon come back as Docker prints
@@ -31,10 +32,9 @@ struct APIClient {
             guard let material = try NodeTLSFiles.read(from: NodeConfig.certificates(dataDir)) else {
                 throw RuntimeError.badInput("\(chosen) needs this node's swarm certificate (in \(NodeConfig.certificates(dataDir))): run the command on a node of that swarm, or use its unix socket")
             }
-            // Reached at its address, checked for the name only managers' certificates carry.
-            var configuration = HTTPClient.Configuration(tlsConfiguration: try ClusterTLSConfiguration.client(material, verifyManagerName: true))
-            base = "https://" + configuration.reach(String(chosen.dropFirst("tcp://".count)), as: ClusterTLSConfiguration.managerServerName)
-            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let http = try ClusterHTTPClient(manager: String(chosen.dropFirst("tcp://".count)), trust: .member(material))
+            base = http.baseURL
+            client = http.client
         } else {
             throw RuntimeError.badInput("invalid host \(chosen): use unix:///path/to/swarm.sock or tcp://MANAGER:2377")
         }
@@ -61,6 +61,10 @@ struct APIClient {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(120))
+        } catch let error as NIOSSLError {
+            throw RuntimeError.badInput("error during connect: \(host): the server's certificate is not a manager's of this swarm (\(error))")
+        } catch let error as NIOSSLExtraError {
+            throw RuntimeError.badInput("error during connect: \(host): the server's certificate is not a manager's of this swarm (\(error))")
         } catch {
             throw RuntimeError.badInput("Cannot connect to the swarm daemon at \(host). Is the swarm daemon running? (start it with swarm init, swarm join or swarm daemon)")
         }

@@ -1,12 +1,15 @@
 import ClusterTLS
+import Containers
 import Dispatch
 import FoundationEssentials
 import Glibc
 import HTTPServer
 import Manager
 import NodeAgent
-import Runtime
+import OCIImages
+import OCIRegistry
 import SwarmAPI
+import SystemCalls
 
 /// The daemon: on a manager the store, orchestrator, scheduler, dispatcher
 /// and API (unix socket + the cluster's mutual-TLS port); on every node the
@@ -35,14 +38,14 @@ enum Daemon {
         }
 
         // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
-        let clientTLS = try ClusterTLSConfiguration.client(material, verifyManagerName: true)
-        let managerName = ClusterTLSConfiguration.managerServerName
-        let link = HTTPManagerLink(managerAddr: config.managerAddr, tls: clientTLS, serverName: managerName)
+        let session = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material), connectTimeout: .seconds(5), retryConnect: true)
+        let link = HTTPManagerLink(session)
         let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
             .split(separator: ",").map(String.init)))
         let puller = ImagePuller(store: runtime.images, client: registry)
         // Images a registry cannot give come from the manager's store.
-        let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: config.managerAddr, tls: clientTLS, serverName: managerName))
+        let mirror = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material))
+        let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL))
         let images = ImageProvider(store: runtime.images, sources: [
             { reference in _ = try await puller.pull(reference) },
             { reference in _ = try await managerPuller.pull(reference) },
@@ -99,14 +102,10 @@ enum Daemon {
         }
         let nodeRole: SwarmAPI.NodeRole = role == .manager ? .manager : .worker
         let nodeID = newObjectID()
-        let host = String(request.advertiseAddr.split(separator: ":").first ?? "")
         let certificate: String
         do {
-            // Only a manager's certificate names an address: TLS accepts an IP
-            // SAN that matches the dialed address in place of the name, so a
-            // worker sharing an address with its manager could otherwise pose as it.
-            certificate = try ca.issue(csrPEM: request.csrPEM, nodeID: nodeID, role: role, clusterID: clusterID,
-                                       ipAddresses: role == .manager && !host.isEmpty ? [host] : [])
+            certificate = try ca.issueJoiningNode(csrPEM: request.csrPEM, nodeID: nodeID, role: role, clusterID: clusterID,
+                                                  advertiseAddr: request.advertiseAddr)
         } catch {
             throw APIError.badRequest("invalid certificate signing request: \(error)")
         }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
-import Runtime
+import OCIImages
+import OCIRegistry
 import Synchronization
+import SystemCalls
 
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Containers
 import FoundationEssentials
 import Glibc
 import Runtime
 import Synchronization
+import SystemCalls
 
 /// `swarm lab up|ls|exec|down`: a swarm of N nodes on this one machine, each
 /// node in a network namespace of its own (see `LabNetwork`), for

@@ -1,9 +1,11 @@
 import ArgumentParser
-import FoundationEssentials
+import Containers
 import Formatting
+import FoundationEssentials
 import Manager
-import Runtime
+import OCIImages
 import SwarmAPI
+import SystemCalls
 
 struct NodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

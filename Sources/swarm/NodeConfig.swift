@@ -1,8 +1,8 @@
 import ClusterTLS
 import FoundationEssentials
 import Glibc
-import Runtime
 import SwarmAPI
+import SystemCalls
 
 /// What a node keeps about its membership, in `<data-dir>/swarm/`:
 /// node.json, certificates/ (CA, node certificate and key), and on a

@@ -1,7 +1,8 @@
-import FoundationEssentials
+import Containers
 import Dispatch
+import FoundationEssentials
 import Glibc
-import Runtime
+import OCIImages
 
 /// Docker's ways of printing things: tables, durations, statuses.
 enum Render {

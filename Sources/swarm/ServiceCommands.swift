@@ -1,9 +1,12 @@
 import ArgumentParser
-import FoundationEssentials
+import Containers
 import Formatting
+import FoundationEssentials
 import Manager
-import Runtime
+import OCIImages
+import OCIRegistry
 import SwarmAPI
+import SystemCalls
 
 struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

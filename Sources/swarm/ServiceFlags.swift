@@ -1,7 +1,8 @@
 import ArgumentParser
+import Containers
 import FoundationEssentials
-import Runtime
 import SwarmAPI
+import SystemCalls
 
 /// Flags `service create` and `service update` share, as Docker's.
 struct ServiceSpecOptions: ParsableArguments {
@@ -45,7 +46,7 @@ struct ServiceSpecOptions: ParsableArguments {
     }
 
     static func bytes(_ text: String, _ flag: String) throws -> Int64 {
-        do { return try Runtime.Resources.parseBytes(text) } catch {
+        do { return try Containers.Resources.parseBytes(text) } catch {
             throw RuntimeError.badInput("invalid argument \"\(text)\" for \"--\(flag)\" flag: use a size such as 64m or 1g")
         }
     }

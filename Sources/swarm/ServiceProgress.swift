@@ -1,7 +1,8 @@
+import Containers
 import FoundationEssentials
 import Glibc
-import Runtime
 import SwarmAPI
+import SystemCalls
 
 /// What `service create|update|scale` draw while waiting, as Docker's CLI:
 /// `overall progress: 2 out of 3 tasks`, one line per slot (or node, for

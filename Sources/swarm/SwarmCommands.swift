@@ -6,8 +6,8 @@ import Glibc
 import Manager
 import NIOCore
 import NIOSSL
-import Runtime
 import SwarmAPI
+import SystemCalls
 
 /// `swarm swarm init|join|join-token|leave` (Docker's `docker swarm …`);
 /// the same commands also stand at the top level (`swarm init`).
@@ -83,27 +83,20 @@ struct JoinCommand: AsyncParsableCommand {
         guard let token, !token.isEmpty else {
             throw RuntimeError.badInput("Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
         }
-        let parsed: JoinToken
-        do { parsed = try JoinToken.parse(token) } catch { throw RuntimeError.badInput("Error response from daemon: invalid join token") }
         let manager = withPort(remote)
-        // 1. Fetch the CA without trusting anyone, and check it against the token.
-        let caPEM = try await Self.fetch(manager, tls: ClusterTLSConfiguration.bootstrapClient(), path: "/swarm/ca", body: nil)
-        do { try parsed.verifyCA(certificatePEM: String(decoding: caPEM, as: UTF8.self)) } catch {
-            throw RuntimeError.badInput("Error response from daemon: \(error)")
-        }
-        // 2. Send our key's CSR and the token over a connection that trusts only that CA.
-        let key = try NodeKeyAndCSR.generate()
         let advertise = withPort(advertiseAddr ?? defaultAdvertiseAddress(), 0)
         let hostname = Daemon.nodeDescription(try options.runtime()).hostname
-        let request = JoinRequest(token: token, csrPEM: key.csrPEM, hostname: hostname, advertiseAddr: advertise)
-        let tls = try ClusterTLSConfiguration.joiningClient(caCertificatePEM: String(decoding: caPEM, as: UTF8.self))
-        let reply = try APIJSON.decode(JoinResponse.self, from: try await Self.fetch(
-            manager, tls: tls, path: "/swarm/join", body: try APIJSON.encode(request), serverName: ClusterTLSConfiguration.managerServerName))
+        let joined: JoinClient.Joined
+        do {
+            joined = try await JoinClient.join(manager: manager, token: token, hostname: hostname, advertiseAddr: advertise)
+        } catch let refused as JoinClient.Refused {
+            throw RuntimeError.badInput(refused.description)
+        }
+        let reply = joined.response
         let directory = NodeConfig.directory(options.dataDir)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
-            try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: reply.caCertificatePEM, certificatePEM: reply.certificatePEM, keyPEM: key.keyPEM),
-                                   to: NodeConfig.certificates(options.dataDir))
+            try NodeTLSFiles.write(joined.material, to: NodeConfig.certificates(options.dataDir))
             try NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
                            advertiseAddr: advertise, listenAddr: nil).save(options.dataDir)
             try await startDaemon(options)
@@ -112,33 +105,6 @@ struct JoinCommand: AsyncParsableCommand {
             throw error
         }
         writeStdout("This node joined a swarm as a \(reply.role.rawValue).\n")
-    }
-
-    /// `serverName`: the name the manager's certificate must carry (reached at `manager`'s address).
-    static func fetch(_ manager: String, tls: TLSConfiguration, path: String, body: [UInt8]?, serverName: String? = nil) async throws -> [UInt8] {
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        var target = manager
-        if let serverName { target = configuration.reach(manager, as: serverName) }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        defer { Task { try? await client.shutdown() } }
-        var request = HTTPClientRequest(url: "https://\(target)\(path)")
-        if let body {
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .seconds(20))
-        } catch {
-            throw RuntimeError.badInput("Error response from daemon: cannot reach the manager at \(manager): \(error) (check the address and that port \(manager.split(separator: ":").last ?? "2377") is open)")
-        }
-        let bytes = Array(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status.code == 200 else {
-            let message = (try? APIJSON.decode(APIErrorBody.self, from: bytes).message) ?? "HTTP \(response.status.code)"
-            throw RuntimeError.badInput("Error response from daemon: \(message)")
-        }
-        return bytes
     }
 }
 

@@ -1,8 +1,10 @@
 import ArgumentParser
-import FoundationEssentials
+import Containers
 import Dispatch
+import FoundationEssentials
 import Glibc
-import Runtime
+import OCIImages
+import SystemCalls
 
 struct Swarm: ParsableCommand {
     static let configuration = CommandConfiguration(

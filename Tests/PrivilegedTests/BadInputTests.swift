@@ -1,5 +1,4 @@
 import Foundation
-import Runtime
 import Testing
 
 /// Bad input: one line on stderr, status 1, nothing left behind.

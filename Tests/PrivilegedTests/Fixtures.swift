@@ -1,5 +1,5 @@
+import Containers
 import Foundation
-import Runtime
 import Testing
 
 /// These tests need root: namespaces, mounts, cgroups.

@@ -1,5 +1,5 @@
+import Containers
 import Foundation
-import Runtime
 import Testing
 
 /// Health checks run by the container's monitor inside the container.

@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+import OCIImages
 import Testing
 
 /// Images without a registry: load, import, run, whiteouts, rm, prune.

@@ -1,5 +1,4 @@
 import Foundation
-import Runtime
 import Testing
 
 /// Each isolation property observed from inside a real container.

@@ -1,5 +1,4 @@
 import Foundation
-import Runtime
 import Testing
 
 /// A 3-node lab swarm (one namespace per node) with busybox imported on

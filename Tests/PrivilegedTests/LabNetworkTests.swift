@@ -1,6 +1,7 @@
 import Foundation
 import Runtime
 import Synchronization
+import SystemCalls
 import Testing
 
 // Lab networks live in the real lab directory (/run/swarm-lab/netns), under

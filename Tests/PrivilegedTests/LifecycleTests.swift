@@ -1,5 +1,5 @@
+import Containers
 import Foundation
-import Runtime
 import Testing
 
 /// Process life: exit statuses, signals, stop, logs, cgroups, detaching.

@@ -1,5 +1,6 @@
 import Foundation
 import Runtime
+import SystemCalls
 import Testing
 
 // Everything here happens inside network namespaces the test makes, under a

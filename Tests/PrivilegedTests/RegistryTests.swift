@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+import OCIImages
 import Testing
 
 /// Pulls and pushes against a real registry (Debian's docker-registry) on

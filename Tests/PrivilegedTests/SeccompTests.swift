@@ -1,6 +1,6 @@
-import FoundationEssentials
 import Foundation
-import Runtime
+import FoundationEssentials
+import SystemCalls
 import Testing
 
 /// Docker's seccomp semantics, observed by a static C program calling the

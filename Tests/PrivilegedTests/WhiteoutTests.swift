@@ -1,5 +1,6 @@
 import Foundation
-import Runtime
+import OCIImages
+import SystemCalls
 import Testing
 
 /// OCI whiteouts in a layer become overlayfs whiteouts (a 0/0 character

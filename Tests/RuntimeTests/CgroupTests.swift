@@ -1,6 +1,7 @@
+@testable import Containers
 import Foundation
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 /// cgroup code against a fake tree in a temp dir: the files a real cgroup2
 /// directory has, read back after the limits are written.

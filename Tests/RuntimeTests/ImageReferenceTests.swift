@@ -1,5 +1,6 @@
+@testable import OCIImages
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 private let digest = "sha256:" + String(repeating: "0123456789abcdef", count: 4)
 private let hex64 = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a"

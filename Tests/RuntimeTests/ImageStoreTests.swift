@@ -1,6 +1,8 @@
 import Foundation
+@testable import OCIImages
+@testable import OCIRegistry
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 struct DigestTests {
     @Test func parsesOnlySHA256() throws {

@@ -1,6 +1,7 @@
 import Foundation
+@testable import OCIImages
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 /// A directory for one test, removed with everything in it when the test's
 /// value goes away.

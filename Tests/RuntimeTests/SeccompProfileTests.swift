@@ -1,6 +1,7 @@
+@testable import Containers
 import Glibc
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 /// Evaluates the table the way the kernel filter will: a call is allowed when
 /// some allow rule for its name has all its conditions true. (Rules returning

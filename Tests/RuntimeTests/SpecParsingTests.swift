@@ -1,6 +1,8 @@
+@testable import Containers
 import Foundation
+@testable import OCIImages
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 struct SpecParsingTests {
     static let sizeCases: [(String, Int64)] = [

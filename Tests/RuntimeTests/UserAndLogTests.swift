@@ -1,6 +1,7 @@
+@testable import Containers
 import Foundation
+@testable import SystemCalls
 import Testing
-@testable import Runtime
 
 struct UserLookupTests {
     let rootfs: String

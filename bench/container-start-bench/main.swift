@@ -1,7 +1,7 @@
 // The in-process figure for bench/container-start: the agent's real path,
 // ContainerRuntime.run + wait of /bin/true, with no CLI process in between.
+import Containers
 import Foundation
-import Runtime
 
 var rootfs: String?
 var runs = 50

@@ -5,6 +5,8 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import OCIImages
+import SystemCalls
 
 /// A client of the registry HTTP API v2 (the distribution spec): manifests,
 /// blobs, uploads; Bearer token and basic authentication; plain HTTP for
@@ -38,19 +40,15 @@ public actor RegistryClient {
         mirror = nil
     }
 
-    /// A client that pulls every image from a swarm manager at `host` (ip:port),
-    /// whose certificate must name `serverName` when given (see HTTPManagerLink).
-    public init(mirror host: String, tls: TLSConfiguration, serverName: String? = nil) {
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        var host = host
-        if let serverName { host = configuration.reach(host, as: serverName) }
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        secureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        insecureClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    /// A client that pulls every image from a swarm manager serving its
+    /// store: `client` speaks the cluster's TLS to it, `baseURL` is
+    /// `https://authority` (both from ClusterTLS's ClusterHTTPClient).
+    public init(mirror client: HTTPClient, baseURL: String) {
+        secureClient = client
+        insecureClient = client
         credentials = CredentialStore()
         insecureRegistries = []
-        mirror = host
+        mirror = String(baseURL.dropFirst("https://".count))
     }
 
     /// The repository as the registry names it in paths; a mirror needs the
@@ -61,7 +59,7 @@ public actor RegistryClient {
 
     public func shutdown() async {
         try? await secureClient.shutdown()
-        try? await insecureClient.shutdown()
+        if insecureClient !== secureClient { try? await insecureClient.shutdown() }
     }
 
     func isInsecure(_ reference: ImageReference) -> Bool {
@@ -256,7 +254,7 @@ public actor RegistryClient {
 
     /// The manifest (or index) for a tag or digest, its media type and digest,
     /// checked against the digest when one was asked for.
-    public func manifest(_ reference: ImageReference, _ tagOrDigest: String) async throws -> (data: Data, mediaType: String, digest: Digest) {
+    public func manifest(_ reference: ImageReference, _ tagOrDigest: String) async throws -> (data: Data, mediaType: String, digest: OCIImages.Digest) {
         let response = try await send(reference, method: .GET, path: "/v2/\(repository(reference))/manifests/\(tagOrDigest)",
                                       headers: [("Accept", Self.manifestAccept)])
         let body = try await collect(response, limit: 4 << 20)
@@ -337,14 +335,14 @@ public actor RegistryClient {
         }
     }
 
-    public func blobExists(_ reference: ImageReference, _ digest: Digest) async throws -> Bool {
+    public func blobExists(_ reference: ImageReference, _ digest: OCIImages.Digest) async throws -> Bool {
         let response = try await send(reference, method: .HEAD, path: "/v2/\(repository(reference))/blobs/\(digest)", actions: "pull,push")
         _ = try await collect(response, limit: 1 << 20)
         return response.status == 200
     }
 
     /// Uploads a blob in one request (POST for a session, then PUT with the digest).
-    public func uploadBlob(_ reference: ImageReference, _ digest: Digest, data: Data) async throws {
+    public func uploadBlob(_ reference: ImageReference, _ digest: OCIImages.Digest, data: Data) async throws {
         let start = try await send(reference, method: .POST, path: "/v2/\(repository(reference))/blobs/uploads/", actions: "pull,push")
         let startBody = try await collect(start, limit: 1 << 20)
         guard start.status == 202, let location = start.headers.first(name: "Location") else {

@@ -1,7 +1,8 @@
 import CRuntime
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// The identity a container's process runs as, resolved against the
 /// container's own /etc/passwd and /etc/group, as Docker does.

@@ -1,7 +1,8 @@
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// Compiled seccomp programs by capability set. Compiling Docker's profile
 /// with libseccomp takes several milliseconds, more than the rest of a
@@ -58,29 +59,4 @@ final class SeccompCache: Sendable {
         }
         return String(hash, radix: 16)
     }
-}
-
-/// Writes a file with plain open/write/close. Foundation's writers fsync,
-/// which costs milliseconds on every container start for files that live in
-/// /run (tmpfs) and need atomic replacement at most, not durability.
-/// `durable`: fsync before returning, for files on disk that a rename will
-/// commit (image blobs, refs.json).
-@discardableResult
-func writeFile(_ path: String, _ data: Data, mode: mode_t = 0o644, durable: Bool = false) -> Bool {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    let written = data.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
-    }
-    return written && (!durable || fsync(fd) == 0)
 }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// `image load` and `image import`: images from files, no registry involved.
 public struct ImageArchive: Sendable {

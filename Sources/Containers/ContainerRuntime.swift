@@ -1,7 +1,9 @@
 import CRuntime
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
+import OCIImages
+import SystemCalls
 
 /// Runs containers on this host: spec → checks → state dir, cgroup → monitor
 /// and container (CRuntime) → exit status and logs on disk. Knows nothing of

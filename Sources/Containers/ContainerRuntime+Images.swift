@@ -1,5 +1,7 @@
 import FoundationEssentials
 import Glibc
+import OCIImages
+import SystemCalls
 
 /// Image removal needs to know the containers: an image a container uses
 /// stays unless forced, and its layers stay while the container exists.

@@ -1,6 +1,7 @@
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// The generated /etc/hostname, /etc/hosts and /etc/resolv.conf, written in
 /// the container's state directory and bound into the container.

@@ -1,6 +1,8 @@
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
+import OCIImages
+import SystemCalls
 
 /// The image a container runs, and where its writable layer lives.
 public struct ImageUse: Codable, Equatable, Sendable {

@@ -1,4 +1,5 @@
 import CRuntime
+import SystemCalls
 
 /// A set of Linux capabilities as the kernel's bit mask (bit N = capability N).
 public struct CapabilitySet: Equatable, Hashable, Sendable, Codable {

@@ -1,6 +1,7 @@
 import CRuntime
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// Unpacks image layers into overlayfs layer directories (crt_unpack_layer):
 /// tar, tar+gzip or tar+zstd, with OCI whiteouts turned into overlayfs ones.

@@ -1,5 +1,7 @@
 import FoundationEssentials
 import Glibc
+import OCIImages
+import SystemCalls
 
 /// What a pull reports as it goes, in `docker pull`'s terms.
 public enum PullEvent: Sendable {

@@ -1,6 +1,8 @@
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
+import OCIImages
+import SystemCalls
 
 /// What to run and how to isolate it: everything a container needs from its
 /// caller. Stored as-is in the container's state so other processes see it.

@@ -43,7 +43,7 @@ public func errnoName(_ code: Int32) -> String {
 
 /// Runs a system call, retrying EINTR, and throws `RuntimeError.system` on -1.
 @discardableResult
-func syscall<T: BinaryInteger>(_ call: String, _ detail: @autoclosure () -> String = "", _ body: () -> T) throws -> T {
+public func syscall<T: BinaryInteger>(_ call: String, _ detail: @autoclosure () -> String = "", _ body: () -> T) throws -> T {
     while true {
         let result = body()
         if result != -1 { return result }

@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// An image as the store knows it: a name and the manifest it points to.
 public struct StoredImage: Sendable {
@@ -38,7 +39,7 @@ public struct ImageStore: Sendable {
 
     public init(root: String) { self.root = root }
 
-    func ensureLayout() throws {
+    public func ensureLayout() throws {
         for dir in [blobsDir, layersDir, ingestDir] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
@@ -73,7 +74,7 @@ public struct ImageStore: Sendable {
     }
 
     /// Moves a verified file into place under its digest.
-    func commitBlob(_ temporary: String, _ digest: Digest) throws {
+    public func commitBlob(_ temporary: String, _ digest: Digest) throws {
         if rename(temporary, blobPath(digest)) != 0 {
             let code = errno
             unlink(temporary)
@@ -134,7 +135,7 @@ public struct ImageStore: Sendable {
     }
 
     /// The unpack itself, for a caller holding the layer's lock.
-    func unpackLayerLocked(_ digest: Digest) throws {
+    public func unpackLayerLocked(_ digest: Digest) throws {
         if hasLayer(digest) { return }
         let temporary = ingestDir + "/layer-\(digest.hex).\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
@@ -205,7 +206,7 @@ public struct ImageStore: Sendable {
     }
 
     /// The key of an image without a name: `<none>@<manifest digest>`.
-    static let untaggedPrefix = "<none>@"
+    public static let untaggedPrefix = "<none>@"
 
     /// Keeps an image that has no name (an untagged load), under its manifest.
     public func keepUntagged(manifest: Digest, repoDigest: Digest? = nil) throws {
@@ -299,20 +300,6 @@ public struct ImageStore: Sendable {
         }
         return (deleted, bytes)
     }
-}
-
-/// Writes `count` bytes of `buffer` to `fd`, retrying short writes.
-func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {
-    var offset = 0
-    while offset < count {
-        let written = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, count - offset) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        offset += written
-    }
-    return true
 }
 
 extension ImageReference {

@@ -1,6 +1,7 @@
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// Where cgroup v2 is mounted on this host and which controllers are bound
 /// to cgroup v1 instead, read from /proc/self/mountinfo.

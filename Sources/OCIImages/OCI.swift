@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// A content digest, "sha256:<64 hex>". Only sha256 is accepted, as the
 /// registries and runtimes swarm works with use nothing else.
@@ -41,7 +42,7 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
 }
 
 extension SHA256.Digest {
-    var hexString: String {
+    public var hexString: String {
         var text = ""
         text.reserveCapacity(64)
         let digits = Array("0123456789abcdef")
@@ -197,21 +198,5 @@ public struct ImageConfig: Codable, Sendable {
             self.StartPeriod = StartPeriod
             self.Retries = Retries
         }
-    }
-}
-
-enum JSON {
-    static func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch {
-            throw RuntimeError.badInput("malformed \(what): \(error)")
-        }
-    }
-
-    static func encode<T: Encodable>(_ value: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
     }
 }

@@ -2,6 +2,7 @@ import CRuntime
 import Crypto
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 extension LayerUnpacker {
     /// The digest of a layer's uncompressed tar: its diff ID in the image config.

@@ -1,5 +1,6 @@
 import CRuntime
 import Glibc
+import SystemCalls
 
 /// One seccomp rule: when the syscall `name` is made and every condition in
 /// `args` holds, allow it (`errno == nil`) or fail it with `errno`.

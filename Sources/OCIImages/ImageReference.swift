@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemCalls
 
 /// An image reference as the docker CLI understands it, normalized the way
 /// distribution/reference's ParseNormalizedNamed does:

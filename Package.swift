@@ -93,10 +93,21 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The CLI's client of the manager's API: the local unix socket, or a manager's cluster port over mutual TLS.
+        .target(
+            name: "SwarmClient",
+            dependencies: [
+                "SwarmAPI", "SystemCalls", "Formatting", "ClusterTLS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
+                "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "Runtime", "SwarmAPI", "SwarmClient", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,6 +3,7 @@ import Containers
 import FoundationEssentials
 import Glibc
 import Runtime
+import SwarmClient
 import Synchronization
 import SystemCalls
 

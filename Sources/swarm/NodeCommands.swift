@@ -5,6 +5,7 @@ import FoundationEssentials
 import Manager
 import OCIImages
 import SwarmAPI
+import SwarmClient
 import SystemCalls
 
 struct NodeCommand: ParsableCommand {

@@ -6,6 +6,7 @@ import Manager
 import OCIImages
 import OCIRegistry
 import SwarmAPI
+import SwarmClient
 import SystemCalls
 
 struct ServiceCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import Containers
 import FoundationEssentials
 import Glibc
 import SwarmAPI
+import SwarmClient
 import SystemCalls
 
 /// What `service create|update|scale` draw while waiting, as Docker's CLI:

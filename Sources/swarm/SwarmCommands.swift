@@ -1,12 +1,10 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ClusterTLS
 import FoundationEssentials
 import Glibc
 import Manager
-import NIOCore
-import NIOSSL
 import SwarmAPI
+import SwarmClient
 import SystemCalls
 
 /// `swarm swarm init|join|join-token|leave` (Docker's `docker swarm …`);

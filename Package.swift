@@ -40,6 +40,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The host's network plumbing: rtnetlink behind a socket protocol,
+        // network namespaces. Nothing of the runtime.
+        .target(name: "HostNetwork"),
+        // The lab: a swarm of several nodes on one machine, each in a network
+        // namespace of its own; used by the CLI (`swarm lab`) and the tests.
+        .target(name: "Lab", dependencies: ["HostNetwork", "Runtime"]),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
         // Cluster PKI: root CA, node certificates, join tokens, mTLS configurations.
@@ -83,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
+                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer", "Lab",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -104,6 +110,8 @@ let package = Package(
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
@@ -130,6 +138,6 @@ let package = Package(
         ),
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
-        .testTarget(name: "PrivilegedTests", dependencies: ["Runtime"]),
+        .testTarget(name: "PrivilegedTests", dependencies: ["Runtime", "HostNetwork", "Lab"]),
     ]
 )

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import ClusterTLS
 import FoundationEssentials
 import Glibc
+import Lab
 import Manager
 import NIOCore
 import NIOSSL

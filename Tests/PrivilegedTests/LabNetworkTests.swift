@@ -21,8 +21,16 @@ private func inside(_ path: String, _ arguments: [String]) -> ProcessResult {
 private let ping: [String] = FileManager.default.isExecutableFile(atPath: "/usr/bin/ping") ? ["/usr/bin/ping"]
     : FileManager.default.isExecutableFile(atPath: "/bin/ping") ? ["/bin/ping"] : ["/usr/bin/busybox", "ping"]
 
+/// One ping at a time until a reply, for up to 5 s: a new bridge port
+/// forwards only once the kernel's link watch has seen its carrier, which
+/// can be a second later, more on a busy machine.
 private func pings(from path: String, _ address: String) -> ProcessResult {
-    inside(path, ping + ["-c1", "-W1", address])
+    let deadline = Date().addingTimeInterval(5)
+    var result = inside(path, ping + ["-c1", "-W1", address])
+    while result.status != 0 && Date() < deadline {
+        result = inside(path, ping + ["-c1", "-W1", address])
+    }
+    return result
 }
 
 /// Read to the end by hand: /proc files come in pieces.

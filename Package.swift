@@ -48,8 +48,12 @@ let package = Package(
         ),
         // Containers on one host: spec, cgroups, mounts, seccomp, capabilities, state, logs.
         .target(name: "Containers", dependencies: ["CRuntime", "SystemCalls", "OCIImages"]),
-        // Netlink, network namespaces and lab networks (moving to HostNetwork and Lab).
-        .target(name: "Runtime", dependencies: ["SystemCalls"]),
+        // The host's network plumbing: rtnetlink behind a socket protocol,
+        // network namespaces. Nothing of the runtime.
+        .target(name: "HostNetwork"),
+        // The lab: a swarm of several nodes on one machine, each in a network
+        // namespace of its own; used by the CLI (`swarm lab`) and the tests.
+        .target(name: "Lab", dependencies: ["HostNetwork", "Containers", "SystemCalls"]),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
         // Cluster PKI: root CA, node certificates, join tokens, mTLS configurations.
@@ -107,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "Runtime", "SwarmAPI", "SwarmClient", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
+                "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "SwarmClient", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer", "Lab",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -128,6 +132,8 @@ let package = Package(
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
@@ -154,6 +160,6 @@ let package = Package(
         ),
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
-        .testTarget(name: "PrivilegedTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry", "Runtime"]),
+        .testTarget(name: "PrivilegedTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry", "HostNetwork", "Lab"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// HTTP/1.1 over a unix socket, one blocking request per connection: what
 /// the CLI needs to ask its local daemon one thing at a time. No event loop,

@@ -2,6 +2,7 @@ import ArgumentParser
 import ClusterTLS
 import FoundationEssentials
 import Glibc
+import Lab
 import Manager
 import SwarmAPI
 import SwarmClient

@@ -1,5 +1,6 @@
 import Containers
 import Foundation
+import Lab
 import Testing
 
 /// These tests need root: namespaces, mounts, cgroups.
@@ -34,38 +35,14 @@ struct ProcessResult {
     var stderr: String
 }
 
-/// Starts a program with posix_spawn, with default signal dispositions and
-/// no blocked signals (Foundation's Process passes on the test thread's
-/// mask, and a child with SIGTERM blocked never stops). `stdout`/`stderr`:
-/// descriptors for the child, /dev/null if nil.
+/// Starts a program through Lab's `spawnProcess` (the CLI's own): default
+/// signal dispositions and no blocked signals (Foundation's Process passes
+/// on the test thread's mask, and a child with SIGTERM blocked never stops).
+/// `stdout`/`stderr`: descriptors for the child, /dev/null if nil.
 func spawn(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
            stdout: Int32? = nil, stderr: Int32? = nil) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else {
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    }
-    if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else {
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    }
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t(), all = sigset_t()
-    sigemptyset(&none)
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    let envp = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    var pid: pid_t = 0
-    let code = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-    guard code == 0 else { throw TestRegistryError(message: "posix_spawn \(path): errno \(code)") }
-    return pid
+    try spawnProcess(path, [path] + arguments, environment: environment ?? ProcessInfo.processInfo.environment,
+                     stdin: nil, stdout: stdout, stderr: stderr)
 }
 
 /// pipe(2) with both ends close-on-exec (pipe2 is not in Swift's Glibc).
@@ -77,12 +54,7 @@ func makePipe(_ fds: inout [Int32]) -> Bool {
 
 /// Waits for a child and returns its exit status (128+signal if killed).
 @discardableResult
-func waitFor(_ pid: pid_t) -> Int32 {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-}
+func waitFor(_ pid: pid_t) -> Int32 { waitForExit(pid) }
 
 /// Runs a program to completion and captures its output.
 @discardableResult

@@ -1,22 +1,34 @@
 import Foundation
+import Lab
 import Testing
 
 /// A 3-node lab swarm (one namespace per node) with busybox imported on
-/// the manager only: workers get it from the manager. Torn down by `lab down`.
-final class LabCluster: @unchecked Sendable {
-    let name = "c\(getpid())"
+/// the manager only: workers get it from the manager. Made by `swarm lab
+/// up`, read and removed through the Lab module (`LabCluster`).
+final class LabSwarm: Sendable {
+    let name: String
+    let cluster: LabCluster
 
     init() throws {
+        let name = "c\(getpid())"
+        self.name = name
         let up = runProcess(swarmBinary, ["lab", "up", "--nodes", "3", "--name", name, "--dispatcher-heartbeat", "1s"])
-        try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
-        let tar = NSTemporaryDirectory() + "swarm-test-lab-\(name).tar"
-        defer { unlink(tar) }
-        try #require(runProcess("/bin/tar", ["-C", busyboxRootfs, "-cf", tar, "."]).status == 0)
-        let imported = swarm("node1", "image", "import", tar, "busybox:latest")
-        try #require(imported.status == 0, "\(imported.stderr)")
+        do {
+            try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
+            cluster = try LabCluster.open(name)
+            let tar = NSTemporaryDirectory() + "swarm-test-lab-\(name).tar"
+            defer { unlink(tar) }
+            try #require(runProcess("/bin/tar", ["-C", busyboxRootfs, "-cf", tar, "."]).status == 0)
+            let imported = runProcess(swarmBinary, ["lab", "exec", "--name", name, "node1", swarmBinary, "image", "import", tar, "busybox:latest"])
+            try #require(imported.status == 0, "\(imported.stderr)")
+        } catch {
+            // Whatever up made goes, even if init failed before the cluster was opened.
+            try? LabCluster.down(name, binary: swarmBinary)
+            throw error
+        }
     }
 
-    deinit { _ = runProcess(swarmBinary, ["lab", "down", "--name", name]) }
+    deinit { try? cluster.down(binary: swarmBinary) }
 
     /// `swarm ARGS…` run inside NODE's namespace against its socket.
     @discardableResult
@@ -42,9 +54,16 @@ final class LabCluster: @unchecked Sendable {
         waitUntil(seconds) { self.spread(service) == expected }
     }
 
+    /// The pid in the node's swarmd.pid, once its daemon answers.
     func daemonPID(_ node: String) -> pid_t? {
-        let text = swarm(node, "container", "ls").status == 0 ? runProcess(swarmBinary, ["lab", "exec", "--name", name, node, "/bin/sh", "-c", "cat $SWARM_STATE_DIR/swarmd.pid"]).stdout : ""
-        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0 > 1 ? $0 : nil }
+        guard let stateDir = cluster.record.nodes.first(where: { $0.name == node })?.stateDir,
+              swarm(node, "container", "ls").status == 0 else { return nil }
+        return readDaemonPID(stateDir).flatMap { $0 > 1 ? $0 : nil }
+    }
+
+    /// The manager's version of node NODE's object: a new session commits it.
+    func nodeVersion(_ node: String) -> Int? {
+        Int(swarm("node1", "node", "inspect", "--format", "{{.Version.Index}}", node).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 
@@ -52,7 +71,7 @@ final class LabCluster: @unchecked Sendable {
 struct LabClusterTests {
     @Test(.enabled(if: isRoot, rootReason))
     func servicesSpreadScaleFollowNodesAndSurviveFailures() throws {
-        let lab = try LabCluster()
+        let lab = try LabSwarm()
         let nodes = lab.swarm("node1", "node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout
         #expect(nodes.split(separator: "\n").sorted() == ["node1 Ready", "node2 Ready", "node3 Ready"], "\(nodes)")
 
@@ -108,20 +127,22 @@ struct LabClusterTests {
 
     @Test(.enabled(if: isRoot, rootReason))
     func aKilledAgentRestartsAndReadoptsItsContainers() throws {
-        let lab = try LabCluster()
+        let lab = try LabSwarm()
         #expect(lab.swarm("node1", "service", "create", "-d", "--name", "web", "--replicas", "3", "--stop-grace-period", "1s",
                           "busybox", "sleep", "1000").status == 0)
         #expect(lab.converged("web", ["node1": 1, "node2": 1, "node3": 1]), "\(lab.spread("web"))")
         let tasks = lab.swarm("node1", "service", "ps", "-q", "web").stdout
         let containers = lab.swarm("node2", "container", "ls", "-q").stdout
         let agent = try #require(lab.daemonPID("node2"))
+        let version = try #require(lab.nodeVersion("node2"))
         #expect(kill(agent, SIGKILL) == 0)
-        usleep(300_000)
+        #expect(waitUntil(5) { !processAlive(agent) })
         let restart = runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "node2", "/bin/sh", "-c",
                                                "setsid \(swarmBinary) daemon >> $SWARM_STATE_DIR/swarmd.log 2>&1 < /dev/null &"])
         #expect(restart.status == 0)
         #expect(waitUntil(10) { lab.daemonPID("node2").map { $0 != agent } ?? false })
-        usleep(2_000_000)
+        // The new agent opened its session (which commits its node) and got its assignments.
+        #expect(waitUntil(10) { (lab.nodeVersion("node2") ?? 0) > version })
         #expect(lab.spread("web") == ["node1": 1, "node2": 1, "node3": 1])
         #expect(lab.swarm("node1", "service", "ps", "-q", "web").stdout == tasks)
         #expect(lab.swarm("node2", "container", "ls", "-q").stdout == containers)

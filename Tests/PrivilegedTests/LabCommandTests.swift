@@ -1,10 +1,24 @@
 import Foundation
-import Runtime
+import HostNetwork
+import Lab
 import Testing
 
 // `swarm lab` end to end: a two-node swarm in namespaces, exec into it,
 // down leaves nothing. Part of LabNetworkTests' serialized suite: both use
 // the shared lab directory.
+
+/// Where cgroup2 is mounted, from /proc/self/mountinfo: /sys/fs/cgroup on
+/// pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones.
+private func cgroup2Mount() -> String? {
+    let text = String(decoding: readWholeFile("/proc/self/mountinfo") ?? [], as: UTF8.self)
+    for line in text.split(separator: "\n") {
+        // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS… - FSTYPE SOURCE SUPEROPTIONS"
+        let halves = line.split(separator: " - ", maxSplits: 1)
+        let fields = halves.first?.split(separator: " ") ?? []
+        if halves.count == 2, halves[1].hasPrefix("cgroup2 "), fields.count > 4 { return String(fields[4]) }
+    }
+    return nil
+}
 
 extension LabNetworkTests {
     /// `swarm lab ARGS…` with this test run's swarm binary.
@@ -35,10 +49,11 @@ extension LabNetworkTests {
         let again = lab("up", "--nodes", "2", "--name", name)
         #expect(again.status == 1 && again.stderr.contains("already up"), "\(again.stderr)")
 
-        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "/run/swarm-lab/\(name)/lab.json"))) as? [String: Any]
-        let nodes = record?["nodes"] as? [[String: Any]] ?? []
-        #expect(nodes.map { $0["role"] as? String } == ["manager", "worker"])
-        let pids = nodes.compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+        #expect(LabPaths(name).record == "/run/swarm-lab/\(name)/lab.json")
+        let record = try #require(try LabRecord.load(LabPaths(name)))
+        let nodes = record.nodes
+        #expect(nodes.map(\.role) == ["manager", "worker"])
+        let pids = nodes.compactMap(\.pid)
         #expect(pids.count == 2)
 
         let table = lab("ls", "--name", name).stdout
@@ -58,7 +73,7 @@ extension LabNetworkTests {
         #expect(nodeList.stdout.contains("node2"), "host names are the node names: \(nodeList.stdout)")
         // The client reaches node1's manager too, and the nodes over the lab network.
         #expect(lab("exec", "--name", name, "client", "swarm", "node", "ls").status == 0)
-        let address = (nodes.first?["address"] as? String) ?? "?"
+        let address = nodes.first?.address ?? "?"
         let ping = FileManager.default.isExecutableFile(atPath: "/usr/bin/ping") ? ["/usr/bin/ping"] : ["/usr/bin/busybox", "ping"]
         let reach = runProcess(swarmBinary, ["lab", "exec", "--name", name, "node2"] + ping + ["-c1", "-W1", address])
         #expect(reach.status == 0, "\(reach.stdout)\(reach.stderr)")
@@ -70,16 +85,21 @@ extension LabNetworkTests {
         #expect(lab("exec", "--name", name, "node2", "no-such-command").status == 127)
         #expect(lab("exec", "--name", name, "node9", "true").stderr.contains("no node node9"))
 
-        // Something left running in a node goes with the lab.
+        // Something left running in a node goes with the lab: a command, and a
+        // container (whose cgroup parent, under the real cgroup2 mount, goes too).
         let straggler = try spawn(swarmBinary, ["lab", "exec", "--name", name, "node2", "sleep", "300"])
         #expect(eventually { NetworkNamespace(name: "\(name)-node2").processes().count >= 2 })
+        let container = lab("exec", "--name", name, "node2", "swarm", "container", "run", "-d", "--rootfs", busyboxRootfs, "sleep", "300")
+        #expect(container.status == 0, "\(container.stderr)")
+        let cgroups = try #require(cgroup2Mount(), "no cgroup2 mount in /proc/self/mountinfo")
+        let slices = [1, 2].map { "\(cgroups)/swarm-lab-\(name)-node\($0).slice" }
+        #expect(FileManager.default.fileExists(atPath: slices[1]), "\(slices[1]) while node2 runs a container")
 
         let down = lab("down", "--name", name)
         #expect(down.status == 0, "\(down.stderr)")
         #expect(waitFor(straggler) == 128 + SIGKILL)
         for pid in pids { #expect(kill(pid, 0) != 0, "daemon \(pid) gone") }
-        for path in ["/run/swarm-lab/\(name)", "/var/lib/swarm-lab/\(name)", "/sys/fs/cgroup/swarm-lab-\(name)-node1.slice",
-                     "/sys/fs/cgroup/swarm-lab-\(name)-node2.slice"] {
+        for path in ["/run/swarm-lab/\(name)", "/var/lib/swarm-lab/\(name)"] + slices {
             #expect(!FileManager.default.fileExists(atPath: path), "\(path)")
         }
         #expect(LabNetwork.existingNamespaces(lab: name).isEmpty)

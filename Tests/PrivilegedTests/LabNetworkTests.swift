@@ -1,5 +1,6 @@
 import Foundation
-import Runtime
+import HostNetwork
+import Lab
 import Synchronization
 import SystemCalls
 import Testing
@@ -20,8 +21,16 @@ private func inside(_ path: String, _ arguments: [String]) -> ProcessResult {
 private let ping: [String] = FileManager.default.isExecutableFile(atPath: "/usr/bin/ping") ? ["/usr/bin/ping"]
     : FileManager.default.isExecutableFile(atPath: "/bin/ping") ? ["/bin/ping"] : ["/usr/bin/busybox", "ping"]
 
+/// One ping at a time until a reply, for up to 5 s: a new bridge port
+/// forwards only once the kernel's link watch has seen its carrier, which
+/// can be a second later, more on a busy machine.
 private func pings(from path: String, _ address: String) -> ProcessResult {
-    inside(path, ping + ["-c1", "-W1", address])
+    let deadline = Date().addingTimeInterval(5)
+    var result = inside(path, ping + ["-c1", "-W1", address])
+    while result.status != 0 && Date() < deadline {
+        result = inside(path, ping + ["-c1", "-W1", address])
+    }
+    return result
 }
 
 /// Read to the end by hand: /proc files come in pieces.
@@ -51,32 +60,6 @@ private func labLinksInHost() -> [String] {
 /// directory, some by hand (outside the lab lock).
 @Suite(.serialized)
 struct LabNetworkTests {
-    @Test
-    func labNamesSubnetsAndAddresses() throws {
-        let network = try LabNetwork(name: "ci-7", nodes: 3)
-        #expect(network.subnet == LabNetwork.defaultSubnet(for: "ci-7"))
-        #expect(network.subnet.hasPrefix("10.77.") && network.subnet.hasSuffix(".0/24"))
-        #expect(network.nodeAddress(1) == network.subnetPrefix + ".11")
-        #expect(network.nodeAddress(3) == network.subnetPrefix + ".13")
-        #expect(network.clientAddress == network.subnetPrefix + ".2")
-        #expect(network.namespaces.map(\.name) == ["ci-7-hub", "ci-7-node1", "ci-7-node2", "ci-7-node3", "ci-7-client"])
-        #expect(network.hub.path == "/run/swarm-lab/netns/ci-7-hub")
-        // The octet follows the name: the same name, the same subnet; most others differ.
-        #expect(LabNetwork.defaultSubnet(for: "ci-7") == LabNetwork.defaultSubnet(for: "ci-7"))
-        #expect(Set(["a", "b", "c", "lab", "ci-7", "ci-8"].map(LabNetwork.defaultSubnet)).count >= 5)
-        #expect(try LabNetwork(name: "x", nodes: 1, subnet: "192.168.9.0/24").nodeAddress(1) == "192.168.9.11")
-        #expect(LabNetwork.hubPort(node: LabNetwork.maximumNodes).count <= 15)
-
-        for bad in ["", "-x", "a/b", "a b", "netns", "a.b", String(repeating: "x", count: 33)] {
-            #expect(throws: RuntimeError.self, "\(bad)") { try LabNetwork(name: bad, nodes: 1) }
-        }
-        #expect(throws: RuntimeError.self) { try LabNetwork(name: "x", nodes: 0) }
-        #expect(throws: RuntimeError.self) { try LabNetwork(name: "x", nodes: LabNetwork.maximumNodes + 1) }
-        for bad in ["10.77.1.0/16", "10.77.1.5/24", "10.77.300.0/24", "10.77.1.0", "x"] {
-            #expect(throws: RuntimeError.self, "\(bad)") { try LabNetwork(name: "x", nodes: 1, subnet: bad) }
-        }
-    }
-
     @Test(.enabled(if: isRoot, rootReason))
     func labNetworkJoinsNodesAndClientOnOneBridge() throws {
         let name = labName("a")

@@ -23,7 +23,7 @@ public struct NetworkNamespace: Equatable, Sendable {
     /// The calling thread and the rest of the process stay where they are.
     public static func create(_ name: String, in directory: String = NetworkNamespace.defaultDirectory) throws -> NetworkNamespace {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
-            throw RuntimeError.badInput("bad network namespace name: \"\(name)\"")
+            throw HostNetworkError.badInput("bad network namespace name: \"\(name)\"")
         }
         let namespace = NetworkNamespace(name: name, directory: directory)
         let path = namespace.path
@@ -80,7 +80,7 @@ public struct NetworkNamespace: Equatable, Sendable {
         // MNT_DETACH: an open descriptor must not make this fail. EINVAL: not
         // mounted (a create that failed halfway), just the file to remove.
         if umount2(path, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
-            throw RuntimeError.system(errno: errno, call: "umount2", detail: path)
+            throw HostNetworkError.system(errno: errno, call: "umount2", detail: path)
         }
         try syscall("unlink", path) { unlink(path) }
     }
@@ -91,7 +91,7 @@ public struct NetworkNamespace: Equatable, Sendable {
         try directoryLock.withLock { _ in
             // Not MNT_DETACH: with namespaces mounted below, this must fail rather than hide them.
             if umount2(directory, 0) != 0 && errno != EINVAL {
-                throw RuntimeError.system(errno: errno, call: "umount2", detail: directory)
+                throw HostNetworkError.system(errno: errno, call: "umount2", detail: directory)
             }
             try syscall("rmdir", directory) { rmdir(directory) }
         }
@@ -105,13 +105,13 @@ public struct NetworkNamespace: Equatable, Sendable {
         var prefix = directory.hasPrefix("/") ? "" : "."
         for component in directory.split(separator: "/") {
             prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw RuntimeError.system(errno: errno, call: "mkdir", detail: prefix) }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw HostNetworkError.system(errno: errno, call: "mkdir", detail: prefix) }
         }
         // Locked so that two creates cannot both bind the directory onto itself.
         try directoryLock.withLock { _ in
             if mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 { return }
             // EINVAL: not a mount point yet.
-            guard errno == EINVAL else { throw RuntimeError.system(errno: errno, call: "mount", detail: "--make-rshared \(directory)") }
+            guard errno == EINVAL else { throw HostNetworkError.system(errno: errno, call: "mount", detail: "--make-rshared \(directory)") }
             try syscall("mount", "--rbind \(directory) \(directory)") { mount(directory, directory, "none", UInt(MS_BIND | MS_REC), nil) }
             try syscall("mount", "--make-rshared \(directory)") { mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil) }
         }
@@ -144,7 +144,7 @@ private func onNewThread(_ body: @escaping () throws -> Void) throws {
     }, context)
     guard code == 0 else {
         Unmanaged<Job>.fromOpaque(context).release()
-        throw RuntimeError.system(errno: code, call: "pthread_create", detail: "")
+        throw HostNetworkError.system(errno: code, call: "pthread_create", detail: "")
     }
     pthread_join(thread, nil)
     if let error = job.error { throw error }

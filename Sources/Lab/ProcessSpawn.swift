@@ -1,17 +1,19 @@
 import Glibc
 
 /// posix_spawn's error number.
-struct SpawnError: Error, CustomStringConvertible {
-    var code: Int32
-    var description: String { "posix_spawn: " + String(cString: strerror(code)) }
+public struct SpawnError: Error, CustomStringConvertible {
+    public var code: Int32
+    public var description: String { "posix_spawn: " + String(cString: strerror(code)) }
 }
 
 /// posix_spawn(p) with no blocked signals and default dispositions (what
 /// this process ignores or catches is not for the child). With the calling
 /// thread inside a network namespace, the child starts in it.
-/// `stdin`/`stdout`/`stderr`: descriptors for the child, /dev/null if nil.
-func spawnProcess(_ path: String, _ arguments: [String], environment: [String: String], stdin: Int32?, stdout: Int32?, stderr: Int32?,
-                  newProcessGroup: Bool = false, newSession: Bool = false, searchPath: Bool = false) throws -> pid_t {
+/// `arguments` starts with argv[0]. `stdin`/`stdout`/`stderr`: descriptors
+/// for the child, /dev/null if nil. The one spawn of the CLI (daemon, lab)
+/// and of the tests.
+public func spawnProcess(_ path: String, _ arguments: [String], environment: [String: String], stdin: Int32?, stdout: Int32?, stderr: Int32?,
+                         newProcessGroup: Bool = false, newSession: Bool = false, searchPath: Bool = false) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import HostNetwork
 import SystemCalls
 
 /// The network of one lab cluster on this machine, made only of network
@@ -225,7 +226,7 @@ public struct LabNetwork: Equatable, Sendable {
         try makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
         var fd: Int32
         while true {
-            fd = try syscall("open", path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+            fd = try openOrThrow(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             while flock(fd, LOCK_EX) != 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -245,42 +246,5 @@ public struct LabNetwork: Equatable, Sendable {
             close(fd)
         }
         return try body()
-    }
-
-    private static func makeDirectories(_ path: String) throws {
-        guard !path.isEmpty else { return }
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw RuntimeError.system(errno: errno, call: "mkdir", detail: prefix) }
-        }
-    }
-}
-
-extension NetworkNamespace {
-    /// The namespace's identity (device and inode of its nsfs file), as
-    /// /proc/PID/ns/net of every process inside shows it; nil if the name
-    /// does not exist or nothing is mounted on it.
-    public func identity() -> (device: UInt64, inode: UInt64)? {
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_ino != 0 else { return nil }
-        // An unmounted name is a plain empty file on the directory's own file system.
-        var parent = stat()
-        if stat(directory, &parent) == 0, parent.st_dev == info.st_dev { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
-    }
-
-    /// Processes whose network namespace this is (read from /proc), this
-    /// process excluded.
-    public func processes() -> [pid_t] {
-        guard let identity = identity() else { return [] }
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        let me = getpid()
-        return entries.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), pid != me else { return nil }
-            var info = stat()
-            guard stat("/proc/\(pid)/ns/net", &info) == 0 else { return nil }
-            return UInt64(info.st_dev) == identity.device && UInt64(info.st_ino) == identity.inode ? pid : nil
-        }
     }
 }

@@ -75,9 +75,11 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "SwarmAPI", "Runtime",
+                "SwarmAPI", "Runtime", "CRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -104,6 +106,7 @@ let package = Package(
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [

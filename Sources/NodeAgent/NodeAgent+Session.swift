@@ -1,3 +1,4 @@
+import Logging
 import SwarmAPI
 
 extension NodeAgent {

@@ -26,6 +26,8 @@ actor FakeEngine: ContainerEngine {
     /// While set, starts wait for `releaseStarts()`.
     private var holdingStarts = false
     private var heldStarts: [CheckedContinuation<Void, Never>] = []
+    private var holdingListings = false
+    private var heldListings: [CheckedContinuation<Void, Never>] = []
     private var exitWaiters: [UInt64: (containerID: String, continuation: CheckedContinuation<TaskContainerState?, Never>)] = [:]
     private var cancelledWaiters: Set<UInt64> = []
     private var nextToken: UInt64 = 0
@@ -46,6 +48,16 @@ actor FakeEngine: ContainerEngine {
     }
 
     var heldStartCount: Int { heldStarts.count }
+
+    func holdListings() { holdingListings = true }
+
+    func releaseListings() {
+        holdingListings = false
+        for listing in heldListings { listing.resume() }
+        heldListings = []
+    }
+
+    var heldListingCount: Int { heldListings.count }
     var watcherCount: Int { exitWaiters.count }
 
     func container(ofTask taskID: String) -> TaskContainerState? {
@@ -63,7 +75,13 @@ actor FakeEngine: ContainerEngine {
 
     // MARK: - ContainerEngine
 
-    func taskContainers() -> [TaskContainerState] { containers }
+    /// While listings are held, the snapshot is taken at once and handed
+    /// out on release: a listing that is stale by the time it arrives.
+    func taskContainers() async -> [TaskContainerState] {
+        let snapshot = containers
+        if holdingListings { await withCheckedContinuation { heldListings.append($0) } }
+        return snapshot
+    }
 
     func ensureImage(_ reference: String) throws {
         calls.append(.ensureImage(reference))

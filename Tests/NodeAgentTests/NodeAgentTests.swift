@@ -106,6 +106,31 @@ import Testing
         }
     }
 
+    /// A start that ends while the engine lists must not be undone by the
+    /// listing that predates it (no second start, no "container is gone").
+    @Test func staleListingIsNotTrusted() async throws {
+        let engine = FakeEngine()
+        await engine.holdStarts()
+        let link = FakeManagerLink(tasks: [makeTask("t1")])
+        try await withAgent(engine: engine, link: link) { _ in
+            try await eventually("start under way") { await engine.heldStartCount == 1 }
+            await engine.holdListings()
+            // A new version (t2 waits out a restart delay: it does nothing).
+            await link.assign(makeTask("t2", desired: .ready))
+            try await eventually("listing under way") { await engine.heldListingCount == 1 }
+            await engine.releaseStarts()
+            try await eventually("t1 running") { await link.task("t1")?.status.state == .running }
+            await engine.releaseListings()
+            try await eventually("passes done") {
+                let upToDate = await link.isUpToDate, held = await engine.heldListingCount
+                return upToDate && held == 0
+            }
+        }
+        #expect(await link.task("t1")?.status.state == .running)
+        #expect(await engine.calls.filter { $0 == .run(taskID: "t1") }.count == 1)
+        #expect(await engine.containers.count == 1)
+    }
+
     @Test func imageFailureRejects() async throws {
         let engine = FakeEngine()
         await engine.failImage("nosuch", with: "No such image: nosuch")

@@ -26,6 +26,12 @@ public struct RuntimeEngine: ContainerEngine {
         poller = PidfdPoller()
     }
 
+    /// Ends the pool's and the poller's threads (pending waits return).
+    public func shutdown() async {
+        poller.close()
+        try? await pool.shutdownGracefully()
+    }
+
     public func taskContainers() async -> [TaskContainerState] {
         let runtime = self.runtime
         let all = (try? await pool.runIfActive { runtime.list(all: true) }) ?? []

@@ -92,9 +92,11 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "SwarmAPI", "ClusterTLS", "Containers", "OCIImages", "OCIRegistry",
+                "SwarmAPI", "ClusterTLS", "CRuntime", "Containers", "OCIImages", "OCIRegistry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The CLI's client of the manager's API: the local unix socket, or a manager's cluster port over mutual TLS.
@@ -134,6 +136,7 @@ let package = Package(
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [

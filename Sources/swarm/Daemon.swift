@@ -51,7 +51,8 @@ enum Daemon {
             { reference in _ = try await managerPuller.pull(reference) },
         ])
         let description = nodeDescription(runtime)
-        let agent = NodeAgent(runtime: runtime, link: link, images: images) {
+        let engine = RuntimeEngine(runtime: runtime, images: images)
+        let agent = NodeAgent(engine: engine, link: link) {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
         stopOnSignals(stateDir)

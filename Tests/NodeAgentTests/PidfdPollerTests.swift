@@ -1,0 +1,106 @@
+import Glibc
+@testable import NodeAgent
+import Testing
+
+/// The poller with pipes in place of pidfds (a pipe's read end becomes
+/// readable as a pidfd does when its process exits): no root, no children.
+@Suite struct PidfdPollerTests {
+    final class Pipe: Sendable {
+        let read: Int32, write: Int32
+        init() throws {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { throw TimedOut(description: "pipe: errno \(errno)") }
+            read = fds[0]
+            write = fds[1]
+        }
+        /// What an exit is to a pidfd.
+        func fire() {
+            var byte: UInt8 = 1
+            _ = Glibc.write(write, &byte, 1)
+        }
+        deinit {
+            close(read)
+            close(write)
+        }
+    }
+
+    @Test func manyWaitsOneThread() async throws {
+        let poller = PidfdPoller()
+        defer { poller.close() }
+        let pipes = try (0..<200).map { _ in try Pipe() }
+        let threadsBefore = threadCount()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for (index, pipe) in pipes.enumerated() {
+                group.addTask { await poller.wait(pipe.read) ? index : -1 }
+            }
+            try await eventually("all registered") { poller.count == pipes.count }
+            // Not one thread per wait.
+            #expect(threadCount() - threadsBefore < 10)
+            // Fired in an order of their own: each wait returns for its own pipe.
+            var order = Array(pipes.indices)
+            order.shuffle()
+            var done: Set<Int> = []
+            for index in order {
+                pipes[index].fire()
+                let finished = try #require(try await group.next())
+                #expect(finished >= 0)
+                done.insert(finished)
+            }
+            #expect(done == Set(pipes.indices))
+        }
+        #expect(poller.count == 0)
+    }
+
+    @Test func cancelledWaitReturnsFalse() async throws {
+        let poller = PidfdPoller()
+        defer { poller.close() }
+        let pipe = try Pipe()
+        let waiting = Task { await poller.wait(pipe.read) }
+        try await eventually("registered") { poller.count == 1 }
+        waiting.cancel()
+        #expect(await waiting.value == false)
+        #expect(poller.count == 0)
+    }
+
+    @Test func alreadyCancelledReturnsAtOnce() async throws {
+        let poller = PidfdPoller()
+        defer { poller.close() }
+        let pipe = try Pipe()
+        let waiting = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await poller.wait(pipe.read)
+        }
+        #expect(await waiting.value == false)
+        #expect(poller.count == 0)
+    }
+
+    @Test func timeout() async throws {
+        let poller = PidfdPoller()
+        defer { poller.close() }
+        let quiet = try Pipe(), fired = try Pipe()
+        #expect(await poller.wait(quiet.read, timeout: .milliseconds(20)) == false)
+        fired.fire()
+        #expect(await poller.wait(fired.read, timeout: .seconds(10)) == true)
+        #expect(poller.count == 0)
+    }
+
+    @Test func closeEndsWaits() async throws {
+        let poller = PidfdPoller()
+        let pipe = try Pipe()
+        let waiting = Task { await poller.wait(pipe.read) }
+        try await eventually("registered") { poller.count == 1 }
+        poller.close()
+        #expect(await waiting.value == false)
+        #expect(await poller.wait(pipe.read) == false, "closed: no more waits")
+    }
+
+    func threadCount() -> Int {
+        var count = 0
+        guard let directory = opendir("/proc/self/task") else { return 0 }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            if entry.pointee.d_name.0 != 46 { count += 1 }  // not "." or ".."
+        }
+        return count
+    }
+}

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "swarm", targets: ["swarm"]),
+        .executable(name: "swarmd", targets: ["swarmd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,7 +61,7 @@ let package = Package(
         .target(
             name: "ClusterTLS",
             dependencies: [
-                "SwarmAPI",
+                "SwarmAPI", "SystemCalls",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -99,26 +100,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The CLI's client of the manager's API: the local unix socket, or a manager's cluster port over mutual TLS.
+        // The CLI's client of the manager's API. The local unix socket is asked
+        // with a blocking client; the TLS transport for tcp:// hosts is swarmd's.
+        .target(name: "SwarmClient", dependencies: ["SwarmAPI", "SystemCalls", "Formatting"]),
+        // The commands: parse, compose, render. What needs TLS, registries or
+        // the store is asked of `DaemonBinary`, which only swarmd provides.
         .target(
-            name: "SwarmClient",
+            name: "SwarmCLI",
             dependencies: [
-                "SwarmAPI", "SystemCalls", "Formatting", "ClusterTLS",
+                "SystemCalls", "Containers", "OCIImages", "SwarmAPI", "SwarmClient", "Formatting", "Lab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The daemon (manager, agent, API servers) and the CLI's heavy half:
+        // cluster PKI and join, registries, tcp:// hosts.
+        .target(
+            name: "SwarmDaemon",
+            dependencies: [
+                "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
+                "ClusterTLS", "HTTPServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "swarm",
-            dependencies: [
-                "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "SwarmClient", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer", "Lab",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        // `swarm`: the CLI, small so that every command starts fast.
+        .executableTarget(name: "swarm", dependencies: ["SwarmCLI"]),
+        // `swarmd`: the daemon, and the commands `swarm` hands over.
+        .executableTarget(name: "swarmd", dependencies: ["SwarmCLI", "SwarmDaemon"]),
         .executableTarget(
             name: "container-start-bench",
             dependencies: ["Containers"],
@@ -151,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTLSTests",
             dependencies: [
-                "ClusterTLS", "SwarmAPI",
+                "ClusterTLS", "SwarmAPI", "SystemCalls",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

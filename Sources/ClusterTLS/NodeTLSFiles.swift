@@ -1,5 +1,6 @@
-#if canImport(Glibc)
 import SwarmAPI
+import SystemCalls
+#if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -77,39 +78,6 @@ public enum NodeTLSFiles {
         try material.checkKeyMatchesCertificate()
         return material
     }
-}
-
-/// Replaces `path` with `contents` so that a reader or a crash sees either the
-/// old file or the whole new one: write a temporary file beside it, fsync,
-/// rename over, then fsync the directory so the rename itself is durable.
-public func writeFileAtomically(_ contents: [UInt8], to path: String, mode: mode_t) throws {
-    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let temporary = "\(path).tmp-\(newObjectID())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw ClusterTLSError.io(path: temporary, errno: errno) }
-    var failure: Int32?
-    // open() applies the umask; fchmod sets the mode asked for exactly.
-    if fchmod(fd, mode) != 0 { failure = errno }
-    var written = 0
-    while failure == nil && written < contents.count {
-        let n = contents.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-        if n < 0 {
-            if errno != EINTR { failure = errno }
-        } else {
-            written += n
-        }
-    }
-    if failure == nil && fsync(fd) != 0 { failure = errno }
-    close(fd)
-    if failure == nil && rename(temporary, path) != 0 { failure = errno }
-    if let failure {
-        unlink(temporary)
-        throw ClusterTLSError.io(path: path, errno: failure)
-    }
-    let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard dirFD >= 0 else { throw ClusterTLSError.io(path: directory, errno: errno) }
-    defer { close(dirFD) }
-    if fsync(dirFD) != 0 { throw ClusterTLSError.io(path: directory, errno: errno) }
 }
 
 /// The file's text, or nil if it does not exist.

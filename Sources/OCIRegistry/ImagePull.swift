@@ -3,17 +3,6 @@ import Glibc
 import OCIImages
 import SystemCalls
 
-/// What a pull reports as it goes, in `docker pull`'s terms.
-public enum PullEvent: Sendable {
-    /// "latest: Pulling from library/busybox"
-    case resolving(tag: String, repository: String)
-    /// A layer's status: "Pulling fs layer", "Already exists", "Downloading",
-    /// "Verifying Checksum", "Download complete", "Extracting", "Pull complete".
-    case layer(id: String, status: String, current: Int64?, total: Int64?)
-    /// "Digest: sha256:…" and "Status: …"
-    case done(digest: Digest, status: String)
-}
-
 /// Pulls images from registries into an `ImageStore`: resolve the manifest
 /// (choosing this platform in an index), fetch config and layers (three at a
 /// time, each verified), unpack the layers, then record the name.

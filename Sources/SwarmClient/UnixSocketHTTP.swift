@@ -4,7 +4,7 @@ import SystemCalls
 /// HTTP/1.1 over a unix socket, one blocking request per connection: what
 /// the CLI needs to ask its local daemon one thing at a time. No event loop,
 /// no threads, so a command's start-up costs no more than the request.
-struct UnixSocketHTTP {
+struct UnixSocketHTTP: Sendable {
     /// The socket could not be reached: no daemon, or not ours to use.
     struct ConnectFailed: Error { var errno: Int32 }
     /// The daemon's answer could not be read as HTTP.

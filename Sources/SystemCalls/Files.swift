@@ -39,3 +39,36 @@ public func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {
     }
     return true
 }
+
+/// Replaces `path` with `contents` so that a reader or a crash sees either the
+/// old file or the whole new one: write a temporary file beside it, fsync,
+/// rename over, then fsync the directory so the rename itself is durable.
+public func writeFileAtomically(_ contents: [UInt8], to path: String, mode: mode_t) throws {
+    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    let temporary = "\(path).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw RuntimeError.system(errno: errno, call: "open", detail: temporary) }
+    var failure: Int32?
+    // open() applies the umask; fchmod sets the mode asked for exactly.
+    if fchmod(fd, mode) != 0 { failure = errno }
+    var written = 0
+    while failure == nil && written < contents.count {
+        let n = contents.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        if n < 0 {
+            if errno != EINTR { failure = errno }
+        } else {
+            written += n
+        }
+    }
+    if failure == nil && fsync(fd) != 0 { failure = errno }
+    close(fd)
+    if failure == nil && rename(temporary, path) != 0 { failure = errno }
+    if let failure {
+        unlink(temporary)
+        throw RuntimeError.system(errno: failure, call: "write", detail: path)
+    }
+    let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard dirFD >= 0 else { throw RuntimeError.system(errno: errno, call: "open", detail: directory) }
+    defer { close(dirFD) }
+    if fsync(dirFD) != 0 { throw RuntimeError.system(errno: errno, call: "fsync", detail: directory) }
+}

@@ -1,5 +1,6 @@
 import SwarmAPI
 import ClusterTLS
+import SystemCalls
 import FoundationEssentials
 import Glibc
 import Testing

@@ -9,6 +9,8 @@ import NodeAgent
 import OCIImages
 import OCIRegistry
 import SwarmAPI
+import SwarmCLI
+import SwarmClient
 import SystemCalls
 
 /// The daemon: on a manager the store, orchestrator, scheduler, dispatcher

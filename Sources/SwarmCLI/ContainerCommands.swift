@@ -123,6 +123,8 @@ extension ContainerCommand {
                 let present = try runtime.images.lookup(image) != nil
                 if pull == "always" || (!present && pull == "missing") {
                     let reference = try ImageReference.parse(image)
+                    // Pulls are swarmd's: in swarm this runs the command there, before anything is said or done.
+                    _ = try DaemonBinary.operations()
                     if !present { writeStderr("Unable to find image '\(reference.familiar)' locally\n") }
                     try await pullImage(reference, store: runtime.images, registry: registry, output: 2)
                 }

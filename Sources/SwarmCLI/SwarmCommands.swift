@@ -1,9 +1,7 @@
 import ArgumentParser
-import ClusterTLS
 import FoundationEssentials
 import Glibc
 import Lab
-import Manager
 import SwarmAPI
 import SwarmClient
 import SystemCalls
@@ -16,94 +14,66 @@ struct SwarmGroup: ParsableCommand {
         subcommands: [InitCommand.self, JoinCommand.self, JoinTokenCommand.self, LeaveCommand.self])
 }
 
-struct InitCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Initialize a swarm")
-    @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") var advertiseAddr: String?
-    @Option(name: .customLong("listen-addr"), help: "Listen address (format: <ip>[:port]) (default 0.0.0.0:2377)") var listenAddr: String = "0.0.0.0:2377"
-    @Option(name: .customLong("dispatcher-heartbeat"), help: "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)") var heartbeat: String = "5s"
-    @OptionGroup var options: RuntimeOptions
+public struct InitCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "init", abstract: "Initialize a swarm")
+    @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") public var advertiseAddr: String?
+    @Option(name: .customLong("listen-addr"), help: "Listen address (format: <ip>[:port]) (default 0.0.0.0:2377)") public var listenAddr: String = "0.0.0.0:2377"
+    @Option(name: .customLong("dispatcher-heartbeat"), help: "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)") public var heartbeat: String = "5s"
+    @OptionGroup public var options: RuntimeOptions
 
-    func run() async throws {
-        try requireRoot()
-        try NodeConfig.requireNotMember(options.dataDir)
+    public init() {}
+
+    /// The heartbeat period in nanoseconds, checked.
+    public func heartbeatPeriod() throws -> Int64 {
         let period = try ServiceSpecOptions.duration(heartbeat, "dispatcher-heartbeat")
         guard period >= 100_000_000 else { throw RuntimeError.badInput("invalid argument \"\(heartbeat)\" for \"--dispatcher-heartbeat\" flag: the minimum is 100ms") }
-        let advertise = withPort(advertiseAddr ?? defaultAdvertiseAddress(), Int(listenAddr.split(separator: ":").last ?? "2377") ?? 2377)
-        let directory = NodeConfig.directory(options.dataDir)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        do {
-            let ca = try RootCA.create()
-            let nodeID = newObjectID(), clusterID = newObjectID()
-            let key = try NodeKeyAndCSR.generate()
-            let host = String(advertise.split(separator: ":").first ?? "")
-            let certificate = try ca.issue(csrPEM: key.csrPEM, nodeID: nodeID, role: .manager, clusterID: clusterID, ipAddresses: [host])
-            try writeFileAtomically(Array((try ca.keyPEM() ?? "").utf8), to: directory + "/ca.key", mode: 0o600)
-            try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: ca.certificatePEM, certificatePEM: certificate, keyPEM: key.keyPEM),
-                                   to: NodeConfig.certificates(options.dataDir))
-            let store = try Store(path: directory + "/state.db")
-            try ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
-                                         addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
-                                         heartbeatPeriod: period)
-            try NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
-                           listenAddr: listenAddr).save(options.dataDir)
-            try await startDaemon(options)
-            let tokens = try await APIClient.with(host: "unix://" + DaemonPaths.socket(options.stateDir)) {
-                try await $0.get(SwarmInfo.self, "/swarm").joinTokens
-            }
-            writeStdout("""
-                Swarm initialized: current node (\(nodeID)) is now a manager.
+        return period
+    }
 
-                To add a worker to this swarm, run the following command:
+    /// `ip:port` others reach this manager at.
+    public var advertiseAddress: String {
+        withPort(advertiseAddr ?? defaultAdvertiseAddress(), Int(listenAddr.split(separator: ":").last ?? "2377") ?? 2377)
+    }
 
-                    swarm join --token \(tokens.worker) \(advertise)
+    public func run() async throws {
+        try requireRoot()
+        try NodeConfig.requireNotMember(options.dataDir)
+        _ = try heartbeatPeriod()
+        try await DaemonBinary.operations().initSwarm(self)
+    }
 
-                To add a manager to this swarm, run 'swarm join-token manager' and follow the instructions.
+    /// Docker's closing words of `swarm init`.
+    public static func initialized(nodeID: String, workerToken: String, advertise: String) -> String {
+        """
+        Swarm initialized: current node (\(nodeID)) is now a manager.
+
+        To add a worker to this swarm, run the following command:
+
+            swarm join --token \(workerToken) \(advertise)
+
+        To add a manager to this swarm, run 'swarm join-token manager' and follow the instructions.
 
 
-                """)
-        } catch {
-            // Nothing half-made stays: a failed init leaves no swarm behind.
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
+        """
     }
 }
 
-struct JoinCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "join", abstract: "Join a swarm as a node and/or manager")
-    @Option(name: .customLong("token"), help: "Token for entry into the swarm") var token: String?
-    @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") var advertiseAddr: String?
-    @Argument(help: "HOST:PORT of a manager") var remote: String
-    @OptionGroup var options: RuntimeOptions
+public struct JoinCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "join", abstract: "Join a swarm as a node and/or manager")
+    @Option(name: .customLong("token"), help: "Token for entry into the swarm") public var token: String?
+    @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") public var advertiseAddr: String?
+    @Argument(help: "HOST:PORT of a manager") public var remote: String
+    @OptionGroup public var options: RuntimeOptions
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try requireRoot()
         try NodeConfig.requireNotMember(options.dataDir)
         guard let token, !token.isEmpty else {
             throw RuntimeError.badInput("Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
         }
-        let manager = withPort(remote)
-        let advertise = withPort(advertiseAddr ?? defaultAdvertiseAddress(), 0)
-        let hostname = Daemon.nodeDescription(try options.runtime()).hostname
-        let joined: JoinClient.Joined
-        do {
-            joined = try await JoinClient.join(manager: manager, token: token, hostname: hostname, advertiseAddr: advertise)
-        } catch let refused as JoinClient.Refused {
-            throw RuntimeError.badInput(refused.description)
-        }
-        let reply = joined.response
-        let directory = NodeConfig.directory(options.dataDir)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        do {
-            try NodeTLSFiles.write(joined.material, to: NodeConfig.certificates(options.dataDir))
-            try NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
-                           advertiseAddr: advertise, listenAddr: nil).save(options.dataDir)
-            try await startDaemon(options)
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
-        writeStdout("This node joined a swarm as a \(reply.role.rawValue).\n")
+        try await DaemonBinary.operations().join(self)
     }
 }
 
@@ -161,32 +131,34 @@ struct LeaveCommand: AsyncParsableCommand {
     }
 }
 
-struct DaemonCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct DaemonCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "daemon", abstract: "Run this node's daemon in the foreground (swarm init and join start it; for systemd)")
-    @OptionGroup var options: RuntimeOptions
+    @OptionGroup public var options: RuntimeOptions
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try requireRoot()
-        try await Daemon.run(dataDir: options.dataDir, stateDir: options.stateDir, cgroupParent: options.cgroupParent)
+        try await DaemonBinary.operations().runDaemon(options)
     }
 }
 
-func requireRoot() throws {
+public func requireRoot() throws {
     guard getuid() == 0 else { throw RuntimeError.badInput("the swarm daemon needs root (namespaces, mounts, cgroups): run swarm as root or with sudo") }
 }
 
 /// Starts `swarm daemon` in its own session, logging to the state dir, and
 /// waits until its API socket answers.
-func startDaemon(_ options: RuntimeOptions) async throws {
+public func startDaemon(_ options: RuntimeOptions) async throws {
     try FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true)
     let log = open(DaemonPaths.log(options.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard log >= 0 else { throw RuntimeError.badInput("cannot write \(DaemonPaths.log(options.stateDir)): errno \(errno)") }
     defer { close(log) }
-    let arguments = ["swarm", "daemon", "--data-dir", options.dataDir, "--state-dir", options.stateDir, "--cgroup-parent", options.cgroupParent]
+    let arguments = ["swarmd", "daemon", "--data-dir", options.dataDir, "--state-dir", options.stateDir, "--cgroup-parent", options.cgroupParent]
     let pid: pid_t
     do {
-        pid = try spawnProcess("/proc/self/exe", arguments, environment: ProcessInfo.processInfo.environment,
+        pid = try spawnProcess(DaemonBinary.siblingPath(), arguments, environment: ProcessInfo.processInfo.environment,
                                stdin: nil, stdout: log, stderr: log, newSession: true)
     } catch {
         throw RuntimeError.badInput("cannot start the swarm daemon: \(error)")

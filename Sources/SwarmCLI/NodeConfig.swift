@@ -1,4 +1,3 @@
-import ClusterTLS
 import FoundationEssentials
 import Glibc
 import SwarmAPI
@@ -7,31 +6,40 @@ import SystemCalls
 /// What a node keeps about its membership, in `<data-dir>/swarm/`:
 /// node.json, certificates/ (CA, node certificate and key), and on a
 /// manager ca.key and state.db.
-struct NodeConfig: Codable {
-    var nodeID: String
-    var clusterID: String
-    var role: NodeRole
+public struct NodeConfig: Codable, Sendable {
+    public var nodeID: String
+    public var clusterID: String
+    public var role: NodeRole
     /// Where the agent reaches the manager (ip:port).
-    var managerAddr: String
-    var advertiseAddr: String
+    public var managerAddr: String
+    public var advertiseAddr: String
     /// Manager only: where the cluster port listens (ip:port).
-    var listenAddr: String?
+    public var listenAddr: String?
 
-    static func directory(_ dataDir: String) -> String { dataDir + "/swarm" }
-    static func certificates(_ dataDir: String) -> String { directory(dataDir) + "/certificates" }
+    public init(nodeID: String, clusterID: String, role: NodeRole, managerAddr: String, advertiseAddr: String, listenAddr: String?) {
+        self.nodeID = nodeID
+        self.clusterID = clusterID
+        self.role = role
+        self.managerAddr = managerAddr
+        self.advertiseAddr = advertiseAddr
+        self.listenAddr = listenAddr
+    }
 
-    static func load(_ dataDir: String) throws -> NodeConfig? {
+    public static func directory(_ dataDir: String) -> String { dataDir + "/swarm" }
+    public static func certificates(_ dataDir: String) -> String { directory(dataDir) + "/certificates" }
+
+    public static func load(_ dataDir: String) throws -> NodeConfig? {
         guard let data = FileManager.default.contents(atPath: directory(dataDir) + "/node.json") else { return nil }
         return try JSONDecoder().decode(NodeConfig.self, from: data)
     }
 
-    func save(_ dataDir: String) throws {
+    public func save(_ dataDir: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeFileAtomically(Array(try encoder.encode(self)), to: Self.directory(dataDir) + "/node.json", mode: 0o600)
     }
 
-    static func requireNotMember(_ dataDir: String) throws {
+    public static func requireNotMember(_ dataDir: String) throws {
         if try load(dataDir) != nil {
             throw RuntimeError.badInput("Error response from daemon: This node is already part of a swarm. Use \"swarm leave\" to leave this swarm and join another one.")
         }
@@ -39,15 +47,15 @@ struct NodeConfig: Codable {
 }
 
 /// The paths a daemon uses in its state dir.
-enum DaemonPaths {
-    static func socket(_ stateDir: String) -> String { stateDir + "/swarm.sock" }
-    static func pidFile(_ stateDir: String) -> String { stateDir + "/swarmd.pid" }
-    static func log(_ stateDir: String) -> String { stateDir + "/swarmd.log" }
+public enum DaemonPaths {
+    public static func socket(_ stateDir: String) -> String { stateDir + "/swarm.sock" }
+    public static func pidFile(_ stateDir: String) -> String { stateDir + "/swarmd.pid" }
+    public static func log(_ stateDir: String) -> String { stateDir + "/swarmd.log" }
 }
 
 /// The first non-loopback IPv4 address of this host (Docker asks for
 /// --advertise-addr when it cannot choose; we take the first, or loopback).
-func defaultAdvertiseAddress() -> String {
+public func defaultAdvertiseAddress() -> String {
     var list: UnsafeMutablePointer<ifaddrs>? = nil
     guard getifaddrs(&list) == 0 else { return "127.0.0.1" }
     defer { freeifaddrs(list) }
@@ -67,6 +75,6 @@ func defaultAdvertiseAddress() -> String {
 }
 
 /// "10.0.0.1" → "10.0.0.1:2377"; "10.0.0.1:4000" stays.
-func withPort(_ address: String, _ port: Int = 2377) -> String {
+public func withPort(_ address: String, _ port: Int = 2377) -> String {
     address.contains(":") ? address : "\(address):\(port)"
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Containers
 import Formatting
 import FoundationEssentials
-import Manager
 import OCIImages
 import SwarmAPI
 import SwarmClient

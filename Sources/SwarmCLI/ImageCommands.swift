@@ -2,7 +2,6 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import OCIImages
-import OCIRegistry
 import Synchronization
 import SystemCalls
 
@@ -15,39 +14,19 @@ struct ImageCommand: ParsableCommand {
 }
 
 /// Options of the commands that reach registries.
-struct RegistryOptions: ParsableArguments {
+public struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("insecure-registry"),
             help: "Registry (host:port) to reach over plain HTTP; loopback ones always are (env SWARM_INSECURE_REGISTRIES).")
-    var insecureRegistries: [String] = []
+    public var insecureRegistries: [String] = []
 
-    func client() -> RegistryClient {
-        let fromEnvironment = (ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
-            .split(separator: ",").map(String.init)
-        return RegistryClient(insecureRegistries: Set(insecureRegistries + fromEnvironment))
-    }
-}
-
-/// Runs `body` with a registry client and shuts the client down after.
-func withRegistry<T>(_ options: RegistryOptions, _ body: (RegistryClient) async throws -> T) async throws -> T {
-    let client = options.client()
-    do {
-        let result = try await body(client)
-        await client.shutdown()
-        return result
-    } catch {
-        await client.shutdown()
-        throw error
-    }
+    public init() {}
 }
 
 /// Pulls an image with `docker pull`'s output; shared by `image pull` and
 /// `container run` of an absent image.
 func pullImage(_ reference: ImageReference, store: ImageStore, registry: RegistryOptions, quiet: Bool = false,
                output: Int32 = 1) async throws {
-    let renderer = ProgressRenderer(quiet: quiet, output: output)
-    try await withRegistry(registry) { client in
-        try await ImagePuller(store: store, client: client).pull(reference) { renderer.handle($0) }
-    }
+    try await DaemonBinary.operations().pull(reference, store: store, insecureRegistries: registry.insecureRegistries, quiet: quiet, output: output)
 }
 
 extension ImageCommand {
@@ -75,11 +54,9 @@ extension ImageCommand {
         func run() async throws {
             let reference = try ImageReference.parse(name)
             let store = try global.imageStore()
+            let operations = try DaemonBinary.operations()
             if !quiet { writeStdout("The push refers to repository [\(reference.familiarRepository)]\n") }
-            let renderer = ProgressRenderer(quiet: quiet)
-            let pushed = try await withRegistry(registry) { client in
-                try await ImagePusher(store: store, client: client).push(reference) { renderer.handle($0) }
-            }
+            let pushed = try await operations.push(reference, store: store, insecureRegistries: registry.insecureRegistries, quiet: quiet)
             if !quiet { writeStdout("\(reference.tag ?? "latest"): digest: \(pushed.digest) size: \(pushed.size)\n") }
         }
     }
@@ -234,7 +211,7 @@ struct Login: AsyncParsableCommand {
         if password != nil { writeStderr("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n") }
         let domain = server.hasPrefix("https://") ? String(server.dropFirst(8)) : server.hasPrefix("http://") ? String(server.dropFirst(7)) : server
         let login = CredentialStore.Login(username: username, password: secret)
-        try await withRegistry(registry) { client in try await client.checkLogin(domain: domain, login) }
+        try await DaemonBinary.operations().checkLogin(domain: domain, login, insecureRegistries: registry.insecureRegistries)
         try CredentialStore().save(login, for: domain)
         print("Login Succeeded")
     }
@@ -275,7 +252,7 @@ extension String {
 
 /// Draws pull and push progress as `docker pull` does: one line per layer,
 /// redrawn in place on a terminal, a line per status change otherwise.
-final class ProgressRenderer: Sendable {
+public final class ProgressRenderer: Sendable {
     private struct State {
         var order: [String] = []
         var lines: [String: String] = [:]
@@ -285,7 +262,7 @@ final class ProgressRenderer: Sendable {
     private let quiet: Bool
     private let output: Int32
 
-    init(quiet: Bool, output: Int32 = 1) {
+    public init(quiet: Bool, output: Int32 = 1) {
         self.quiet = quiet
         self.output = output
         self.interactive = isatty(output) == 1
@@ -293,7 +270,7 @@ final class ProgressRenderer: Sendable {
 
     private func write(_ text: String) { writeAll(output, text) }
 
-    func handle(_ event: PullEvent) {
+    public func handle(_ event: PullEvent) {
         guard !quiet else { return }
         switch event {
         case .resolving(let tag, let repository):

@@ -2,9 +2,7 @@ import ArgumentParser
 import Containers
 import Formatting
 import FoundationEssentials
-import Manager
 import OCIImages
-import OCIRegistry
 import SwarmAPI
 import SwarmClient
 import SystemCalls
@@ -52,7 +50,7 @@ struct ServiceCreate: AsyncParsableCommand {
         }
         if !networks.isEmpty { template.networks = [NetworkAttachmentConfig(target: "host")] }
         var pinned = false
-        if !spec.noResolveImage, let resolved = await resolveImageDigest(container.image) {
+        if !spec.noResolveImage, let resolved = try await resolveImageDigest(container.image) {
             template.containerSpec?.image = resolved
             pinned = true
         }
@@ -79,13 +77,9 @@ func withDefaultTag(_ image: String) -> String {
 
 /// Docker's CLI pins the image to the digest its registry reports for the
 /// tag, so every node runs the same bits; nil when no registry answers.
-func resolveImageDigest(_ image: String) async -> String? {
-    guard !image.contains("@"), let reference = try? ImageReference.parse(image) else { return nil }
-    let fromEnvironment = (ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map(String.init)
-    let client = RegistryClient(insecureRegistries: Set(fromEnvironment))
-    defer { Task { await client.shutdown() } }
-    guard let manifest = try? await client.manifest(reference, reference.tag ?? "latest") else { return nil }
-    return "\(image)@\(manifest.digest)"
+func resolveImageDigest(_ image: String) async throws -> String? {
+    guard !image.contains("@"), (try? ImageReference.parse(image)) != nil else { return nil }
+    return await (try DaemonBinary.operations()).resolveImageDigest(image)
 }
 
 /// Docker's warning when the image digest was not pinned from a registry.
@@ -356,7 +350,7 @@ struct ServiceUpdate: AsyncParsableCommand {
             if let image {
                 container.image = withDefaultTag(image)
                 if !spec.noResolveImage {
-                    if let resolved = await resolveImageDigest(container.image) { container.image = resolved } else { warnUnpinned(container.image) }
+                    if let resolved = try await resolveImageDigest(container.image) { container.image = resolved } else { warnUnpinned(container.image) }
                 }
             }
             if let args { container.args = args.split(separator: " ").map(String.init) }

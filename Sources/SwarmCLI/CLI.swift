@@ -1,0 +1,114 @@
+import ArgumentParser
+import Containers
+import Dispatch
+import FoundationEssentials
+import Glibc
+import OCIImages
+import SwarmClient
+import SystemCalls
+
+public struct Swarm: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
+        commandName: "swarm",
+        abstract: "Docker Swarm's job without Docker: a swarm of hosts running services, and the containers on each.",
+        subcommands: [ContainerCommand.self, ImageCommand.self, Login.self, SwarmGroup.self, InitCommand.self, JoinCommand.self,
+                      JoinTokenCommand.self, LeaveCommand.self, DaemonCommand.self, NodeCommand.self, ServiceCommand.self, LabCommand.self]
+    )
+}
+
+/// Options every container command takes: where state and cgroups live.
+public struct RuntimeOptions: ParsableArguments {
+    public init() {}
+    @Option(name: .customLong("state-dir"), help: "Where container state is kept (env SWARM_STATE_DIR).")
+    public var stateDir: String = ProcessInfo.processInfo.environment["SWARM_STATE_DIR"] ?? "/run/swarm"
+
+    @Option(name: .customLong("data-dir"), help: "Where images and containers' files are kept (env SWARM_DATA_DIR).")
+    public var dataDir: String = ProcessInfo.processInfo.environment["SWARM_DATA_DIR"] ?? "/var/lib/swarm"
+
+    @Option(name: .customLong("cgroup-parent"), help: "cgroup v2 parent of containers, under the cgroup2 mount.")
+    public var cgroupParent: String = ProcessInfo.processInfo.environment["SWARM_CGROUP_PARENT"] ?? "swarm.slice"
+
+    public func runtime() throws -> ContainerRuntime {
+        guard getuid() == 0 else {
+            throw RuntimeError.badInput("containers need root (namespaces, mounts, cgroups): run swarm as root or with sudo")
+        }
+        return try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
+    }
+
+    public func imageStore() throws -> ImageStore {
+        guard getuid() == 0 else {
+            throw RuntimeError.badInput("images need root (layers keep their owners and device nodes): run swarm as root or with sudo")
+        }
+        return ImageStore(root: dataDir + "/images")
+    }
+}
+
+/// Writes all of `text` to a descriptor, bypassing stdio buffers so output
+/// interleaves correctly with the container's.
+public func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0 { if errno == EINTR { continue }; return }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
+public func writeStdout(_ text: String) { writeAll(1, text) }
+public func writeStderr(_ text: String) { writeAll(2, text) }
+
+/// Exits with a one-line message on stderr: "swarm: ...", status 1.
+func fail(_ message: String, hint: String? = nil) -> Never {
+    writeStderr("swarm: " + message + (hint.map { " (\($0))" } ?? "") + "\n")
+    exit(1)
+}
+
+/// Runs the CLI: parse errors and runtime errors alike end in one line and
+/// status 1, so scripts can rely on it. `swarm` and `swarmd` both run it;
+/// `swarmd` first registers what only it can do (`DaemonBinary`).
+public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+    var arguments = commandLine
+    // Docker's global `-H HOST` before the command: the same as SWARM_HOST.
+    while arguments.count >= 2, ["-H", "--host"].contains(arguments[0]) {
+        setenv("SWARM_HOST", arguments[1], 1)
+        arguments.removeFirst(2)
+    }
+    var command: ParsableCommand
+    do {
+        command = try Swarm.parseAsRoot(arguments)
+    } catch {
+        let code = Swarm.exitCode(for: error)
+        if code == .success {
+            // --help and --version
+            print(Swarm.fullMessage(for: error))
+            exit(0)
+        }
+        let message = Swarm.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+        let path = arguments.prefix { !$0.hasPrefix("-") }.prefix(2).joined(separator: " ")
+        fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, hint: "see 'swarm \(path)\(path.isEmpty ? "" : " ")--help'")
+    }
+    do {
+        if var command = command as? AsyncParsableCommand {
+            try await command.run()
+        } else {
+            try command.run()
+        }
+        exit(0)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
+    } catch is APIClient.RemoteTransportMissing {
+        // tcp://MANAGER needs the cluster's TLS, which swarmd has.
+        do { try DaemonBinary.forward() } catch { fail("\(error)") }
+    } catch let error as RuntimeError {
+        fail(error.description)
+    } catch {
+        // A command group run without a subcommand asks for its help.
+        if Swarm.exitCode(for: error) == .success {
+            print(Swarm.fullMessage(for: error))
+            exit(0)
+        }
+        fail(Swarm.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")
+    }
+}
+

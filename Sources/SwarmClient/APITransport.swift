@@ -1,0 +1,35 @@
+/// How a request reaches the API: the local unix socket here, a manager's
+/// cluster port over mutual TLS in the daemon's binary.
+public protocol APITransport: Sendable {
+    /// `target`: the path with its query, e.g. `/v1.41/services?filters=…`.
+    /// Throws `UnixSocketHTTP.ConnectFailed`-like errors only for "nothing
+    /// answered"; any HTTP status is a reply.
+    func send(method: APIClient.Method, target: String, body: [UInt8]?) async throws -> APIClient.Reply
+    func shutdown() async
+}
+
+/// Makes transports to a manager's cluster port (`tcp://MANAGER:2377`).
+public protocol RemoteTransportMaker: Sendable {
+    /// `manager`: `ip:port`; `host`: the whole `tcp://…` for messages.
+    func transport(manager: String, host: String) throws -> any APITransport
+}
+
+extension APIClient {
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        public init(status: Int, body: [UInt8]) {
+            self.status = status
+            self.body = body
+        }
+    }
+}
+
+extension UnixSocketHTTP: APITransport {
+    func send(method: APIClient.Method, target: String, body: [UInt8]?) async throws -> APIClient.Reply {
+        let answer = try send(method: method.rawValue, target: target, body: body)
+        return APIClient.Reply(status: answer.status, body: answer.body)
+    }
+
+    func shutdown() async {}
+}

@@ -1,0 +1,142 @@
+import ClusterTLS
+import FoundationEssentials
+import Manager
+import OCIImages
+import OCIRegistry
+import SwarmAPI
+import SwarmCLI
+import SwarmClient
+import SystemCalls
+
+/// What the `swarm` CLI leaves to `swarmd`: the cluster's PKI and store at
+/// `init`, the join handshake, registries, and `tcp://` hosts.
+public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
+    public init() {}
+
+    public func runDaemon(_ options: RuntimeOptions) async throws -> Never {
+        try await Daemon.run(dataDir: options.dataDir, stateDir: options.stateDir, cgroupParent: options.cgroupParent)
+    }
+
+    /// A new CA, this node's manager certificate, the store with the swarm,
+    /// then the daemon. A failed init leaves no swarm behind.
+    public func initSwarm(_ command: InitCommand) async throws {
+        let options = command.options
+        let period = try command.heartbeatPeriod()
+        let advertise = command.advertiseAddress
+        let directory = NodeConfig.directory(options.dataDir)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            let ca = try RootCA.create()
+            let nodeID = newObjectID(), clusterID = newObjectID()
+            let key = try NodeKeyAndCSR.generate()
+            let certificate = try ca.issueJoiningNode(csrPEM: key.csrPEM, nodeID: nodeID, role: .manager, clusterID: clusterID,
+                                                      advertiseAddr: advertise)
+            try writeFileAtomically(Array((try ca.keyPEM() ?? "").utf8), to: directory + "/ca.key", mode: 0o600)
+            try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: ca.certificatePEM, certificatePEM: certificate, keyPEM: key.keyPEM),
+                                   to: NodeConfig.certificates(options.dataDir))
+            let store = try Store(path: directory + "/state.db")
+            try ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
+                                         addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
+                                         heartbeatPeriod: period)
+            try NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
+                           listenAddr: command.listenAddr).save(options.dataDir)
+            try await startDaemon(options)
+            let tokens = try await APIClient.with(host: "unix://" + DaemonPaths.socket(options.stateDir)) {
+                try await $0.get(SwarmInfo.self, "/swarm").joinTokens
+            }
+            writeStdout(InitCommand.initialized(nodeID: nodeID, workerToken: tokens.worker, advertise: advertise))
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// The join handshake (CA checked against the token, then a CSR), the
+    /// node's files, then the daemon.
+    public func join(_ command: JoinCommand) async throws {
+        let options = command.options
+        let manager = withPort(command.remote)
+        let advertise = withPort(command.advertiseAddr ?? defaultAdvertiseAddress(), 0)
+        let hostname = Daemon.nodeDescription(try options.runtime()).hostname
+        let joined: JoinClient.Joined
+        do {
+            joined = try await JoinClient.join(manager: manager, token: command.token ?? "", hostname: hostname, advertiseAddr: advertise)
+        } catch let refused as JoinClient.Refused {
+            throw RuntimeError.badInput(refused.description)
+        }
+        let reply = joined.response
+        let directory = NodeConfig.directory(options.dataDir)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try NodeTLSFiles.write(joined.material, to: NodeConfig.certificates(options.dataDir))
+            try NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
+                           advertiseAddr: advertise, listenAddr: nil).save(options.dataDir)
+            try await startDaemon(options)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        writeStdout("This node joined a swarm as a \(reply.role.rawValue).\n")
+    }
+
+    // MARK: - Registries
+
+    static func registry(_ insecure: [String]) -> RegistryClient {
+        let fromEnvironment = (ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map(String.init)
+        return RegistryClient(insecureRegistries: Set(insecure + fromEnvironment))
+    }
+
+    /// Runs `body` with a registry client and shuts the client down after.
+    static func withRegistry<T>(_ insecure: [String], _ body: (RegistryClient) async throws -> T) async throws -> T {
+        let client = registry(insecure)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    public func pull(_ reference: ImageReference, store: ImageStore, insecureRegistries: [String], quiet: Bool, output: Int32) async throws {
+        let renderer = ProgressRenderer(quiet: quiet, output: output)
+        try await Self.withRegistry(insecureRegistries) { client in
+            try await ImagePuller(store: store, client: client).pull(reference) { renderer.handle($0) }
+        }
+    }
+
+    public func push(_ reference: ImageReference, store: ImageStore, insecureRegistries: [String], quiet: Bool) async throws -> (digest: String, size: Int) {
+        let renderer = ProgressRenderer(quiet: quiet)
+        let pushed = try await Self.withRegistry(insecureRegistries) { client in
+            try await ImagePusher(store: store, client: client).push(reference) { renderer.handle($0) }
+        }
+        return ("\(pushed.digest)", pushed.size)
+    }
+
+    public func checkLogin(domain: String, _ login: CredentialStore.Login, insecureRegistries: [String]) async throws {
+        try await Self.withRegistry(insecureRegistries) { client in try await client.checkLogin(domain: domain, login) }
+    }
+
+    /// Docker's CLI pins the image to the digest its registry reports for the
+    /// tag, so every node runs the same bits; nil when no registry answers.
+    public func resolveImageDigest(_ image: String) async -> String? {
+        guard !image.contains("@"), let reference = try? ImageReference.parse(image) else { return nil }
+        let client = Self.registry([])
+        defer { Task { await client.shutdown() } }
+        guard let manifest = try? await client.manifest(reference, reference.tag ?? "latest") else { return nil }
+        return "\(image)@\(manifest.digest)"
+    }
+
+    // MARK: - tcp:// hosts
+
+    public func transport(manager: String, host: String) throws -> any APITransport {
+        // A manager's cluster port, with this node's certificate (a
+        // manager's: workers may not use the API) from the data dir.
+        let dataDir = ProcessInfo.processInfo.environment["SWARM_DATA_DIR"] ?? "/var/lib/swarm"
+        guard let material = try NodeTLSFiles.read(from: NodeConfig.certificates(dataDir)) else {
+            throw RuntimeError.badInput("\(host) needs this node's swarm certificate (in \(NodeConfig.certificates(dataDir))): run the command on a node of that swarm, or use its unix socket")
+        }
+        return ClusterAPITransport(http: try ClusterHTTPClient(manager: manager, trust: .member(material)), host: host)
+    }
+}

@@ -66,10 +66,23 @@ let package = Package(
         ),
         // Docker's --format (Go templates, tabwriter tables) and --filter.
         .target(name: "Formatting"),
-        // Store, orchestrator, scheduler, dispatcher, API.
+        // The cluster's state: commits, reads and the watch of committed changes (SQLite now).
+        .target(
+            name: "ClusterStore",
+            dependencies: [
+                "SwarmAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Orchestrator, allocator, scheduler, dispatcher around the store's watch; the API.
         .target(
             name: "Manager",
-            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Formatting", "Runtime", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "SwarmAPI", "ClusterStore", "ClusterTLS", "HTTPServer", "Formatting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         // The agent on every node: session with the manager, task executor.
         .target(
@@ -83,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "swarm",
             dependencies: [
-                "Runtime", "SwarmAPI", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
+                "Runtime", "SwarmAPI", "ClusterStore", "Manager", "NodeAgent", "ClusterTLS", "Formatting", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,13 +109,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "scheduler-bench",
-            dependencies: ["Manager", "SwarmAPI"],
+            dependencies: ["Manager", "ClusterStore", "SwarmAPI"],
             path: "bench/scheduler-bench"
         ),
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
-        .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
+        .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
+        .testTarget(name: "ManagerTests", dependencies: ["Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(
             name: "HTTPServerTests",

@@ -1,3 +1,4 @@
+import ClusterStore
 import Foundation
 import Manager
 import SwarmAPI
@@ -31,10 +32,12 @@ func run(nodes: Int, tasks: Int) async throws -> [String] {
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let store = try Store(path: directory + "/state.db")
-    try ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node-0", hostname: "node-0", addr: "10.0.0.1:2377",
+    let store = try SQLiteStore(path: directory + "/state.db")
+    try await ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node-0", hostname: "node-0", addr: "10.0.0.1:2377",
                                  tokens: JoinTokens(worker: "w", manager: "m"), heartbeatPeriod: 60_000_000_000)
-    let manager = try ClusterManager(store: store, nodeID: "node-0")
+    let manager = try await ClusterManager(store: store, nodeID: "node-0")
+    // The leader loop: orchestrator, allocator, scheduler, dispatcher, timers.
+    let leader = Task { await manager.run() }
     var ids = ["node-0"]
     for index in 1..<nodes { ids.append(try await manager.admit(nodeID: "node-\(index)", role: .worker, hostname: "node-\(index)", addr: "10.0.0.2:0").id) }
     for id in ids {
@@ -44,8 +47,7 @@ func run(nodes: Int, tasks: Int) async throws -> [String] {
                                          engine: EngineDescription(engineVersion: "bench")), addr: "10.0.0.2"))
     }
     let agents = ids.map { id in Task { await simulatedAgent(manager, id) } }
-    let ticker = Task { while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)); await manager.tick() } }
-    defer { agents.forEach { $0.cancel() }; ticker.cancel() }
+    defer { agents.forEach { $0.cancel() }; leader.cancel() }
 
     let start = Date()
     _ = try await manager.createService(ServiceSpec(name: "bench", taskTemplate: TaskSpec(containerSpec: ContainerSpec(image: "busybox")),

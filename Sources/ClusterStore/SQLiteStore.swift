@@ -1,0 +1,220 @@
+import DequeModule
+import Foundation
+import GRDB
+import SwarmAPI
+
+/// The cluster store on one manager: SQLite (through GRDB) in the data
+/// dir (`state.db`), with every object also kept in memory for reads.
+/// Each commit is one transaction; nothing is visible (to reads or
+/// watches) before it is on disk. Commits run one at a time, in order.
+///
+/// Watches read a bounded log of recent changes (`logLimit`): a
+/// subscriber that falls behind its start is not dropped and loses no
+/// state: it is sent a fresh snapshot from the store and goes on from there.
+public actor SQLiteStore: ClusterStore {
+    private let queue: DatabaseQueue
+    public private(set) var index: UInt64
+    private var objects: [String: [String: StoreObject]] = [:]
+
+    /// Recent changes, contiguous indexes, the last at `index`.
+    private var log: Deque<StoreChange> = []
+    private let logLimit: Int
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter: UInt64 = 0
+
+    // One commit at a time: the next waits until the previous is written.
+    private var writing = false
+    private var writeQueue: Deque<CheckedContinuation<Void, Never>> = []
+
+    public init(path: String, logLimit: Int = 200_000) throws {
+        self.logLimit = logLimit
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a committed transaction survives a killed process.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+                                                    body BLOB NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
+                """)
+        }
+        let (index, rows) = try queue.read { db in
+            (try UInt64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'index'") ?? 0,
+             try Row.fetchAll(db, sql: "SELECT kind, id, body FROM objects"))
+        }
+        self.index = index
+        let decoder = JSONDecoder()
+        var objects: [String: [String: StoreObject]] = [:]
+        for row in rows {
+            let kind: String = row["kind"], id: String = row["id"], body: Data = row["body"]
+            guard let object = try Self.decode(kind, body, decoder) else { continue }
+            objects[kind, default: [:]][id] = object
+        }
+        self.objects = objects
+    }
+
+    static func decode(_ kind: String, _ body: Data, _ decoder: JSONDecoder) throws -> StoreObject? {
+        switch kind {
+        case SwarmInfo.kind: .swarm(try decoder.decode(SwarmInfo.self, from: body))
+        case Node.kind: .node(try decoder.decode(Node.self, from: body))
+        case Service.kind: .service(try decoder.decode(Service.self, from: body))
+        case SwarmTask.kind: .task(try decoder.decode(SwarmTask.self, from: body))
+        default: nil
+        }
+    }
+
+    static func encode(_ object: StoreObject, _ encoder: JSONEncoder) throws -> Data {
+        switch object {
+        case .swarm(let value): try encoder.encode(value)
+        case .node(let value): try encoder.encode(value)
+        case .service(let value): try encoder.encode(value)
+        case .task(let value): try encoder.encode(value)
+        }
+    }
+
+    // MARK: - Reads
+
+    public func all<T: StoredObject>(_ type: T.Type) -> [T] {
+        (objects[T.kind] ?? [:]).values.compactMap { T($0) }
+    }
+
+    public func get<T: StoredObject>(_ type: T.Type, id: String) -> T? {
+        objects[T.kind]?[id].flatMap { T($0) }
+    }
+
+    public func snapshot() -> StoreSnapshot {
+        StoreSnapshot(index: index, swarm: all(SwarmInfo.self).first, nodes: all(Node.self),
+                      services: all(Service.self), tasks: all(SwarmTask.self))
+    }
+
+    // MARK: - Commits
+
+    public func commit(_ batch: StoreBatch) async throws -> UInt64 {
+        guard !batch.isEmpty else { return index }
+        await acquireWrite()
+        defer { releaseWrite() }
+        // Decide every change against the stored objects and the batch's earlier changes.
+        var overlay: [String: [String: StoreObject?]] = [:]
+        func current(_ kind: String, _ id: String) -> StoreObject? {
+            if let pending = overlay[kind]?[id] { return pending }
+            return objects[kind]?[id]
+        }
+        var changes: [StoreChange] = []
+        var next = index
+        for operation in batch.operations {
+            switch operation {
+            case .put(let object, let stamp):
+                let stored = current(object.kind, object.id)
+                guard object.versionIndex == (stored?.versionIndex ?? 0) else {
+                    throw StoreError.outOfSequence(kind: object.kind, id: object.id)
+                }
+                next += 1
+                var value = object
+                stamp?(&value, next)
+                value = value.stamped(next, batch.now)
+                overlay[value.kind, default: [:]][value.id] = .some(value)
+                changes.append(StoreChange(action: stored == nil ? .created : .updated, object: value, index: next))
+            case .update(let kind, let id, let expecting, let change):
+                guard let stored = current(kind, id) else {
+                    if expecting != nil { throw StoreError.outOfSequence(kind: kind, id: id) }
+                    continue
+                }
+                if let expecting, expecting != stored.versionIndex { throw StoreError.outOfSequence(kind: kind, id: id) }
+                var value = stored
+                guard change(&value, next + 1) else { continue }
+                next += 1
+                value = value.stamped(next, batch.now)
+                overlay[kind, default: [:]][id] = .some(value)
+                changes.append(StoreChange(action: .updated, object: value, index: next))
+            case .delete(let kind, let id):
+                guard let stored = current(kind, id) else { continue }
+                next += 1
+                overlay[kind, default: [:]][id] = .some(nil)
+                changes.append(StoreChange(action: .deleted, object: stored, index: next))
+            }
+        }
+        guard !changes.isEmpty else { return index }
+        // The final state of each object changed, then the index: one transaction.
+        let rows = overlay.flatMap { kind, byID in byID.map { (kind, $0.key, $0.value) } }
+        let newIndex = next
+        try await queue.write { db in
+            let encoder = JSONEncoder()
+            for (kind, id, object) in rows {
+                if let object {
+                    try db.execute(sql: "INSERT OR REPLACE INTO objects (kind, id, version, body) VALUES (?, ?, ?, ?)",
+                                   arguments: [kind, id, Int64(object.versionIndex), try Self.encode(object, encoder)])
+                } else {
+                    try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id])
+                }
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)", arguments: [Int64(newIndex)])
+        }
+        for (kind, id, object) in rows { objects[kind, default: [:]][id] = object }
+        index = newIndex
+        publish(changes)
+        return newIndex
+    }
+
+    private func acquireWrite() async {
+        guard writing else { writing = true; return }
+        await withCheckedContinuation { writeQueue.append($0) }
+    }
+
+    private func releaseWrite() {
+        if let next = writeQueue.popFirst() { next.resume() } else { writing = false }
+    }
+
+    // MARK: - Watches
+
+    private func publish(_ changes: [StoreChange]) {
+        log.append(contentsOf: changes)
+        // Trim whole old changes, never the last commit's.
+        let excess = log.count - max(logLimit, changes.count)
+        if excess > 0 { log.removeFirst(excess) }
+        let woken = waiters
+        waiters = [:]
+        for waiter in woken.values { waiter.resume() }
+    }
+
+    public nonisolated func watch(from index: UInt64) -> StoreWatch {
+        StoreWatch(from: index) { cursor in await self.event(after: cursor) }
+    }
+
+    /// The changes after `cursor`, or a snapshot when they are no longer
+    /// all in the log; waits while there are none.
+    func event(after cursor: UInt64) async -> (StoreEvent, UInt64)? {
+        while !Task.isCancelled {
+            let first = log.first?.index ?? index + 1
+            if cursor + 1 < first && cursor < index || cursor > index {
+                let snapshot = snapshot()
+                return (.snapshot(snapshot), snapshot.index)
+            }
+            if cursor < index {
+                let start = Int(cursor + 1 - first)
+                return (.changes(Array(log[start...])), index)
+            }
+            await waitForCommit()
+        }
+        return nil
+    }
+
+    private func waitForCommit() async {
+        nextWaiter += 1
+        let id = nextWaiter
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume() } else { waiters[id] = continuation }
+            }
+        } onCancel: {
+            Task { await self.wake(id) }
+        }
+    }
+
+    private func wake(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+}

@@ -13,8 +13,9 @@ public protocol StoredObject: Codable, Sendable {
     init?(_ object: StoreObject)
 }
 
-/// Any object the store keeps, as the watch carries it.
-public enum StoreObject: Sendable, Equatable {
+/// Any object the store keeps, as the watch carries it. Indirect: the
+/// store's cache, its log and every watch share one copy of an object.
+public indirect enum StoreObject: Sendable, Equatable {
     case swarm(SwarmInfo)
     case node(Node)
     case service(Service)

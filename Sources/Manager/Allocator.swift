@@ -57,6 +57,6 @@ actor Allocator {
                 return true
             }
         }
-        do { try await store.commit(batch) } catch { logger.error("allocate: \(error)") }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("allocate: \(error)") }
     }
 }

@@ -196,6 +196,6 @@ actor Dispatcher {
             }
         }
         guard !batch.isEmpty else { return }
-        do { try await store.commit(batch) } catch { logger.error("heartbeats: \(error)") }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("heartbeats: \(error)") }
     }
 }

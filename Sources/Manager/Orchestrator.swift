@@ -50,10 +50,12 @@ actor Orchestrator {
             for task in view.tasks.values where task.desiredState == .ready && restartAt[task.id] == nil { restartAt[task.id] = now }
         case .changes(let changes):
             for change in changes {
+                if case .task(let task) = change.object, needsLook(change.action, view.tasks[task.id], task) {
+                    dirtyServices.insert(task.serviceID)
+                }
                 view.apply(change)
                 switch change.object {
                 case .task(let task):
-                    dirtyServices.insert(task.serviceID)
                     if change.action == .deleted { restartAt[task.id] = nil }
                 case .service(let service): dirtyServices.insert(service.id)
                 case .node: everythingDirty = true
@@ -61,6 +63,20 @@ actor Orchestrator {
                 }
             }
         }
+    }
+
+    /// Whether a task's change can change a decision: an agent's progress
+    /// between non-final states (assigned → … → running) does not, unless
+    /// its service is being updated (the update waits for it). Passes are
+    /// O(tasks of the service): thousands of progress reports must not each
+    /// cost one.
+    private func needsLook(_ action: StoreChange.Action, _ old: SwarmTask?, _ new: SwarmTask) -> Bool {
+        guard action == .updated, let old else { return true }
+        if old.desiredState != new.desiredState || old.nodeID != new.nodeID || old.status.state.isTerminal != new.status.state.isTerminal {
+            return true
+        }
+        let update = view.services[new.serviceID]?.updateStatus?.state
+        return update == "updating" || update == "rollback_started"
     }
 
     /// Restart delays that ran out: those tasks may start now.
@@ -76,7 +92,7 @@ actor Orchestrator {
             }
         }
         guard !batch.isEmpty else { return }
-        do { try await store.commit(batch) } catch { logger.error("restart: \(error)") }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("restart: \(error)") }
     }
 
     /// For every service that changed (or all, after a node changed), make
@@ -103,6 +119,8 @@ actor Orchestrator {
         guard !batch.isEmpty else { return }
         do {
             try await store.commit(batch)
+        } catch is CancellationError {
+            // The manager is stopping.
         } catch {
             // The store refused: decide again on the next change.
             logger.error("reconcile: \(error)")

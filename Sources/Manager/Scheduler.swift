@@ -127,7 +127,7 @@ actor Scheduler {
             }
         }
         guard !batch.isEmpty else { return }
-        do { try await store.commit(batch) } catch { logger.error("schedule: \(error)") }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("schedule: \(error)") }
     }
 
     private func assign(_ task: SwarmTask, to node: String, _ batch: inout StoreBatch, _ now: Timestamp) {

@@ -67,6 +67,28 @@ public actor SQLiteStore: ClusterStore {
         }
     }
 
+    /// The bodies of `objects` (nil for a deletion), encoded in parallel
+    /// when there are many: JSON encoding is most of a large commit's cost.
+    static func encode(_ objects: [StoreObject?]) async throws -> [Data?] {
+        let chunk = 4096
+        guard objects.count > chunk else {
+            let encoder = JSONEncoder()
+            return try objects.map { try $0.map { try encode($0, encoder) } }
+        }
+        return try await withThrowingTaskGroup(of: (Int, [Data?]).self) { group in
+            for start in stride(from: 0, to: objects.count, by: chunk) {
+                let part = Array(objects[start..<min(start + chunk, objects.count)])
+                group.addTask {
+                    let encoder = JSONEncoder()
+                    return (start, try part.map { try $0.map { try encode($0, encoder) } })
+                }
+            }
+            var bodies = [Data?](repeating: nil, count: objects.count)
+            for try await (start, part) in group { bodies.replaceSubrange(start..<start + part.count, with: part) }
+            return bodies
+        }
+    }
+
     static func encode(_ object: StoreObject, _ encoder: JSONEncoder) throws -> Data {
         switch object {
         case .swarm(let value): try encoder.encode(value)
@@ -140,15 +162,16 @@ public actor SQLiteStore: ClusterStore {
         guard !changes.isEmpty else { return index }
         // The final state of each object changed, then the index: one transaction.
         let rows = overlay.flatMap { kind, byID in byID.map { (kind, $0.key, $0.value) } }
+        let bodies = try await Self.encode(rows.map(\.2))
         let newIndex = next
         try await queue.write { db in
-            let encoder = JSONEncoder()
-            for (kind, id, object) in rows {
-                if let object {
-                    try db.execute(sql: "INSERT OR REPLACE INTO objects (kind, id, version, body) VALUES (?, ?, ?, ?)",
-                                   arguments: [kind, id, Int64(object.versionIndex), try Self.encode(object, encoder)])
+            let put = try db.cachedStatement(sql: "INSERT OR REPLACE INTO objects (kind, id, version, body) VALUES (?, ?, ?, ?)")
+            let delete = try db.cachedStatement(sql: "DELETE FROM objects WHERE kind = ? AND id = ?")
+            for (row, body) in zip(rows, bodies) {
+                if let object = row.2, let body {
+                    try put.execute(arguments: [row.0, row.1, Int64(object.versionIndex), body])
                 } else {
-                    try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id])
+                    try delete.execute(arguments: [row.0, row.1])
                 }
             }
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)", arguments: [Int64(newIndex)])

@@ -5,8 +5,9 @@ import SwarmAPI
 
 /// The cluster store on one manager: SQLite (through GRDB) in the data
 /// dir (`state.db`), with every object also kept in memory for reads.
-/// Each commit is one transaction; nothing is visible (to reads or
-/// watches) before it is on disk. Commits run one at a time, in order.
+/// A commit is written in one transaction (with the commits that arrived
+/// while the previous transaction was written); nothing is visible (to
+/// reads or watches) before it is on disk. Commits apply in order.
 ///
 /// Watches read a bounded log of recent changes (`logLimit`): a
 /// subscriber that falls behind its start is not dropped and loses no
@@ -22,9 +23,9 @@ public actor SQLiteStore: ClusterStore {
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter: UInt64 = 0
 
-    // One commit at a time: the next waits until the previous is written.
+    // One transaction at a time; batches that arrive meanwhile wait for the next.
     private var writing = false
-    private var writeQueue: Deque<CheckedContinuation<Void, Never>> = []
+    private var waitingCommits: [Waiting] = []
 
     public init(path: String, logLimit: Int = 200_000) throws {
         self.logLimit = logLimit
@@ -115,55 +116,124 @@ public actor SQLiteStore: ClusterStore {
 
     // MARK: - Commits
 
+    /// The changes decided so far in one group commit: the final state of
+    /// each object touched (nil: deleted), the changes in order, the last index.
+    private struct Decided {
+        var overlay: [String: [String: StoreObject?]] = [:]
+        var changes: [StoreChange] = []
+        var next: UInt64
+    }
+
+    private struct Waiting {
+        let batch: StoreBatch
+        let continuation: CheckedContinuation<UInt64, any Error>
+    }
+
     public func commit(_ batch: StoreBatch) async throws -> UInt64 {
         guard !batch.isEmpty else { return index }
-        await acquireWrite()
-        defer { releaseWrite() }
-        // Decide every change against the stored objects and the batch's earlier changes.
-        var overlay: [String: [String: StoreObject?]] = [:]
+        return try await withCheckedThrowingContinuation { continuation in
+            waitingCommits.append(Waiting(batch: batch, continuation: continuation))
+            guard !writing else { return }
+            writing = true
+            Task { await self.writeWaiting() }
+        }
+    }
+
+    /// Group commit: the batches that arrived while a transaction was being
+    /// written are decided in order and written in the next one (each
+    /// succeeds or fails on its own). Many small commits — one per agent's
+    /// status report — cost one transaction, not one each.
+    private func writeWaiting() async {
+        while !waitingCommits.isEmpty {
+            let group = waitingCommits
+            waitingCommits = []
+            var decided = Decided(next: index)
+            var results: [Result<UInt64, any Error>] = []
+            for waiting in group {
+                do {
+                    try decide(waiting.batch, &decided)
+                    results.append(.success(decided.next))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            if !decided.changes.isEmpty {
+                do {
+                    try await write(decided)
+                } catch {
+                    results = results.map { $0.flatMap { _ in .failure(error) } }
+                }
+            }
+            for (waiting, result) in zip(group, results) { waiting.continuation.resume(with: result) }
+        }
+        writing = false
+    }
+
+    /// Decides every change of `batch` against the stored objects and the
+    /// changes decided before it; a batch that fails leaves `decided` as it was.
+    private func decide(_ batch: StoreBatch, _ decided: inout Decided) throws {
+        var undo: [(kind: String, id: String, previous: StoreObject??)] = []
+        let changeCount = decided.changes.count, start = decided.next
         func current(_ kind: String, _ id: String) -> StoreObject? {
-            if let pending = overlay[kind]?[id] { return pending }
+            if let pending = decided.overlay[kind]?[id] { return pending }
             return objects[kind]?[id]
         }
-        var changes: [StoreChange] = []
-        var next = index
-        for operation in batch.operations {
-            switch operation {
-            case .put(let object, let stamp):
-                let stored = current(object.kind, object.id)
-                guard object.versionIndex == (stored?.versionIndex ?? 0) else {
-                    throw StoreError.outOfSequence(kind: object.kind, id: object.id)
-                }
-                next += 1
-                var value = object
-                stamp?(&value, next)
-                value = value.stamped(next, batch.now)
-                overlay[value.kind, default: [:]][value.id] = .some(value)
-                changes.append(StoreChange(action: stored == nil ? .created : .updated, object: value, index: next))
-            case .update(let kind, let id, let expecting, let change):
-                guard let stored = current(kind, id) else {
-                    if expecting != nil { throw StoreError.outOfSequence(kind: kind, id: id) }
-                    continue
-                }
-                if let expecting, expecting != stored.versionIndex { throw StoreError.outOfSequence(kind: kind, id: id) }
-                var value = stored
-                guard change(&value, next + 1) else { continue }
-                next += 1
-                value = value.stamped(next, batch.now)
-                overlay[kind, default: [:]][id] = .some(value)
-                changes.append(StoreChange(action: .updated, object: value, index: next))
-            case .delete(let kind, let id):
-                guard let stored = current(kind, id) else { continue }
-                next += 1
-                overlay[kind, default: [:]][id] = .some(nil)
-                changes.append(StoreChange(action: .deleted, object: stored, index: next))
-            }
+        func set(_ kind: String, _ id: String, _ value: StoreObject?) {
+            undo.append((kind, id, decided.overlay[kind]?[id]))
+            decided.overlay[kind, default: [:]][id] = .some(value)
         }
-        guard !changes.isEmpty else { return index }
-        // The final state of each object changed, then the index: one transaction.
-        let rows = overlay.flatMap { kind, byID in byID.map { (kind, $0.key, $0.value) } }
+        do {
+            for operation in batch.operations {
+                switch operation {
+                case .put(let object, let stamp):
+                    let stored = current(object.kind, object.id)
+                    guard object.versionIndex == (stored?.versionIndex ?? 0) else {
+                        throw StoreError.outOfSequence(kind: object.kind, id: object.id)
+                    }
+                    decided.next += 1
+                    var value = object
+                    stamp?(&value, decided.next)
+                    value = value.stamped(decided.next, batch.now)
+                    set(value.kind, value.id, value)
+                    decided.changes.append(StoreChange(action: stored == nil ? .created : .updated, object: value, index: decided.next))
+                case .update(let kind, let id, let expecting, let change):
+                    guard let stored = current(kind, id) else {
+                        if expecting != nil { throw StoreError.outOfSequence(kind: kind, id: id) }
+                        continue
+                    }
+                    if let expecting, expecting != stored.versionIndex { throw StoreError.outOfSequence(kind: kind, id: id) }
+                    var value = stored
+                    guard change(&value, decided.next + 1) else { continue }
+                    decided.next += 1
+                    value = value.stamped(decided.next, batch.now)
+                    set(kind, id, value)
+                    decided.changes.append(StoreChange(action: .updated, object: value, index: decided.next))
+                case .delete(let kind, let id):
+                    guard let stored = current(kind, id) else { continue }
+                    decided.next += 1
+                    set(kind, id, nil)
+                    decided.changes.append(StoreChange(action: .deleted, object: stored, index: decided.next))
+                }
+            }
+        } catch {
+            for entry in undo.reversed() {
+                if let previous = entry.previous {
+                    decided.overlay[entry.kind, default: [:]][entry.id] = .some(previous)
+                } else {
+                    decided.overlay[entry.kind]?[entry.id] = nil
+                }
+            }
+            decided.changes.removeSubrange(changeCount...)
+            decided.next = start
+            throw error
+        }
+    }
+
+    /// Writes the decided changes in one transaction, then makes them visible.
+    private func write(_ decided: Decided) async throws {
+        let rows = decided.overlay.flatMap { kind, byID in byID.map { (kind, $0.key, $0.value) } }
         let bodies = try await Self.encode(rows.map(\.2))
-        let newIndex = next
+        let newIndex = decided.next
         try await queue.write { db in
             let put = try db.cachedStatement(sql: "INSERT OR REPLACE INTO objects (kind, id, version, body) VALUES (?, ?, ?, ?)")
             let delete = try db.cachedStatement(sql: "DELETE FROM objects WHERE kind = ? AND id = ?")
@@ -178,17 +248,7 @@ public actor SQLiteStore: ClusterStore {
         }
         for (kind, id, object) in rows { objects[kind, default: [:]][id] = object }
         index = newIndex
-        publish(changes)
-        return newIndex
-    }
-
-    private func acquireWrite() async {
-        guard writing else { writing = true; return }
-        await withCheckedContinuation { writeQueue.append($0) }
-    }
-
-    private func releaseWrite() {
-        if let next = writeQueue.popFirst() { next.resume() } else { writing = false }
+        publish(decided.changes)
     }
 
     // MARK: - Watches

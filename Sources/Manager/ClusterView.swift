@@ -9,7 +9,8 @@ struct ClusterView {
     private(set) var swarm: SwarmInfo?
     private(set) var nodes: [String: Node] = [:]
     private(set) var services: [String: Service] = [:]
-    private(set) var tasks: [String: SwarmTask] = [:]
+    /// Kept as the store's shared objects, not copies (a task is large; there can be 100,000).
+    private var storedTasks: [String: StoreObject] = [:]
     private(set) var tasksOfService: [String: Set<String>] = [:]
     private(set) var tasksOfNode: [String: Set<String>] = [:]
 
@@ -33,21 +34,21 @@ struct ClusterView {
         case (.service(let service), .deleted): services[service.id] = nil
         case (.service(let service), _): services[service.id] = service
         case (.task(let task), .deleted): remove(task.id)
-        case (.task(let task), _): add(task)
+        case (.task(let task), _): add(task, change.object)
         }
     }
 
-    private mutating func add(_ task: SwarmTask) {
-        if let old = tasks[task.id], let oldNode = old.nodeID, oldNode != task.nodeID {
+    private mutating func add(_ task: SwarmTask, _ stored: StoreObject? = nil) {
+        if let old = self.task(task.id), let oldNode = old.nodeID, oldNode != task.nodeID {
             tasksOfNode[oldNode]?.remove(task.id)
         }
-        tasks[task.id] = task
+        storedTasks[task.id] = stored ?? .task(task)
         tasksOfService[task.serviceID, default: []].insert(task.id)
         if let node = task.nodeID { tasksOfNode[node, default: []].insert(task.id) }
     }
 
     private mutating func remove(_ id: String) {
-        guard let task = tasks.removeValue(forKey: id) else { return }
+        guard let stored = storedTasks.removeValue(forKey: id), case .task(let task) = stored else { return }
         tasksOfService[task.serviceID]?.remove(id)
         if tasksOfService[task.serviceID]?.isEmpty == true { tasksOfService[task.serviceID] = nil }
         if let node = task.nodeID {
@@ -56,6 +57,13 @@ struct ClusterView {
         }
     }
 
-    func tasks(ofService id: String) -> [SwarmTask] { (tasksOfService[id] ?? []).compactMap { tasks[$0] } }
-    func tasks(ofNode id: String) -> [SwarmTask] { (tasksOfNode[id] ?? []).compactMap { tasks[$0] } }
+    func task(_ id: String) -> SwarmTask? {
+        guard case .task(let task) = storedTasks[id] else { return nil }
+        return task
+    }
+
+    var allTasks: [SwarmTask] { storedTasks.keys.compactMap(task) }
+
+    func tasks(ofService id: String) -> [SwarmTask] { (tasksOfService[id] ?? []).compactMap(task) }
+    func tasks(ofNode id: String) -> [SwarmTask] { (tasksOfNode[id] ?? []).compactMap(task) }
 }

@@ -14,7 +14,8 @@ actor Dispatcher {
     private var progress = ProgressWaiters()
 
     private var nodes: [String: Node] = [:]
-    private var tasksOfNode: [String: [String: SwarmTask]] = [:]
+    /// The store's shared objects, not copies.
+    private var tasksOfNode: [String: [String: StoreObject]] = [:]
     private var nodeOfTask: [String: String] = [:]
     private var heartbeatPeriod: Int64 = 5_000_000_000
 
@@ -82,14 +83,14 @@ actor Dispatcher {
                 nodeOfTask[task.id] = nil
                 touch(old, change.index)
             }
-            place(task)
+            place(task, change.object)
             if let node = task.nodeID { touch(node, change.index) }
         }
     }
 
-    private func place(_ task: SwarmTask) {
+    private func place(_ task: SwarmTask, _ stored: StoreObject? = nil) {
         guard let node = task.nodeID else { return }
-        tasksOfNode[node, default: [:]][task.id] = task
+        tasksOfNode[node, default: [:]][task.id] = stored ?? .task(task)
         nodeOfTask[task.id] = node
     }
 
@@ -174,7 +175,7 @@ actor Dispatcher {
             }
             timer.cancel()
         }
-        return Assignments(version: assignmentVersion[nodeID] ?? 0, tasks: Array((tasksOfNode[nodeID] ?? [:]).values))
+        return Assignments(version: assignmentVersion[nodeID] ?? 0, tasks: (tasksOfNode[nodeID] ?? [:]).values.compactMap(SwarmTask.init))
     }
 
     private func wake(_ nodeID: String, _ waiterID: UInt64) {

@@ -47,10 +47,10 @@ actor Orchestrator {
             view = ClusterView(snapshot)
             everythingDirty = true
             let now = clock()
-            for task in view.tasks.values where task.desiredState == .ready && restartAt[task.id] == nil { restartAt[task.id] = now }
+            for task in view.allTasks where task.desiredState == .ready && restartAt[task.id] == nil { restartAt[task.id] = now }
         case .changes(let changes):
             for change in changes {
-                if case .task(let task) = change.object, needsLook(change.action, view.tasks[task.id], task) {
+                if case .task(let task) = change.object, needsLook(change.action, view.task(task.id), task) {
                     dirtyServices.insert(task.serviceID)
                 }
                 view.apply(change)

@@ -68,6 +68,33 @@ struct SQLiteStoreTests {
         #expect(await store.all(Service.self).count == 1)
     }
 
+    @Test func concurrentCommitsEachSucceedOrFailOnTheirOwn() async throws {
+        let temporary = try TemporaryStore()
+        let store = temporary.store
+        var first = StoreBatch(now: now)
+        let service = TemporaryStore.service("web")
+        first.put(service)
+        try await store.commit(first)
+        let stale = service   // version 0, but it exists now
+        let now = self.now
+        let results = await withTaskGroup(of: Result<UInt64, StoreError>.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    var batch = StoreBatch(now: now)
+                    batch.put(TemporaryStore.service("s\(index)"))
+                    if index == 7 { batch.put(stale) }
+                    do { return .success(try await store.commit(batch)) } catch { return .failure(error as! StoreError) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { if case .failure = $0 { true } else { false } }.count == 1)
+        #expect(Set(results.compactMap { try? $0.get() }) == Set(2...20))
+        #expect(await store.index == 20)
+        #expect(await store.all(Service.self).count == 20)
+        #expect(await store.all(Service.self).contains { $0.spec.name == "s7" } == false)
+    }
+
     @Test func anUpdateThatDeclinesIsNoChange() async throws {
         let temporary = try TemporaryStore()
         let store = temporary.store

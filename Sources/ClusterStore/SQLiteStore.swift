@@ -27,7 +27,7 @@ public actor SQLiteStore: ClusterStore {
     private var writing = false
     private var waitingCommits: [Waiting] = []
 
-    public init(path: String, logLimit: Int = 200_000) throws {
+    public init(path: String, logLimit: Int = 100_000) throws {
         self.logLimit = logLimit
         var configuration = Configuration()
         configuration.prepareDatabase { db in

@@ -208,6 +208,10 @@ public actor SQLiteStore: ClusterStore {
                     value = value.stamped(decided.next, batch.now)
                     set(kind, id, value)
                     decided.changes.append(StoreChange(action: .updated, object: value, index: decided.next))
+                case .requireNone(let kind, let matches, let error):
+                    let changed = decided.overlay[kind] ?? [:]
+                    let unchanged = (objects[kind] ?? [:]).lazy.filter { changed[$0.key] == nil }.map(\.value)
+                    if unchanged.contains(where: matches) || changed.values.contains(where: { $0.map(matches) ?? false }) { throw error }
                 case .delete(let kind, let id):
                     guard let stored = current(kind, id) else { continue }
                     decided.next += 1

@@ -12,6 +12,9 @@ public struct StoreBatch: Sendable {
         /// stored one. The closure returns false to leave the object as it is.
         case update(kind: String, id: String, expecting: UInt64?, @Sendable (inout StoreObject, UInt64) -> Bool)
         case delete(kind: String, id: String)
+        /// Fails the commit with `error` if a stored object of `kind` (as
+        /// the batch's earlier changes leave them) matches.
+        case requireNone(kind: String, @Sendable (StoreObject) -> Bool, error: any Error & Sendable)
     }
 
     public var now: Timestamp
@@ -46,6 +49,13 @@ public struct StoreBatch: Sendable {
             stored = value.stored
             return true
         })
+    }
+
+    /// Fails the commit with `error` if any object of `type` matches, as it is
+    /// at commit time (a uniqueness check that no concurrent commit can slip past).
+    public mutating func requireNone<T: StoredObject>(_ type: T.Type, failing error: any Error & Sendable,
+                                                      where matches: @escaping @Sendable (T) -> Bool) {
+        operations.append(.requireNone(kind: T.kind, { stored in T(stored).map(matches) ?? false }, error: error))
     }
 
     /// A deletion is a change too: it moves the index on.

@@ -8,6 +8,10 @@ import SwarmAPI
 extension ClusterManager {
     static let outOfSequence = APIError(500, "rpc error: code = Unknown desc = update out of sequence")
 
+    static func nameConflict(_ name: String) -> APIError {
+        APIError.conflict("rpc error: code = AlreadyExists desc = name conflicts with an existing object: service \(name) already exists")
+    }
+
     /// Commits `batch`; a version that went stale meanwhile is Docker's "update out of sequence".
     @discardableResult
     func commit(_ batch: StoreBatch) async throws -> UInt64 {
@@ -60,12 +64,13 @@ extension ClusterManager {
 
     public func createService(_ spec: ServiceSpec) async throws -> Service {
         try validate(spec)
-        if await store.all(Service.self).contains(where: { $0.spec.name == spec.name }) {
-            throw APIError.conflict("rpc error: code = AlreadyExists desc = name conflicts with an existing object: service \(spec.name) already exists")
-        }
+        if await store.all(Service.self).contains(where: { $0.spec.name == spec.name }) { throw Self.nameConflict(spec.name) }
         let now = clock()
         let service = Service(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec, specIndex: 0)
         var batch = StoreBatch(now: now)
+        // Checked again in the commit: two creates of one name at once make one service.
+        let name = spec.name
+        batch.requireNone(Service.self, failing: Self.nameConflict(name)) { $0.spec.name == name }
         // The template's index is the index of this change.
         batch.put(service) { service, index in service.specIndex = index }
         try await commit(batch)

@@ -42,6 +42,19 @@ struct OrchestratorTests {
         #expect(try await cluster.manager.service("web").spec.mode.replicated?.replicas == 3)
     }
 
+    @Test func concurrentCreatesOfOneNameMakeOneService() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let manager = cluster.manager
+        let created = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask { (try? await manager.createService(ClusterFixture.spec("web"))) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(created == 1)
+        #expect(await manager.allServices().count == 1)
+    }
+
     @Test func globalServiceFollowsNodesAndDrain() async throws {
         let cluster = try await ClusterFixture(nodes: 3)
         let service = try await cluster.manager.createService(ClusterFixture.spec("agent", global: true))

@@ -89,10 +89,23 @@ let package = Package(
         ),
         // Docker's --format (Go templates, tabwriter tables) and --filter.
         .target(name: "Formatting"),
-        // Store, orchestrator, scheduler, dispatcher, API.
+        // The cluster's state: commits, reads and the watch of committed changes (SQLite now).
+        .target(
+            name: "ClusterStore",
+            dependencies: [
+                "SwarmAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Orchestrator, allocator, scheduler, dispatcher around the store's watch; the API.
         .target(
             name: "Manager",
-            dependencies: ["SwarmAPI", "ClusterTLS", "HTTPServer", "Formatting", "OCIImages", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "SwarmAPI", "ClusterStore", "ClusterTLS", "HTTPServer", "Formatting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         // The agent on every node: session with the manager, task executor.
         .target(
@@ -123,8 +136,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "HTTPServer",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "ClusterTLS", "ClusterStore", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -148,13 +160,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "scheduler-bench",
-            dependencies: ["Manager", "SwarmAPI"],
+            dependencies: ["Manager", "ClusterStore", "SwarmAPI"],
             path: "bench/scheduler-bench"
         ),
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
-        .testTarget(name: "ManagerTests", dependencies: ["Manager", "SwarmAPI"]),
+        .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
+        .testTarget(name: "ManagerTests", dependencies: ["Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),

@@ -1,18 +1,19 @@
+import ClusterStore
 import SwarmAPI
 
 extension ClusterManager {
     /// `swarm init`: a new swarm whose first node (this one) is its manager.
-    public static func bootstrap(store: Store, clusterID: String, nodeID: String, hostname: String, addr: String,
-                                 tokens: JoinTokens, heartbeatPeriod: Int64) throws {
+    public static func bootstrap(store: any ClusterStore, clusterID: String, nodeID: String, hostname: String, addr: String,
+                                 tokens: JoinTokens, heartbeatPeriod: Int64) async throws {
         let now = Timestamp.now()
-        var swarm = SwarmInfo(id: clusterID, version: ObjectVersion(index: 0), createdAt: now,
+        let swarm = SwarmInfo(id: clusterID, version: ObjectVersion(index: 0), createdAt: now,
                               spec: SwarmSpec(heartbeatPeriod: heartbeatPeriod), joinTokens: tokens)
         var node = newNode(id: nodeID, role: .manager, hostname: hostname, addr: addr, now: now)
         node.managerStatus = ManagerStatus(leader: true, reachability: "reachable", addr: addr)
-        try store.commit(now: now) { batch in
-            try batch.put(&swarm)
-            try batch.put(&node)
-        }
+        var batch = StoreBatch(now: now)
+        batch.put(swarm)
+        batch.put(node)
+        try await store.commit(batch)
     }
 
     static func newNode(id: String, role: NodeRole, hostname: String, addr: String, now: Timestamp) -> Node {
@@ -25,12 +26,12 @@ extension ClusterManager {
     }
 
     /// A node joins: its record exists (state unknown) before it first connects.
-    public func admit(nodeID: String, role: NodeRole, hostname: String, addr: String) throws -> Node {
-        var node = Self.newNode(id: nodeID, role: role, hostname: hostname, addr: addr, now: clock())
+    public func admit(nodeID: String, role: NodeRole, hostname: String, addr: String) async throws -> Node {
+        let node = Self.newNode(id: nodeID, role: role, hostname: hostname, addr: addr, now: clock())
         if role == .manager { throw APIError.badRequest("joining as a manager needs a replicated store, which this swarm does not have yet: join as a worker") }
-        try store.commit(now: clock()) { batch in try batch.put(&node) }
-        nodes[node.id] = node
-        lastHeartbeat[node.id] = clock()
-        return node
+        var batch = StoreBatch(now: clock())
+        batch.put(node)
+        try await store.commit(batch)
+        return await store.get(Node.self, id: nodeID) ?? node
     }
 }

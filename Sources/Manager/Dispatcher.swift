@@ -1,84 +1,202 @@
+import ClusterStore
+import Logging
 import SwarmAPI
 
-/// The dispatcher: agents' sessions, heartbeats, status batches and the
-/// assignment sets pushed (long-polled) to each node.
-extension ClusterManager {
-    func touchAssignments(of node: String) {
-        assignmentVersion[node] = store.index
-        if let waiters = assignmentWaiters.removeValue(forKey: node) {
-            for waiter in waiters.values { waiter.resume() }
+/// The dispatcher: agents' sessions and heartbeats (a node that misses
+/// them is marked down), their status reports (only for the node's own
+/// tasks, only forward), and each node's assignments, long-polled: a
+/// request naming the version it has waits until the node's tasks change.
+/// Reads the watch; commits what the agents report.
+actor Dispatcher {
+    let store: any ClusterStore
+    let clock: @Sendable () -> Timestamp
+    let logger = Logger(label: "swarm.manager.dispatcher")
+    private var progress = ProgressWaiters()
+
+    private var nodes: [String: Node] = [:]
+    /// The store's shared objects, not copies.
+    private var tasksOfNode: [String: [String: StoreObject]] = [:]
+    private var nodeOfTask: [String: String] = [:]
+    private var heartbeatPeriod: Int64 = 5_000_000_000
+
+    // In memory only: a restarted manager gives every node a fresh
+    // heartbeat period to come back.
+    private var lastHeartbeat: [String: Timestamp] = [:]
+    private var assignmentVersion: [String: UInt64] = [:]
+    private var waiters: [String: [UInt64: CheckedContinuation<Void, Never>]] = [:]
+    private var nextWaiterID: UInt64 = 0
+
+    init(store: any ClusterStore, clock: @escaping @Sendable () -> Timestamp) {
+        self.store = store
+        self.clock = clock
+    }
+
+    func run() async {
+        var watch = store.watch(from: 0).makeAsyncIterator()
+        while let event = await watch.next() {
+            switch event {
+            case .snapshot(let snapshot): rebuild(snapshot)
+            case .changes(let changes): for change in changes { apply(change) }
+            }
+            progress.advance(to: watch.index)
         }
     }
 
-    func requireMember(_ nodeID: String) throws -> Node {
-        guard let node = nodes[nodeID] else {
-            throw APIError.forbidden("node \(nodeID) is not a member of this swarm (removed?): leave and join again")
+    func processed(through index: UInt64) async {
+        await withCheckedContinuation { progress.add(index, $0) }
+    }
+
+    // MARK: - The view
+
+    private func rebuild(_ snapshot: StoreSnapshot) {
+        let now = clock()
+        nodes = [:]; tasksOfNode = [:]; nodeOfTask = [:]
+        if let period = snapshot.swarm?.spec.dispatcher.heartbeatPeriod { heartbeatPeriod = period }
+        for node in snapshot.nodes {
+            nodes[node.id] = node
+            if lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = now }
         }
-        return node
+        for task in snapshot.tasks { place(task) }
+        for node in Set(nodes.keys).union(tasksOfNode.keys) { touch(node, snapshot.index) }
+    }
+
+    private func apply(_ change: StoreChange) {
+        switch (change.object, change.action) {
+        case (.swarm(let swarm), _):
+            if let period = swarm.spec.dispatcher.heartbeatPeriod { heartbeatPeriod = period }
+        case (.node(let node), .deleted):
+            nodes[node.id] = nil
+            lastHeartbeat[node.id] = nil
+        case (.node(let node), _):
+            if nodes[node.id] == nil && lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = clock() }
+            nodes[node.id] = node
+        case (.service, _): break
+        case (.task(let task), .deleted):
+            if let node = nodeOfTask.removeValue(forKey: task.id) {
+                tasksOfNode[node]?[task.id] = nil
+                if tasksOfNode[node]?.isEmpty == true { tasksOfNode[node] = nil }
+                touch(node, change.index)
+            }
+        case (.task(let task), _):
+            if let old = nodeOfTask[task.id], old != task.nodeID {
+                tasksOfNode[old]?[task.id] = nil
+                nodeOfTask[task.id] = nil
+                touch(old, change.index)
+            }
+            place(task, change.object)
+            if let node = task.nodeID { touch(node, change.index) }
+        }
+    }
+
+    private func place(_ task: SwarmTask, _ stored: StoreObject? = nil) {
+        guard let node = task.nodeID else { return }
+        tasksOfNode[node, default: [:]][task.id] = stored ?? .task(task)
+        nodeOfTask[task.id] = node
+    }
+
+    /// The node's assignments changed at `index`: wake its long polls.
+    private func touch(_ node: String, _ index: UInt64) {
+        assignmentVersion[node] = index
+        if let woken = waiters.removeValue(forKey: node) {
+            for waiter in woken.values { waiter.resume() }
+        }
+    }
+
+    // MARK: - Agents
+
+    private func requireMember(_ nodeID: String) async throws -> Node {
+        // The store, not the view: a node admitted or removed a moment ago counts at once.
+        if let node = await store.get(Node.self, id: nodeID) { return node }
+        throw APIError.forbidden("node \(nodeID) is not a member of this swarm (removed?): leave and join again")
     }
 
     /// A node (re)connects: record what it has and mark it ready.
-    public func openSession(nodeID: String, _ request: SessionRequest) throws -> SessionResponse {
-        var node = try requireMember(nodeID)
-        node.description = request.description
-        node.status = NodeStatus(state: .ready, addr: String(request.addr.split(separator: ":").first ?? ""))
-        if node.managerStatus != nil { node.managerStatus?.reachability = "reachable" }
+    func openSession(nodeID: String, _ request: SessionRequest) async throws -> SessionResponse {
+        _ = try await requireMember(nodeID)
         lastHeartbeat[nodeID] = clock()
-        try commit(tasks: [], nodes: [node])
-        requestReconcile()
+        var batch = StoreBatch(now: clock())
+        let addr = String(request.addr.split(separator: ":").first ?? "")
+        batch.update(Node.self, id: nodeID) { node, _ in
+            node.description = request.description
+            node.status = NodeStatus(state: .ready, addr: addr)
+            if node.managerStatus != nil { node.managerStatus?.reachability = "reachable" }
+            return true
+        }
+        try await store.commit(batch)
         return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod)
     }
 
-    public func heartbeat(nodeID: String) throws -> SessionResponse {
-        var node = try requireMember(nodeID)
+    func heartbeat(nodeID: String) async throws -> SessionResponse {
+        let node = try await requireMember(nodeID)
         lastHeartbeat[nodeID] = clock()
         if node.status.state != .ready {
-            node.status.state = .ready
-            node.status.message = nil
-            try commit(tasks: [], nodes: [node])
-            requestReconcile()
+            var batch = StoreBatch(now: clock())
+            batch.update(Node.self, id: nodeID) { node, _ in
+                guard node.status.state != .ready else { return false }
+                node.status.state = .ready
+                node.status.message = nil
+                return true
+            }
+            try await store.commit(batch)
         }
         return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod)
     }
 
-    /// Observed states from a node: only for its own tasks, only forward.
-    public func reportStatus(nodeID: String, _ batch: StatusBatch) throws {
-        _ = try requireMember(nodeID)
+    /// Observed states from a node: only for its own tasks, only forward
+    /// (checked against the stored task, in the commit).
+    func reportStatus(nodeID: String, _ report: StatusBatch) async throws {
+        _ = try await requireMember(nodeID)
         lastHeartbeat[nodeID] = clock()
-        var changed: [SwarmTask] = []
-        for update in batch.updates {
-            guard var task = tasks[update.taskID], task.nodeID == nodeID,
-                  task.status.state.canAdvance(to: update.status.state) else { continue }
-            task.status = update.status
-            changed.append(task)
+        var batch = StoreBatch(now: clock())
+        for update in report.updates {
+            let status = update.status
+            batch.update(SwarmTask.self, id: update.taskID) { task, _ in
+                guard task.nodeID == nodeID, task.status.state.canAdvance(to: status.state) else { return false }
+                task.status = status
+                return true
+            }
         }
-        guard !changed.isEmpty else { return }
-        try commit(tasks: changed)
-        requestReconcile()
+        try await store.commit(batch)
     }
 
     /// The node's tasks: at once without `since`; else once their set changed after `since`, or after
-    /// `timeout` seconds (the agent then asks again: a liveness signal).
-    public func assignments(nodeID: String, since: UInt64?, timeout: Duration = .seconds(20)) async throws -> Assignments {
-        _ = try requireMember(nodeID)
+    /// `timeout` (the agent then asks again: a liveness signal).
+    func assignments(nodeID: String, since: UInt64?, timeout: Duration) async throws -> Assignments {
+        _ = try await requireMember(nodeID)
         if let since, (assignmentVersion[nodeID] ?? 0) == since {
             nextWaiterID += 1
             let waiterID = nextWaiterID
             let timer = Task {
                 try? await Task.sleep(for: timeout)
-                self.wakeWaiter(nodeID, waiterID)
+                self.wake(nodeID, waiterID)
             }
             await withCheckedContinuation { continuation in
-                assignmentWaiters[nodeID, default: [:]][waiterID] = continuation
+                waiters[nodeID, default: [:]][waiterID] = continuation
             }
             timer.cancel()
         }
-        let version = assignmentVersion[nodeID] ?? 0
-        let mine = (tasksOfNode[nodeID] ?? []).compactMap { tasks[$0] }
-        return Assignments(version: version, tasks: mine)
+        return Assignments(version: assignmentVersion[nodeID] ?? 0, tasks: (tasksOfNode[nodeID] ?? [:]).values.compactMap(SwarmTask.init))
     }
 
-    func wakeWaiter(_ nodeID: String, _ waiterID: UInt64) {
-        assignmentWaiters[nodeID]?.removeValue(forKey: waiterID)?.resume()
+    private func wake(_ nodeID: String, _ waiterID: UInt64) {
+        waiters[nodeID]?.removeValue(forKey: waiterID)?.resume()
+    }
+
+    /// Nodes whose heartbeats stopped are down; their tasks move elsewhere (the orchestrator's part).
+    func tick() async {
+        let now = clock()
+        let grace = heartbeatPeriod * 2 + 500_000_000
+        var batch = StoreBatch(now: now)
+        for (id, node) in nodes where node.status.state == .ready {
+            guard let seen = lastHeartbeat[id], now.nanoseconds - seen.nanoseconds > grace else { continue }
+            batch.update(Node.self, id: id) { node, _ in
+                guard node.status.state == .ready else { return false }
+                node.status.state = .down
+                node.status.message = "heartbeat failure"
+                return true
+            }
+        }
+        guard !batch.isEmpty else { return }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("heartbeats: \(error)") }
     }
 }

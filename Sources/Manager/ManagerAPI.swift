@@ -1,24 +1,41 @@
+import ClusterStore
 import SwarmAPI
 
 /// The API's operations on services, tasks, nodes and the swarm. Each one
-/// validates everything first, so a rejected request changes nothing.
+/// reads the store, validates everything first, then commits one batch:
+/// a rejected request changes nothing. Versions the caller names are
+/// checked again in the commit (Docker's optimistic concurrency).
 extension ClusterManager {
+    static let outOfSequence = APIError(500, "rpc error: code = Unknown desc = update out of sequence")
+
+    static func nameConflict(_ name: String) -> APIError {
+        APIError.conflict("rpc error: code = AlreadyExists desc = name conflicts with an existing object: service \(name) already exists")
+    }
+
+    /// Commits `batch`; a version that went stale meanwhile is Docker's "update out of sequence".
+    @discardableResult
+    func commit(_ batch: StoreBatch) async throws -> UInt64 {
+        do { return try await store.commit(batch) } catch StoreError.outOfSequence { throw Self.outOfSequence }
+    }
+
     // MARK: - Lookups (full ID, name, or unique ID prefix, as Docker)
 
-    public func service(_ ref: String) throws -> Service {
-        if let service = services[ref] { return service }
-        if let service = services.values.first(where: { $0.spec.name == ref }) { return service }
-        let matches = services.values.filter { $0.id.hasPrefix(ref) }
+    public func service(_ ref: String) async throws -> Service {
+        if let service = await store.get(Service.self, id: ref) { return service }
+        let services = await store.all(Service.self)
+        if let service = services.first(where: { $0.spec.name == ref }) { return service }
+        let matches = services.filter { $0.id.hasPrefix(ref) }
         if matches.count == 1, !ref.isEmpty { return matches[0] }
         throw APIError.notFound("service \(ref) not found")
     }
 
-    public func node(_ ref: String) throws -> Node {
+    public func node(_ ref: String) async throws -> Node {
         let ref = ref == "self" ? nodeID : ref
-        if let node = nodes[ref] { return node }
-        let byName = nodes.values.filter { $0.description.hostname == ref || $0.spec.name == ref }
+        if let node = await store.get(Node.self, id: ref) { return node }
+        let nodes = await store.all(Node.self)
+        let byName = nodes.filter { $0.description.hostname == ref || $0.spec.name == ref }
         if byName.count == 1 { return byName[0] }
-        let matches = nodes.values.filter { $0.id.hasPrefix(ref) }
+        let matches = nodes.filter { $0.id.hasPrefix(ref) }
         if matches.count == 1, !ref.isEmpty { return matches[0] }
         if byName.count + matches.count > 1 {
             throw APIError.badRequest("node \(ref) is ambiguous (\(byName.count + matches.count) matches found)")
@@ -26,41 +43,44 @@ extension ClusterManager {
         throw APIError.notFound("node \(ref) not found")
     }
 
-    public func task(_ ref: String) throws -> SwarmTask {
-        if let task = tasks[ref] { return task }
-        let matches = tasks.values.filter { $0.id.hasPrefix(ref) }
+    public func task(_ ref: String) async throws -> SwarmTask {
+        if let task = await store.get(SwarmTask.self, id: ref) { return task }
+        let matches = await store.all(SwarmTask.self).filter { $0.id.hasPrefix(ref) }
         if matches.count == 1, !ref.isEmpty { return matches[0] }
         throw APIError.notFound("task \(ref) not found")
     }
 
-    public func allServices() -> [Service] { Array(services.values) }
-    public func allNodes() -> [Node] { Array(nodes.values) }
-    public func allTasks() -> [SwarmTask] { Array(tasks.values) }
-    public func swarmInfo() -> SwarmInfo { swarm }
+    public func allServices() async -> [Service] { await store.all(Service.self) }
+    public func allNodes() async -> [Node] { await store.all(Node.self) }
+    public func allTasks() async -> [SwarmTask] { await store.all(SwarmTask.self) }
+    public func swarmInfo() async throws -> SwarmInfo {
+        guard let swarm = await store.all(SwarmInfo.self).first else {
+            throw APIError.unavailable("This node is not a swarm manager: the store has no swarm. Use \"swarm init\" or \"swarm join\".")
+        }
+        return swarm
+    }
 
     // MARK: - Services
 
-    public func createService(_ spec: ServiceSpec) throws -> Service {
+    public func createService(_ spec: ServiceSpec) async throws -> Service {
         try validate(spec)
-        if services.values.contains(where: { $0.spec.name == spec.name }) {
-            throw APIError.conflict("rpc error: code = AlreadyExists desc = name conflicts with an existing object: service \(spec.name) already exists")
-        }
+        if await store.all(Service.self).contains(where: { $0.spec.name == spec.name }) { throw Self.nameConflict(spec.name) }
         let now = clock()
-        var service = Service(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec,
-                              specIndex: store.index + 1)
-        try store.commit(now: now) { batch in try batch.put(&service) }
-        services[service.id] = service
-        dirtyServices.insert(service.id)
-        requestReconcile()
-        return service
+        let service = Service(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec, specIndex: 0)
+        var batch = StoreBatch(now: now)
+        // Checked again in the commit: two creates of one name at once make one service.
+        let name = spec.name
+        batch.requireNone(Service.self, failing: Self.nameConflict(name)) { $0.spec.name == name }
+        // The template's index is the index of this change.
+        batch.put(service) { service, index in service.specIndex = index }
+        try await commit(batch)
+        return try await self.service(service.id)
     }
 
     /// Docker's optimistic concurrency: the caller names the version it read.
-    public func updateService(_ ref: String, version: UInt64, spec: ServiceSpec, rollback: Bool = false) throws -> Service {
-        var service = try self.service(ref)
-        guard version == service.version.index else {
-            throw APIError(500, "rpc error: code = Unknown desc = update out of sequence")
-        }
+    public func updateService(_ ref: String, version: UInt64, spec: ServiceSpec, rollback: Bool = false) async throws -> Service {
+        let service = try await self.service(ref)
+        guard version == service.version.index else { throw Self.outOfSequence }
         var spec = spec
         if rollback {
             guard let previous = service.previousSpec else {
@@ -76,28 +96,28 @@ extension ClusterManager {
             throw APIError.badRequest("rpc error: code = Unimplemented desc = service mode change is not allowed")
         }
         let templateChanged = spec.taskTemplate != service.spec.taskTemplate
-        service.previousSpec = service.spec
-        service.spec = spec
-        try store.commit(now: clock()) { batch in
-            if templateChanged { service.specIndex = batch.upcomingIndex }
+        let now = clock()
+        let newSpec = spec
+        var batch = StoreBatch(now: now)
+        batch.update(Service.self, id: service.id, expecting: version) { service, index in
+            service.previousSpec = service.spec
+            service.spec = newSpec
             if templateChanged {
-                service.updateStatus = UpdateStatus(state: rollback ? "rollback_started" : "updating", startedAt: clock(),
+                service.specIndex = index
+                service.updateStatus = UpdateStatus(state: rollback ? "rollback_started" : "updating", startedAt: now,
                                                     message: rollback ? "manually requested rollback" : "update in progress")
             }
-            try batch.put(&service)
+            return true
         }
-        services[service.id] = service
-        dirtyServices.insert(service.id)
-        requestReconcile()
-        return service
+        try await commit(batch)
+        return try await self.service(service.id)
     }
 
-    public func removeService(_ ref: String) throws {
-        let service = try self.service(ref)
-        try store.commit(now: clock()) { batch in batch.delete(Service.self, id: service.id) }
-        services[service.id] = nil
-        dirtyServices.insert(service.id)
-        requestReconcile()
+    public func removeService(_ ref: String) async throws {
+        let service = try await self.service(ref)
+        var batch = StoreBatch(now: clock())
+        batch.delete(Service.self, id: service.id)
+        try await commit(batch)
     }
 
     func validate(_ spec: ServiceSpec) throws {
@@ -132,64 +152,57 @@ extension ClusterManager {
 
     // MARK: - Nodes
 
-    public func updateNode(_ ref: String, version: UInt64, spec: NodeSpec) throws {
-        var node = try self.node(ref)
-        guard version == node.version.index else {
-            throw APIError(500, "rpc error: code = Unknown desc = update out of sequence")
-        }
-        if node.spec.role == .manager, spec.role == .worker, nodes.values.filter({ $0.spec.role == .manager }).count == 1 {
+    public func updateNode(_ ref: String, version: UInt64, spec: NodeSpec) async throws {
+        let node = try await self.node(ref)
+        guard version == node.version.index else { throw Self.outOfSequence }
+        if node.spec.role == .manager, spec.role == .worker, await store.all(Node.self).filter({ $0.spec.role == .manager }).count == 1 {
             throw APIError.badRequest("rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm")
         }
         if spec.role == .manager && node.spec.role == .worker {
             // More than one manager needs a replicated store (etcd): not built yet.
             throw APIError.badRequest("promoting a worker needs a replicated store, which this swarm does not have yet: keep one manager")
         }
-        node.spec = spec
-        try commit(tasks: [], nodes: [node])
-        requestReconcile()
+        var batch = StoreBatch(now: clock())
+        batch.update(Node.self, id: node.id, expecting: version) { node, _ in node.spec = spec; return true }
+        try await commit(batch)
     }
 
-    public func removeNode(_ ref: String, force: Bool) throws {
-        let node = try self.node(ref)
+    public func removeNode(_ ref: String, force: Bool) async throws {
+        let node = try await self.node(ref)
         if node.status.state != .down && !force {
             throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is not down and can't be removed")
         }
         if node.spec.role == .manager {
             throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal")
         }
-        let orphaned = (tasksOfNode[node.id] ?? []).compactMap { tasks[$0] }
-        try store.commit(now: clock()) { batch in
-            batch.delete(Node.self, id: node.id)
-            for task in orphaned { batch.delete(SwarmTask.self, id: task.id) }
-        }
-        for task in orphaned { unindex(task.id) }
-        nodes[node.id] = nil
-        lastHeartbeat[node.id] = nil
-        everythingDirty = true
-        requestReconcile()
+        let orphaned = await store.all(SwarmTask.self).filter { $0.nodeID == node.id }
+        var batch = StoreBatch(now: clock())
+        batch.delete(Node.self, id: node.id)
+        for task in orphaned { batch.delete(SwarmTask.self, id: task.id) }
+        try await commit(batch)
     }
 
     // MARK: - The swarm
 
-    public func rotateJoinToken(worker: Bool, manager: Bool, version: UInt64, newToken: (NodeRole) -> String) throws -> SwarmInfo {
-        guard version == swarm.version.index else {
-            throw APIError(500, "rpc error: code = Unknown desc = update out of sequence")
+    public func rotateJoinToken(worker: Bool, manager: Bool, version: UInt64, newToken: (NodeRole) -> String) async throws -> SwarmInfo {
+        let swarm = try await swarmInfo()
+        guard version == swarm.version.index else { throw Self.outOfSequence }
+        let workerToken = worker ? newToken(.worker) : nil, managerToken = manager ? newToken(.manager) : nil
+        var batch = StoreBatch(now: clock())
+        batch.update(SwarmInfo.self, id: swarm.id, expecting: version) { swarm, _ in
+            if let workerToken { swarm.joinTokens.worker = workerToken }
+            if let managerToken { swarm.joinTokens.manager = managerToken }
+            return true
         }
-        var updated = swarm
-        if worker { updated.joinTokens.worker = newToken(.worker) }
-        if manager { updated.joinTokens.manager = newToken(.manager) }
-        try store.commit(now: clock()) { batch in try batch.put(&updated) }
-        swarm = updated
-        return updated
+        try await commit(batch)
+        return try await swarmInfo()
     }
 
-    public func updateSwarmSpec(version: UInt64, spec: SwarmSpec) throws {
-        guard version == swarm.version.index else {
-            throw APIError(500, "rpc error: code = Unknown desc = update out of sequence")
-        }
-        var updated = swarm
-        updated.spec = spec
-        try store.commit(now: clock()) { batch in try batch.put(&updated) }
-        swarm = updated
+    public func updateSwarmSpec(version: UInt64, spec: SwarmSpec) async throws {
+        let swarm = try await swarmInfo()
+        guard version == swarm.version.index else { throw Self.outOfSequence }
+        var batch = StoreBatch(now: clock())
+        batch.update(SwarmInfo.self, id: swarm.id, expecting: version) { swarm, _ in swarm.spec = spec; return true }
+        try await commit(batch)
     }
 }

@@ -1,28 +1,111 @@
+import ClusterStore
+import Logging
 import SwarmAPI
 
-/// Task changes one reconcile pass decides; read back through `current`
-/// so later steps of the same pass see earlier ones.
-struct PendingChanges {
-    var updated: [String: SwarmTask] = [:]
-    var created: [SwarmTask] = []
-    var deleted: Set<String> = []
-    var services: [Service] = []
+/// The orchestrator: makes every service's tasks match its spec
+/// (replicated slots, one task per eligible node for global services,
+/// restart policy with delay, max attempts and window, rolling updates,
+/// task history). It reads the store's watch and commits its decisions;
+/// new tasks go to the allocator and the scheduler through the store.
+actor Orchestrator {
+    let store: any ClusterStore
+    let clock: @Sendable () -> Timestamp
+    let logger = Logger(label: "swarm.manager.orchestrator")
+    private var view = ClusterView()
+    private var progress = ProgressWaiters()
 
-    mutating func update(_ task: SwarmTask) { updated[task.id] = task }
-}
+    // In memory, like swarmkit's restart supervisor: a restarted manager
+    // starts waiting tasks at once.
+    private var restartAt: [String: Timestamp] = [:]
+    private var restartHistory: [String: [Timestamp]] = [:]
+    private var dirtyServices: Set<String> = []
+    private var everythingDirty = true
 
-extension ClusterManager {
-    /// The orchestrator: for every service that changed (or all, after a
-    /// node change), make its tasks match its spec; then place new tasks.
-    func reconcile() throws {
+    init(store: any ClusterStore, clock: @escaping @Sendable () -> Timestamp) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// Follows the watch until the task is cancelled.
+    func run() async {
+        var watch = store.watch(from: 0).makeAsyncIterator()
+        while let event = await watch.next() {
+            absorb(event)
+            await reconcile()
+            progress.advance(to: view.index)
+        }
+    }
+
+    /// Returns once every change up to `index` has been acted on.
+    func processed(through index: UInt64) async {
+        await withCheckedContinuation { progress.add(index, $0) }
+    }
+
+    private func absorb(_ event: StoreEvent) {
+        switch event {
+        case .snapshot(let snapshot):
+            view = ClusterView(snapshot)
+            everythingDirty = true
+            let now = clock()
+            for task in view.allTasks where task.desiredState == .ready && restartAt[task.id] == nil { restartAt[task.id] = now }
+        case .changes(let changes):
+            for change in changes {
+                if case .task(let task) = change.object, needsLook(change.action, view.task(task.id), task) {
+                    dirtyServices.insert(task.serviceID)
+                }
+                view.apply(change)
+                switch change.object {
+                case .task(let task):
+                    if change.action == .deleted { restartAt[task.id] = nil }
+                case .service(let service): dirtyServices.insert(service.id)
+                case .node: everythingDirty = true
+                case .swarm: break
+                }
+            }
+        }
+    }
+
+    /// Whether a task's change can change a decision: an agent's progress
+    /// between non-final states (assigned → … → running) does not, unless
+    /// its service is being updated (the update waits for it). Passes are
+    /// O(tasks of the service): thousands of progress reports must not each
+    /// cost one.
+    private func needsLook(_ action: StoreChange.Action, _ old: SwarmTask?, _ new: SwarmTask) -> Bool {
+        guard action == .updated, let old else { return true }
+        if old.desiredState != new.desiredState || old.nodeID != new.nodeID || old.status.state.isTerminal != new.status.state.isTerminal {
+            return true
+        }
+        let update = view.services[new.serviceID]?.updateStatus?.state
+        return update == "updating" || update == "rollback_started"
+    }
+
+    /// Restart delays that ran out: those tasks may start now.
+    func tick() async {
         let now = clock()
-        let serviceIDs: [String] = everythingDirty ? Array(Set(services.keys).union(tasksOfService.keys)) : Array(dirtyServices)
+        var batch = StoreBatch(now: now)
+        for (id, at) in restartAt where at <= now {
+            restartAt[id] = nil
+            batch.update(SwarmTask.self, id: id) { task, _ in
+                guard task.desiredState == .ready else { return false }
+                task.desiredState = .running
+                return true
+            }
+        }
+        guard !batch.isEmpty else { return }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("restart: \(error)") }
+    }
+
+    /// For every service that changed (or all, after a node changed), make
+    /// its tasks match its spec, and commit that as one batch.
+    private func reconcile() async {
+        let now = clock()
+        let serviceIDs: [String] = everythingDirty ? Array(Set(view.services.keys).union(view.tasksOfService.keys)) : Array(dirtyServices)
         everythingDirty = false
         dirtyServices = []
         var changes = PendingChanges()
         for id in serviceIDs {
-            let current = (tasksOfService[id] ?? []).compactMap { tasks[$0] }
-            if let service = services[id] {
+            let current = view.tasks(ofService: id)
+            if let service = view.services[id] {
                 if service.spec.mode.isGlobal {
                     orchestrateGlobal(service, current, now, &changes)
                 } else {
@@ -32,28 +115,36 @@ extension ClusterManager {
                 retire(current, &changes)
             }
         }
-        schedule(&changes, now, scope: serviceIDs)
-        let changed = Array(changes.updated.values) + changes.created
-        guard !changed.isEmpty || !changes.deleted.isEmpty || !changes.services.isEmpty else { return }
-        try commit(tasks: changed, deleting: Array(changes.deleted), services: changes.services)
-        // Services whose tasks changed get another look (a task made here
-        // may already need placing elsewhere); a pass with nothing to do ends it.
-        requestReconcile()
+        let batch = changes.batch(now: now)
+        guard !batch.isEmpty else { return }
+        do {
+            try await store.commit(batch)
+        } catch is CancellationError {
+            // The manager is stopping.
+        } catch {
+            // The store refused: decide again on the next change.
+            logger.error("reconcile: \(error)")
+            everythingDirty = true
+        }
     }
 
+    /// Shorthands for the view, as the rules below read them.
+    private var nodes: [String: Node] { view.nodes }
+    private var swarm: SwarmInfo? { view.swarm }
+
     /// A node can run a task of a service when it is up and not drained.
-    func nodeUsable(_ nodeID: String?) -> Bool {
+    private func nodeUsable(_ nodeID: String?) -> Bool {
         guard let nodeID, let node = nodes[nodeID] else { return false }
         return node.status.state == .ready && node.spec.availability != .drain
     }
 
     /// A task that counts for its slot: meant to run, not ended, and on a
     /// node that is up (or not placed yet).
-    func isLive(_ task: SwarmTask) -> Bool {
+    private func isLive(_ task: SwarmTask) -> Bool {
         task.desiredState <= .running && !task.status.state.isTerminal && (task.nodeID == nil || nodeUsable(task.nodeID))
     }
 
-    func orchestrateReplicated(_ service: Service, _ current: [SwarmTask], _ now: Timestamp, _ changes: inout PendingChanges) {
+    private func orchestrateReplicated(_ service: Service, _ current: [SwarmTask], _ now: Timestamp, _ changes: inout PendingChanges) {
         let replicas = Int(service.spec.mode.replicated?.replicas ?? 1)
         var slots: [Int: [SwarmTask]] = [:]
         for task in current { slots[task.slot ?? 0, default: []].append(task) }
@@ -73,7 +164,7 @@ extension ClusterManager {
         trimHistory(service, slots.values.map { $0 }, &changes)
     }
 
-    func orchestrateGlobal(_ service: Service, _ current: [SwarmTask], _ now: Timestamp, _ changes: inout PendingChanges) {
+    private func orchestrateGlobal(_ service: Service, _ current: [SwarmTask], _ now: Timestamp, _ changes: inout PendingChanges) {
         var byNode: [String: [SwarmTask]] = [:]
         for task in current { byNode[task.nodeID ?? "", default: []].append(task) }
         let constraints = (service.spec.taskTemplate.placement?.constraints ?? []).compactMap { try? Constraint(parsing: $0) }
@@ -99,7 +190,7 @@ extension ClusterManager {
 
     /// Makes one slot (or one node of a global service) have one live task.
     /// Returns that task.
-    func reconcileSlot(_ service: Service, slot: Int?, node: String?, _ slotTasks: [SwarmTask], _ now: Timestamp,
+    private func reconcileSlot(_ service: Service, slot: Int?, node: String?, _ slotTasks: [SwarmTask], _ now: Timestamp,
                        _ changes: inout PendingChanges) -> SwarmTask? {
         var live: [SwarmTask] = []
         var restart: (delay: Int64, exited: Bool)? = nil
@@ -159,12 +250,12 @@ extension ClusterManager {
         return task
     }
 
-    func slotKey(_ service: String, _ slot: Int?, _ node: String?) -> String {
+    private func slotKey(_ service: String, _ slot: Int?, _ node: String?) -> String {
         "\(service)/\(slot.map(String.init) ?? node ?? "")"
     }
 
     /// Docker's restart policy: condition, then max attempts within window.
-    func shouldRestart(_ service: Service, _ task: SwarmTask, _ now: Timestamp) -> Bool {
+    private func shouldRestart(_ service: Service, _ task: SwarmTask, _ now: Timestamp) -> Bool {
         let policy = service.spec.taskTemplate.restartPolicy
         switch policy?.condition ?? .any {
         case .none: return false
@@ -181,7 +272,7 @@ extension ClusterManager {
         return true
     }
 
-    func newTask(_ service: Service, slot: Int?, node: String?, _ now: Timestamp) -> SwarmTask {
+    private func newTask(_ service: Service, slot: Int?, node: String?, _ now: Timestamp) -> SwarmTask {
         SwarmTask(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: service.spec.taskTemplate,
                   serviceID: service.id, slot: slot, nodeID: node,
                   status: TaskStatus(timestamp: now, state: .new, message: "created"),
@@ -190,7 +281,7 @@ extension ClusterManager {
 
     /// Replaces tasks made from an older template, `parallelism` at a time
     /// (Docker's default 1; 0 = all at once), stop-first.
-    func rollingUpdate(_ service: Service, outdated: [SwarmTask], inFlight: Int, _ now: Timestamp, _ changes: inout PendingChanges) {
+    private func rollingUpdate(_ service: Service, outdated: [SwarmTask], inFlight: Int, _ now: Timestamp, _ changes: inout PendingChanges) {
         guard !outdated.isEmpty else {
             // Every slot runs the new template: the update is done (Docker's UpdateStatus).
             if inFlight == 0, var status = service.updateStatus, status.state == "updating" || status.state == "rollback_started" {
@@ -215,7 +306,7 @@ extension ClusterManager {
 
     /// Stops tasks that no longer belong (scaled away, node gone) and
     /// deletes them once they have ended.
-    func retire(_ retired: [SwarmTask], _ changes: inout PendingChanges) {
+    private func retire(_ retired: [SwarmTask], _ changes: inout PendingChanges) {
         for original in retired {
             var task = changes.updated[original.id] ?? original
             let ended = task.status.state.isTerminal || task.nodeID == nil || nodes[task.nodeID!]?.status.state != .ready
@@ -230,8 +321,8 @@ extension ClusterManager {
     }
 
     /// Keeps the last `TaskHistoryRetentionLimit` tasks per slot (Docker: 5).
-    func trimHistory(_ service: Service, _ groups: [[SwarmTask]], _ changes: inout PendingChanges) {
-        let limit = Int(swarm.spec.orchestration.taskHistoryRetentionLimit ?? 5)
+    private func trimHistory(_ service: Service, _ groups: [[SwarmTask]], _ changes: inout PendingChanges) {
+        let limit = Int(swarm?.spec.orchestration.taskHistoryRetentionLimit ?? 5)
         for group in groups where group.count > limit {
             let ended = group.filter { $0.status.state.isTerminal && $0.desiredState > .running }
                 .sorted { $0.createdAt < $1.createdAt }

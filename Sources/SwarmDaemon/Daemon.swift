@@ -1,9 +1,11 @@
+import ClusterStore
 import ClusterTLS
 import Containers
 import Dispatch
 import FoundationEssentials
 import Glibc
 import HTTPServer
+import Logging
 import Manager
 import NodeAgent
 import OCIImages
@@ -20,6 +22,15 @@ enum Daemon {
     static let engineVersion = "0.4.0"
 
     static func run(dataDir: String, stateDir: String, cgroupParent: String) async throws -> Never {
+        // One line per event on stderr: the daemon's log file when init or
+        // join started it, the journal under systemd. SWARM_LOG_LEVEL=debug
+        // shows every task state an agent reports.
+        let level = ProcessInfo.processInfo.environment["SWARM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         guard let config = try NodeConfig.load(dataDir) else {
             throw RuntimeError.badInput("this node is not part of a swarm: run swarm init or swarm join first")
         }
@@ -70,10 +81,11 @@ enum Daemon {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
         }
         let ca = try RootCA(certificatePEM: material.caCertificatePEM, keyPEM: String(decoding: keyData, as: UTF8.self))
-        let store = try Store(path: directory + "/state.db")
-        let manager = try ClusterManager(store: store, nodeID: config.nodeID)
+        let store = try SQLiteStore(path: directory + "/state.db")
+        let manager = try await ClusterManager(store: store, nodeID: config.nodeID)
         let router = APIRouter(
-            manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion, images: images,
+            manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
+            images: ImageStoreBlobSource(store: images),
             identify: { der in
                 guard let identity = try? ca.validate(nodeCertificateDER: der) else { return nil }
                 return (identity.nodeID, identity.role == .manager)
@@ -87,19 +99,14 @@ enum Daemon {
         let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
         try await tcp.listen(host: host, port: port, tls: try ClusterTLSConfiguration.server(material))
-        Task {
-            while true {
-                try? await Task.sleep(for: .milliseconds(100))
-                await manager.tick()
-            }
-        }
+        Task { await manager.run() }
         return [unix, tcp]
     }
 
     /// `POST /swarm/join`: the token decides the role; the CA signs the
     /// node's own key for a new node ID.
     static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String) async throws -> JoinResponse {
-        let tokens = await manager.swarmInfo().joinTokens
+        let tokens = try await manager.swarmInfo().joinTokens
         guard let role = JoinToken.role(forPresented: request.token, worker: tokens.worker, manager: tokens.manager) else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
         }

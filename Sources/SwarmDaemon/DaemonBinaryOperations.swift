@@ -1,3 +1,4 @@
+import ClusterStore
 import ClusterTLS
 import FoundationEssentials
 import Manager
@@ -34,8 +35,8 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
             try writeFileAtomically(Array((try ca.keyPEM() ?? "").utf8), to: directory + "/ca.key", mode: 0o600)
             try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: ca.certificatePEM, certificatePEM: certificate, keyPEM: key.keyPEM),
                                    to: NodeConfig.certificates(options.dataDir))
-            let store = try Store(path: directory + "/state.db")
-            try ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
+            let store = try SQLiteStore(path: directory + "/state.db")
+            try await ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
                                          addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
                                          heartbeatPeriod: period)
             try NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,

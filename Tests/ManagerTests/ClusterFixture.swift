@@ -1,3 +1,4 @@
+import ClusterStore
 import Foundation
 import Testing
 @testable import Manager
@@ -9,7 +10,10 @@ import SwarmAPI
 final class ClusterFixture: @unchecked Sendable {
     let directory: String
     let manager: ClusterManager
+    let store: SQLiteStore
     var clock: TestClock
+    /// The components' loops; the timers are the tests' to call (`tick`).
+    private var leader: Task<Void, Never>?
 
     final class TestClock: @unchecked Sendable {
         var now = Timestamp(nanoseconds: 1_700_000_000_000_000_000)
@@ -19,19 +23,25 @@ final class ClusterFixture: @unchecked Sendable {
     init(nodes count: Int, heartbeatPeriod: Int64 = 5_000_000_000) async throws {
         directory = NSTemporaryDirectory() + "swarm-test-manager-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try Store(path: directory + "/state.db")
+        let store = try SQLiteStore(path: directory + "/state.db")
+        self.store = store
         let clock = TestClock()
         self.clock = clock
-        try ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node1", hostname: "host1", addr: "10.0.0.1:2377",
+        try await ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node1", hostname: "host1", addr: "10.0.0.1:2377",
                                      tokens: JoinTokens(worker: "w", manager: "m"), heartbeatPeriod: heartbeatPeriod)
-        manager = try ClusterManager(store: store, nodeID: "node1", clock: { clock.now })
+        let manager = try await ClusterManager(store: store, nodeID: "node1", clock: { clock.now })
+        self.manager = manager
+        leader = Task { await manager.run(tickInterval: nil) }
         for index in 2...max(count, 2) where index <= count {
             _ = try await manager.admit(nodeID: "node\(index)", role: .worker, hostname: "host\(index)", addr: "10.0.0.\(index):0")
         }
         for index in 1...count { try await connect("node\(index)") }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
+    deinit {
+        leader?.cancel()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
 
     static func description(_ name: String, labels: [String: String] = [:]) -> NodeDescription {
         NodeDescription(hostname: name, platform: Platform(architecture: "x86_64", os: "linux"),
@@ -43,12 +53,14 @@ final class ClusterFixture: @unchecked Sendable {
         _ = try await manager.openSession(nodeID: node, SessionRequest(description: Self.description(node.replacingOccurrences(of: "node", with: "host")), addr: "10.0.0.1"))
     }
 
-    /// Runs reconcile passes until nothing changes, then has every node
-    /// report its assigned tasks running and its stopped tasks shut down.
-    func settle(agentsRun: Bool = true) async throws {
+    /// Lets the components act until nothing changes, has every node
+    /// report its assigned tasks running and its stopped tasks shut down,
+    /// and so on until a round changes nothing. A cluster still changing
+    /// after 20 rounds is a failure, not a result.
+    func settle(agentsRun: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         for _ in 0..<20 {
-            let before = await manager.store.index
-            await manager.reconcileNow()
+            let before = await store.index
+            try await manager.settle()
             if agentsRun {
                 for node in await manager.allNodes() where node.status.state == .ready {
                     let set = try await manager.assignments(nodeID: node.id, since: nil)
@@ -63,10 +75,14 @@ final class ClusterFixture: @unchecked Sendable {
                     if !updates.isEmpty { try await manager.reportStatus(nodeID: node.id, StatusBatch(updates: updates)) }
                 }
             }
-            await manager.reconcileNow()
-            if await manager.store.index == before { return }
+            try await manager.settle()
+            if await store.index == before { return }
         }
+        Issue.record("the cluster did not settle in 20 rounds", sourceLocation: sourceLocation)
+        throw SettleError()
     }
+
+    struct SettleError: Error {}
 
     func running(_ service: String) async -> [SwarmTask] {
         await manager.allTasks().filter { $0.serviceID == service && $0.status.state == .running && $0.desiredState == .running }

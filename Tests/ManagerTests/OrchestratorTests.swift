@@ -1,3 +1,4 @@
+import ClusterStore
 import Testing
 @testable import Manager
 import SwarmAPI
@@ -39,6 +40,19 @@ struct OrchestratorTests {
             _ = try await cluster.manager.updateService(service.id, version: service.version.index, spec: spec)
         }
         #expect(try await cluster.manager.service("web").spec.mode.replicated?.replicas == 3)
+    }
+
+    @Test func concurrentCreatesOfOneNameMakeOneService() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let manager = cluster.manager
+        let created = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask { (try? await manager.createService(ClusterFixture.spec("web"))) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(created == 1)
+        #expect(await manager.allServices().count == 1)
     }
 
     @Test func globalServiceFollowsNodesAndDrain() async throws {
@@ -159,22 +173,31 @@ struct OrchestratorTests {
         let service = try await cluster.manager.createService(ClusterFixture.spec("web", replicas: 4))
         try await cluster.settle()
         let before = await cluster.manager.allTasks().sorted { $0.id < $1.id }
-        let reopened = try ClusterManager(store: try Store(path: cluster.directory + "/state.db"), nodeID: "node1")
+        let reopened = try await ClusterManager(store: try SQLiteStore(path: cluster.directory + "/state.db"), nodeID: "node1")
         #expect(await reopened.allTasks().sorted { $0.id < $1.id } == before)
         #expect(try await reopened.service(service.id).version == (try await cluster.manager.service(service.id).version))
     }
 }
 
 struct StoreTests {
-    @Test func everyChangeMovesTheIndexDeletionsToo() async throws {
+    @Test func aRejectedUpdateLeavesTheIndexAndTheObjectUnchanged() async throws {
         let cluster = try await ClusterFixture(nodes: 1)
         let service = try await cluster.manager.createService(ClusterFixture.spec("web", replicas: 1))
         try await cluster.settle()
-        let store = await cluster.manager.store
-        let before = store.index
-        #expect(service.version.index <= before)
-        try store.commit(now: .now()) { batch in batch.delete(Service.self, id: service.id) }
-        #expect(store.index == before + 1)
+        var spec = service.spec
+        spec.mode = .replicas(2)
+        let updated = try await cluster.manager.updateService(service.id, version: service.version.index, spec: spec)
+        try await cluster.settle()
+        let before = await cluster.store.index
+        spec.mode = .replicas(5)
+        await #expect(throws: APIError.self) {
+            _ = try await cluster.manager.updateService(service.id, version: service.version.index, spec: spec)
+        }
+        #expect(await cluster.store.index == before)
+        #expect(try await cluster.manager.service(service.id) == updated)
+        // A deletion is a change: it moves the index.
+        try await cluster.manager.removeService(service.id)
+        #expect(await cluster.store.index == before + 1)
     }
 }
 

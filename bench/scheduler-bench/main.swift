@@ -1,3 +1,4 @@
+import ClusterStore
 import Foundation
 import Manager
 import SwarmAPI
@@ -31,10 +32,12 @@ func run(nodes: Int, tasks: Int) async throws -> [String] {
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let store = try Store(path: directory + "/state.db")
-    try ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node-0", hostname: "node-0", addr: "10.0.0.1:2377",
+    let store = try SQLiteStore(path: directory + "/state.db")
+    try await ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node-0", hostname: "node-0", addr: "10.0.0.1:2377",
                                  tokens: JoinTokens(worker: "w", manager: "m"), heartbeatPeriod: 60_000_000_000)
-    let manager = try ClusterManager(store: store, nodeID: "node-0")
+    let manager = try await ClusterManager(store: store, nodeID: "node-0")
+    // The leader loop: orchestrator, allocator, scheduler, dispatcher, timers.
+    let leader = Task { await manager.run() }
     var ids = ["node-0"]
     for index in 1..<nodes { ids.append(try await manager.admit(nodeID: "node-\(index)", role: .worker, hostname: "node-\(index)", addr: "10.0.0.2:0").id) }
     for id in ids {
@@ -44,25 +47,48 @@ func run(nodes: Int, tasks: Int) async throws -> [String] {
                                          engine: EngineDescription(engineVersion: "bench")), addr: "10.0.0.2"))
     }
     let agents = ids.map { id in Task { await simulatedAgent(manager, id) } }
-    let ticker = Task { while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)); await manager.tick() } }
-    defer { agents.forEach { $0.cancel() }; ticker.cancel() }
+    defer { agents.forEach { $0.cancel() }; leader.cancel() }
 
+    // Follows the store's watch (as any component does) rather than
+    // copying every task out of the store several times a second.
+    let from = await store.index
+    let peakRSS = Task { () -> Double in
+        var peak = rssMiB()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(200))
+            peak = max(peak, rssMiB())
+        }
+        return peak
+    }
     let start = Date()
     _ = try await manager.createService(ServiceSpec(name: "bench", taskTemplate: TaskSpec(containerSpec: ContainerSpec(image: "busybox")),
                                                     mode: .replicas(UInt64(tasks))))
     var placedAt: Double? = nil
-    var peak = rssMiB()
-    while true {
-        try await Task.sleep(for: .milliseconds(200))
-        let all = await manager.allTasks()
-        peak = max(peak, rssMiB())
-        if placedAt == nil, all.count == tasks, all.allSatisfy({ $0.nodeID != nil }) { placedAt = Date().timeIntervalSince(start) }
-        if all.count == tasks, all.allSatisfy({ $0.status.state == .running }) { break }
+    var placed: Set<String> = [], running: Set<String> = []
+    func count(_ task: SwarmTask) {
+        if task.nodeID != nil { placed.insert(task.id) } else { placed.remove(task.id) }
+        if task.status.state == .running { running.insert(task.id) } else { running.remove(task.id) }
+    }
+    for await event in store.watch(from: from) {
+        switch event {
+        case .snapshot(let snapshot):
+            placed = []; running = []
+            for task in snapshot.tasks { count(task) }
+        case .changes(let changes):
+            for change in changes {
+                guard case .task(let task) = change.object else { continue }
+                if change.action == .deleted { placed.remove(task.id); running.remove(task.id) } else { count(task) }
+            }
+        }
+        if placedAt == nil, placed.count == tasks { placedAt = Date().timeIntervalSince(start) }
+        if running.count == tasks { break }
         if Date().timeIntervalSince(start) > 600 { throw CocoaError(.featureUnsupported) }
     }
     let converged = Date().timeIntervalSince(start)
-    let placed = placedAt ?? converged
-    return ["\(nodes)", "\(tasks)", String(format: "%.2f", placed), String(format: "%.0f", Double(tasks) / placed),
+    peakRSS.cancel()
+    let peak = await peakRSS.value
+    let allPlaced = placedAt ?? converged
+    return ["\(nodes)", "\(tasks)", String(format: "%.2f", allPlaced), String(format: "%.0f", Double(tasks) / allPlaced),
             String(format: "%.2f", converged), String(format: "%.0f", peak)]
 }
 

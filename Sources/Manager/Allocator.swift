@@ -1,0 +1,62 @@
+import ClusterStore
+import Logging
+import SwarmAPI
+
+/// The allocator sits between the orchestrator and the scheduler, as in
+/// swarmkit: a task is made `new`, the allocator gives it what it needs
+/// from the cluster before it is placed and moves it to `pending`, and
+/// the scheduler then assigns it. Networking (address pools, VIPs, VNIs,
+/// published ports) will be allocated here; today a task needs nothing
+/// more than its host network, so allocating is the state move alone.
+actor Allocator {
+    let store: any ClusterStore
+    let clock: @Sendable () -> Timestamp
+    let logger = Logger(label: "swarm.manager.allocator")
+    private var progress = ProgressWaiters()
+
+    init(store: any ClusterStore, clock: @escaping @Sendable () -> Timestamp) {
+        self.store = store
+        self.clock = clock
+    }
+
+    func run() async {
+        var watch = store.watch(from: 0).makeAsyncIterator()
+        while let event = await watch.next() {
+            let fresh: [SwarmTask]
+            switch event {
+            case .snapshot(let snapshot):
+                fresh = snapshot.tasks.filter(Self.needsAllocation)
+            case .changes(let changes):
+                fresh = changes.compactMap { change in
+                    guard change.action != .deleted, case .task(let task) = change.object, Self.needsAllocation(task) else { return nil }
+                    return task
+                }
+            }
+            await allocate(fresh)
+            progress.advance(to: watch.index)
+        }
+    }
+
+    func processed(through index: UInt64) async {
+        await withCheckedContinuation { progress.add(index, $0) }
+    }
+
+    static func needsAllocation(_ task: SwarmTask) -> Bool {
+        task.status.state == .new && task.desiredState <= .running
+    }
+
+    private func allocate(_ tasks: [SwarmTask]) async {
+        guard !tasks.isEmpty else { return }
+        let now = clock()
+        var batch = StoreBatch(now: now)
+        for task in tasks {
+            batch.update(SwarmTask.self, id: task.id) { stored, _ in
+                // The agent may have reported on it meanwhile: only forward.
+                guard Self.needsAllocation(stored) else { return false }
+                stored.status = TaskStatus(timestamp: now, state: .pending, message: "pending task scheduling")
+                return true
+            }
+        }
+        do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("allocate: \(error)") }
+    }
+}

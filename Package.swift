@@ -1,11 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Position-dependent executables: the loader does not relocate the binary's
-// data at start (10,000s of relocations, each page touched), which costs
-// page faults and time on every command (bench/startup).
-let positionDependent: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-no-pie"], .when(platforms: [.linux]))]
-
 let package = Package(
     name: "swarm",
     platforms: [.macOS(.v14)],
@@ -145,9 +140,9 @@ let package = Package(
             ]
         ),
         // `swarm`: the CLI, small so that every command starts fast.
-        .executableTarget(name: "swarm", dependencies: ["SwarmCLI"], linkerSettings: positionDependent),
+        .executableTarget(name: "swarm", dependencies: ["SwarmCLI"]),
         // `swarmd`: the daemon, and the commands `swarm` hands over.
-        .executableTarget(name: "swarmd", dependencies: ["SwarmCLI", "SwarmDaemon"], linkerSettings: positionDependent),
+        .executableTarget(name: "swarmd", dependencies: ["SwarmCLI", "SwarmDaemon"]),
         .executableTarget(
             name: "container-start-bench",
             dependencies: ["Containers"],

@@ -21,8 +21,7 @@ final class ClusterFixture: @unchecked Sendable {
     }
 
     init(nodes count: Int, heartbeatPeriod: Int64 = 5_000_000_000) async throws {
-        directory = NSTemporaryDirectory() + "swarm-test-manager-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectories.make("swarm-test-manager")
         let store = try SQLiteStore(path: directory + "/state.db")
         self.store = store
         let clock = TestClock()

@@ -14,8 +14,7 @@ final class StoreFixture: @unchecked Sendable {
     private var loops: [Task<Void, Never>] = []
 
     init() async throws {
-        directory = NSTemporaryDirectory() + "swarm-test-component-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectories.make("swarm-test-component")
         store = try SQLiteStore(path: directory + "/state.db")
         try await ClusterManager.bootstrap(store: store, clusterID: "cluster", nodeID: "node1", hostname: "host1", addr: "10.0.0.1:2377",
                                            tokens: JoinTokens(worker: "w", manager: "m"), heartbeatPeriod: 5_000_000_000)

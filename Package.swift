@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Containers", dependencies: ["CRuntime", "SystemCalls", "OCIImages"]),
         // The host's network plumbing: rtnetlink behind a socket protocol,
         // network namespaces. Nothing of the runtime.
-        .target(name: "HostNetwork"),
+        .target(name: "HostNetwork", dependencies: ["SystemCalls"]),
         // The lab: a swarm of several nodes on one machine, each in a network
         // namespace of its own; used by the CLI (`swarm lab`) and the tests.
         .target(name: "Lab", dependencies: ["HostNetwork", "Containers", "SystemCalls"]),

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// A failed rtnetlink request: what was asked and the kernel's errno, as one
 /// line such as "create bridge swlab0: EEXIST (File exists)".

@@ -19,6 +19,10 @@ actor FakeEngine: ContainerEngine {
     /// In creation order, as the runtime lists them (ids are c1, c2, …).
     private(set) var containers: [TaskContainerState] = []
     private(set) var calls: [Call] = []
+    /// How many times the containers were listed.
+    private(set) var listings = 0
+    /// Container id → the error its removal fails with (it stays).
+    var failingRemovals: [String: String] = [:]
     /// Image → the error its pull fails with.
     var failingImages: [String: String] = [:]
     /// Task id → the error its start fails with.
@@ -40,6 +44,13 @@ actor FakeEngine: ContainerEngine {
     func failImage(_ image: String, with error: String) { failingImages[image] = error }
     func failStart(of taskID: String, with error: String) { failingStarts[taskID] = error }
     func holdStarts() { holdingStarts = true }
+    func failRemoval(of containerID: String, with error: String) { failingRemovals[containerID] = error }
+
+    /// Removed by someone else (`swarm container rm`), not through the engine.
+    func removeBehindTheBack(_ containerID: String) {
+        containers.removeAll { $0.id == containerID }
+        resumeWaiters(of: containerID, with: nil)
+    }
 
     func releaseStarts() {
         holdingStarts = false
@@ -78,6 +89,7 @@ actor FakeEngine: ContainerEngine {
     /// While listings are held, the snapshot is taken at once and handed
     /// out on release: a listing that is stale by the time it arrives.
     func taskContainers() async -> [TaskContainerState] {
+        listings += 1
         let snapshot = containers
         if holdingListings { await withCheckedContinuation { heldListings.append($0) } }
         return snapshot
@@ -117,6 +129,7 @@ actor FakeEngine: ContainerEngine {
 
     func remove(_ containerID: String) throws {
         calls.append(.remove(containerID: containerID))
+        if let error = failingRemovals[containerID] { throw Failure(description: error) }
         guard let index = containers.firstIndex(where: { $0.id == containerID }) else {
             throw Failure(description: "No such container: \(containerID)")
         }

@@ -33,7 +33,7 @@ func makeTask(_ id: String, image: String = "busybox", state: TaskState = .assig
 
 /// Runs an agent on the fakes for the body, then cancels it and checks
 /// that `run` returns (cancelling it ends all it started).
-func withAgent(engine: FakeEngine, link: FakeManagerLink, _ body: (NodeAgent) async throws -> Void) async throws {
+func withAgent(engine: any ContainerEngine, link: FakeManagerLink, _ body: (NodeAgent) async throws -> Void) async throws {
     let agent = NodeAgent(engine: engine, link: link) {
         SessionRequest(description: NodeDescription(hostname: "node-1", platform: Platform(architecture: "x86_64", os: "linux"),
                                                     resources: SwarmAPI.Resources(nanoCPUs: 1_000_000_000, memoryBytes: 1 << 30),

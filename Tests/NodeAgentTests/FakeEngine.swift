@@ -29,9 +29,9 @@ actor FakeEngine: ContainerEngine {
     var failingStarts: [String: String] = [:]
     /// While set, starts wait for `releaseStarts()`.
     private var holdingStarts = false
-    private var heldStarts: [CheckedContinuation<Void, Never>] = []
+    private var heldStarts: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var holdingListings = false
-    private var heldListings: [CheckedContinuation<Void, Never>] = []
+    private var heldListings: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var exitWaiters: [UInt64: (containerID: String, continuation: CheckedContinuation<TaskContainerState?, Never>)] = [:]
     private var cancelledWaiters: Set<UInt64> = []
     private var nextToken: UInt64 = 0
@@ -54,8 +54,8 @@ actor FakeEngine: ContainerEngine {
 
     func releaseStarts() {
         holdingStarts = false
-        for start in heldStarts { start.resume() }
-        heldStarts = []
+        for start in heldStarts.values { start.resume() }
+        heldStarts = [:]
     }
 
     var heldStartCount: Int { heldStarts.count }
@@ -64,8 +64,8 @@ actor FakeEngine: ContainerEngine {
 
     func releaseListings() {
         holdingListings = false
-        for listing in heldListings { listing.resume() }
-        heldListings = []
+        for listing in heldListings.values { listing.resume() }
+        heldListings = [:]
     }
 
     var heldListingCount: Int { heldListings.count }
@@ -91,7 +91,7 @@ actor FakeEngine: ContainerEngine {
     func taskContainers() async -> [TaskContainerState] {
         listings += 1
         let snapshot = containers
-        if holdingListings { await withCheckedContinuation { heldListings.append($0) } }
+        if holdingListings { await hold(\.heldListings) }
         return snapshot
     }
 
@@ -102,7 +102,7 @@ actor FakeEngine: ContainerEngine {
 
     func run(_ task: SwarmTask) async throws -> TaskContainerState {
         calls.append(.run(taskID: task.id))
-        if holdingStarts { await withCheckedContinuation { heldStarts.append($0) } }
+        if holdingStarts { await hold(\.heldStarts) }
         if let error = failingStarts[task.id] { throw Failure(description: error) }
         nextPid += 1
         let container = TaskContainerState(id: "c\(containers.count + 1)", taskID: task.id, status: .running, pid: nextPid)
@@ -156,6 +156,28 @@ actor FakeEngine: ContainerEngine {
     }
 
     // MARK: - Helpers
+
+    /// Waits in `list` until released, or until the waiting task is
+    /// cancelled: a test that failed while holding must not hang the agent.
+    private func hold(_ list: ReferenceWritableKeyPath<FakeEngine, [UInt64: CheckedContinuation<Void, Never>]>) async {
+        nextToken += 1
+        let token = nextToken
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if cancelledWaiters.remove(token) != nil { continuation.resume() } else { self[keyPath: list][token] = continuation }
+            }
+        } onCancel: {
+            Task { await self.cancelHold(token, in: list) }
+        }
+    }
+
+    private func cancelHold(_ token: UInt64, in list: ReferenceWritableKeyPath<FakeEngine, [UInt64: CheckedContinuation<Void, Never>]>) {
+        guard let held = self[keyPath: list].removeValue(forKey: token) else {
+            cancelledWaiters.insert(token)
+            return
+        }
+        held.resume()
+    }
 
     private func end(_ index: Int, code: Int32) {
         containers[index].status = .exited

@@ -8,8 +8,10 @@ struct TimedOut: Error, CustomStringConvertible {
 
 /// Checks `condition` until it holds; records an issue and throws after
 /// `timeout` (a bound for a loaded machine, not a pace: the check repeats
-/// every few milliseconds).
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+/// every few milliseconds). The bound is long because on a 2-core machine
+/// the privileged tests, run in the same process, can hold both threads of
+/// the concurrency pool for a minute (they block in synchronous waits).
+func eventually(_ what: String, timeout: Duration = .seconds(120), _ condition: () async -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !(await condition()) {
         guard ContinuousClock.now < deadline else {

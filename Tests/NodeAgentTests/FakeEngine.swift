@@ -28,10 +28,9 @@ actor FakeEngine: ContainerEngine {
     /// Task id → the error its start fails with.
     var failingStarts: [String: String] = [:]
     /// While set, starts wait for `releaseStarts()`.
-    private var holdingStarts = false
-    private var heldStarts: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    private var holdingListings = false
-    private var heldListings: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    enum Hold: Sendable { case start, listing }
+    private var holding: Set<Hold> = []
+    private var held: [UInt64: (hold: Hold, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var exitWaiters: [UInt64: (containerID: String, continuation: CheckedContinuation<TaskContainerState?, Never>)] = [:]
     private var cancelledWaiters: Set<UInt64> = []
     private var nextToken: UInt64 = 0
@@ -43,7 +42,7 @@ actor FakeEngine: ContainerEngine {
 
     func failImage(_ image: String, with error: String) { failingImages[image] = error }
     func failStart(of taskID: String, with error: String) { failingStarts[taskID] = error }
-    func holdStarts() { holdingStarts = true }
+    func holdStarts() { holding.insert(.start) }
     func failRemoval(of containerID: String, with error: String) { failingRemovals[containerID] = error }
 
     /// Removed by someone else (`swarm container rm`), not through the engine.
@@ -53,22 +52,18 @@ actor FakeEngine: ContainerEngine {
     }
 
     func releaseStarts() {
-        holdingStarts = false
-        for start in heldStarts.values { start.resume() }
-        heldStarts = [:]
+        release(.start)
     }
 
-    var heldStartCount: Int { heldStarts.count }
+    var heldStartCount: Int { held.values.filter { $0.hold == .start }.count }
 
-    func holdListings() { holdingListings = true }
+    func holdListings() { holding.insert(.listing) }
 
     func releaseListings() {
-        holdingListings = false
-        for listing in heldListings.values { listing.resume() }
-        heldListings = [:]
+        release(.listing)
     }
 
-    var heldListingCount: Int { heldListings.count }
+    var heldListingCount: Int { held.values.filter { $0.hold == .listing }.count }
     var watcherCount: Int { exitWaiters.count }
 
     func container(ofTask taskID: String) -> TaskContainerState? {
@@ -91,7 +86,7 @@ actor FakeEngine: ContainerEngine {
     func taskContainers() async -> [TaskContainerState] {
         listings += 1
         let snapshot = containers
-        if holdingListings { await hold(\.heldListings) }
+        if holding.contains(.listing) { await wait(.listing) }
         return snapshot
     }
 
@@ -102,7 +97,7 @@ actor FakeEngine: ContainerEngine {
 
     func run(_ task: SwarmTask) async throws -> TaskContainerState {
         calls.append(.run(taskID: task.id))
-        if holdingStarts { await hold(\.heldStarts) }
+        if holding.contains(.start) { await wait(.start) }
         if let error = failingStarts[task.id] { throw Failure(description: error) }
         nextPid += 1
         let container = TaskContainerState(id: "c\(containers.count + 1)", taskID: task.id, status: .running, pid: nextPid)
@@ -157,26 +152,34 @@ actor FakeEngine: ContainerEngine {
 
     // MARK: - Helpers
 
-    /// Waits in `list` until released, or until the waiting task is
-    /// cancelled: a test that failed while holding must not hang the agent.
-    private func hold(_ list: ReferenceWritableKeyPath<FakeEngine, [UInt64: CheckedContinuation<Void, Never>]>) async {
+    /// Waits until released, or until the waiting task is cancelled: a
+    /// test that failed while holding must not hang the agent.
+    private func wait(_ hold: Hold) async {
         nextToken += 1
         let token = nextToken
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                if cancelledWaiters.remove(token) != nil { continuation.resume() } else { self[keyPath: list][token] = continuation }
+                if cancelledWaiters.remove(token) != nil { continuation.resume() } else { held[token] = (hold, continuation) }
             }
         } onCancel: {
-            Task { await self.cancelHold(token, in: list) }
+            Task { await self.cancelWait(token) }
         }
     }
 
-    private func cancelHold(_ token: UInt64, in list: ReferenceWritableKeyPath<FakeEngine, [UInt64: CheckedContinuation<Void, Never>]>) {
-        guard let held = self[keyPath: list].removeValue(forKey: token) else {
+    private func cancelWait(_ token: UInt64) {
+        guard let waiter = held.removeValue(forKey: token) else {
             cancelledWaiters.insert(token)
             return
         }
-        held.resume()
+        waiter.continuation.resume()
+    }
+
+    private func release(_ hold: Hold) {
+        holding.remove(hold)
+        for (token, waiter) in held where waiter.hold == hold {
+            held[token] = nil
+            waiter.continuation.resume()
+        }
     }
 
     private func end(_ index: Int, code: Int32) {

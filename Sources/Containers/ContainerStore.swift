@@ -133,6 +133,9 @@ public struct ContainerStore: Sendable {
 
     /// Finds a container by full id, name, or unique id prefix (Docker's order).
     public func resolve(_ ref: String) throws -> ContainerRecord {
+        // A full id (what the agent and the monitor use) is read at once:
+        // listing the directory costs O(n) for n containers.
+        if Self.isFullID(ref), let record = try? load(id: ref) { return record }
         let all = ids()
         if all.contains(ref) { return try load(id: ref) }
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
@@ -200,6 +203,11 @@ public struct ContainerStore: Sendable {
         guard let cgroup else { return true }
         let text = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/" + cgroup) }
+    }
+
+    /// 64 lowercase hex digits, as `ContainerRuntime.newID()` makes them.
+    static func isFullID(_ ref: String) -> Bool {
+        ref.utf8.count == 64 && ref.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     static func date(ns: UInt64) -> Date { Date(timeIntervalSince1970: Double(ns) / 1e9) }

@@ -42,18 +42,32 @@ public struct LogReader: Sendable {
     /// printing what is appended until `isRunning` turns false.
     public func copy(tail: Int?, timestamps: Bool, follow: Bool, isRunning: () -> Bool,
                      write: (LogEntry, Bool) -> Void) {
-        var entries = self.entries()
+        // Following: the current file is opened before anything is read and
+        // read to its end through the same descriptor, so an entry appended
+        // between the reading and the following is not lost.
+        var fd = follow ? open(path, O_RDONLY | O_CLOEXEC) : -1
+        defer { if fd >= 0 { close(fd) } }
+        var inode = Self.inode(path)
+        var pending = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var entries: [LogEntry]
+        if fd >= 0 {
+            entries = files.filter { $0 != path }.flatMap { file in
+                (try? Data(contentsOf: URL(fileURLWithPath: file))).map(Self.parse) ?? []
+            }
+            while case let count = read(fd, &buffer, buffer.count), count > 0 { pending.append(contentsOf: buffer[..<count]) }
+            if let last = pending.lastIndex(of: UInt8(ascii: "\n")) {
+                entries += Self.parse(pending[...last])
+                pending = Data(pending[(last + 1)...])
+            }
+        } else {
+            entries = self.entries()
+        }
         if let tail, tail >= 0 { entries = Array(entries.suffix(tail)) }
         entries.forEach { write($0, timestamps) }
         guard follow else { return }
 
         // Follow the current file by offset; rotation shows as a new inode.
-        var fd = open(path, O_RDONLY | O_CLOEXEC)
-        defer { if fd >= 0 { close(fd) } }
-        if fd >= 0 { lseek(fd, 0, SEEK_END) }
-        var inode = Self.inode(path)
-        var pending = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let running = isRunning()
             let count = fd >= 0 ? read(fd, &buffer, buffer.count) : 0

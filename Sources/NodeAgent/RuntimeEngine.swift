@@ -52,7 +52,12 @@ public struct RuntimeEngine: ContainerEngine {
             let started = try runtime.run(spec, name: name)
             // The monitor owns the container; the agent watches it by pidfd.
             started.detach()
-            return Self.state(try runtime.inspect(started.id), taskID: task.id)
+            // It runs: never an error from here on, or the container
+            // would run with no task knowing its id.
+            guard let info = try? runtime.inspect(started.id) else {
+                return TaskContainerState(id: started.id, taskID: task.id, status: .running, pid: started.pid)
+            }
+            return Self.state(info, taskID: task.id)
         }
     }
 

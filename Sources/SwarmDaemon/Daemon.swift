@@ -64,7 +64,8 @@ enum Daemon {
             { reference in _ = try await managerPuller.pull(reference) },
         ])
         let description = nodeDescription(runtime)
-        let engine = RuntimeEngine(runtime: runtime, images: images)
+        // The index spares a listing of every container on disk per assignment change.
+        let engine = IndexedEngine(RuntimeEngine(runtime: runtime, images: images))
         let agent = NodeAgent(engine: engine, link: link) {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }

@@ -19,15 +19,18 @@ actor FakeEngine: ContainerEngine {
     /// In creation order, as the runtime lists them (ids are c1, c2, …).
     private(set) var containers: [TaskContainerState] = []
     private(set) var calls: [Call] = []
+    /// How many times the containers were listed.
+    private(set) var listings = 0
+    /// Container id → the error its removal fails with (it stays).
+    var failingRemovals: [String: String] = [:]
     /// Image → the error its pull fails with.
     var failingImages: [String: String] = [:]
     /// Task id → the error its start fails with.
     var failingStarts: [String: String] = [:]
     /// While set, starts wait for `releaseStarts()`.
-    private var holdingStarts = false
-    private var heldStarts: [CheckedContinuation<Void, Never>] = []
-    private var holdingListings = false
-    private var heldListings: [CheckedContinuation<Void, Never>] = []
+    enum Hold: Sendable { case start, listing }
+    private var holding: Set<Hold> = []
+    private var held: [UInt64: (hold: Hold, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var exitWaiters: [UInt64: (containerID: String, continuation: CheckedContinuation<TaskContainerState?, Never>)] = [:]
     private var cancelledWaiters: Set<UInt64> = []
     private var nextToken: UInt64 = 0
@@ -39,25 +42,28 @@ actor FakeEngine: ContainerEngine {
 
     func failImage(_ image: String, with error: String) { failingImages[image] = error }
     func failStart(of taskID: String, with error: String) { failingStarts[taskID] = error }
-    func holdStarts() { holdingStarts = true }
+    func holdStarts() { holding.insert(.start) }
+    func failRemoval(of containerID: String, with error: String) { failingRemovals[containerID] = error }
+
+    /// Removed by someone else (`swarm container rm`), not through the engine.
+    func removeBehindTheBack(_ containerID: String) {
+        containers.removeAll { $0.id == containerID }
+        resumeWaiters(of: containerID, with: nil)
+    }
 
     func releaseStarts() {
-        holdingStarts = false
-        for start in heldStarts { start.resume() }
-        heldStarts = []
+        release(.start)
     }
 
-    var heldStartCount: Int { heldStarts.count }
+    var heldStartCount: Int { held.values.filter { $0.hold == .start }.count }
 
-    func holdListings() { holdingListings = true }
+    func holdListings() { holding.insert(.listing) }
 
     func releaseListings() {
-        holdingListings = false
-        for listing in heldListings { listing.resume() }
-        heldListings = []
+        release(.listing)
     }
 
-    var heldListingCount: Int { heldListings.count }
+    var heldListingCount: Int { held.values.filter { $0.hold == .listing }.count }
     var watcherCount: Int { exitWaiters.count }
 
     func container(ofTask taskID: String) -> TaskContainerState? {
@@ -78,8 +84,9 @@ actor FakeEngine: ContainerEngine {
     /// While listings are held, the snapshot is taken at once and handed
     /// out on release: a listing that is stale by the time it arrives.
     func taskContainers() async -> [TaskContainerState] {
+        listings += 1
         let snapshot = containers
-        if holdingListings { await withCheckedContinuation { heldListings.append($0) } }
+        if holding.contains(.listing) { await wait(.listing) }
         return snapshot
     }
 
@@ -90,7 +97,7 @@ actor FakeEngine: ContainerEngine {
 
     func run(_ task: SwarmTask) async throws -> TaskContainerState {
         calls.append(.run(taskID: task.id))
-        if holdingStarts { await withCheckedContinuation { heldStarts.append($0) } }
+        if holding.contains(.start) { await wait(.start) }
         if let error = failingStarts[task.id] { throw Failure(description: error) }
         nextPid += 1
         let container = TaskContainerState(id: "c\(containers.count + 1)", taskID: task.id, status: .running, pid: nextPid)
@@ -117,6 +124,7 @@ actor FakeEngine: ContainerEngine {
 
     func remove(_ containerID: String) throws {
         calls.append(.remove(containerID: containerID))
+        if let error = failingRemovals[containerID] { throw Failure(description: error) }
         guard let index = containers.firstIndex(where: { $0.id == containerID }) else {
             throw Failure(description: "No such container: \(containerID)")
         }
@@ -143,6 +151,36 @@ actor FakeEngine: ContainerEngine {
     }
 
     // MARK: - Helpers
+
+    /// Waits until released, or until the waiting task is cancelled: a
+    /// test that failed while holding must not hang the agent.
+    private func wait(_ hold: Hold) async {
+        nextToken += 1
+        let token = nextToken
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if cancelledWaiters.remove(token) != nil { continuation.resume() } else { held[token] = (hold, continuation) }
+            }
+        } onCancel: {
+            Task { await self.cancelWait(token) }
+        }
+    }
+
+    private func cancelWait(_ token: UInt64) {
+        guard let waiter = held.removeValue(forKey: token) else {
+            cancelledWaiters.insert(token)
+            return
+        }
+        waiter.continuation.resume()
+    }
+
+    private func release(_ hold: Hold) {
+        holding.remove(hold)
+        for (token, waiter) in held where waiter.hold == hold {
+            held[token] = nil
+            waiter.continuation.resume()
+        }
+    }
 
     private func end(_ index: Int, code: Int32) {
         containers[index].status = .exited

@@ -214,7 +214,7 @@ import Testing
         let link = FakeManagerLink(tasks: [makeTask("t1")])
         await link.failNextReports(2)
         try await withAgent(engine: engine, link: link) { _ in
-            try await eventually("running", timeout: .seconds(20)) { await link.task("t1")?.status.state == .running }
+            try await eventually("running") { await link.task("t1")?.status.state == .running }
         }
         let states = await link.statuses(of: "t1").map(\.state)
         #expect(states.isSorted, "only forward, newest wins: \(states)")

@@ -8,8 +8,10 @@ struct TimedOut: Error, CustomStringConvertible {
 
 /// Checks `condition` until it holds; records an issue and throws after
 /// `timeout` (a bound for a loaded machine, not a pace: the check repeats
-/// every few milliseconds).
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+/// every few milliseconds). The bound is long because on a 2-core machine
+/// the privileged tests, run in the same process, can hold both threads of
+/// the concurrency pool for a minute (they block in synchronous waits).
+func eventually(_ what: String, timeout: Duration = .seconds(120), _ condition: () async -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !(await condition()) {
         guard ContinuousClock.now < deadline else {
@@ -33,7 +35,7 @@ func makeTask(_ id: String, image: String = "busybox", state: TaskState = .assig
 
 /// Runs an agent on the fakes for the body, then cancels it and checks
 /// that `run` returns (cancelling it ends all it started).
-func withAgent(engine: FakeEngine, link: FakeManagerLink, _ body: (NodeAgent) async throws -> Void) async throws {
+func withAgent(engine: any ContainerEngine, link: FakeManagerLink, _ body: (NodeAgent) async throws -> Void) async throws {
     let agent = NodeAgent(engine: engine, link: link) {
         SessionRequest(description: NodeDescription(hostname: "node-1", platform: Platform(architecture: "x86_64", os: "linux"),
                                                     resources: SwarmAPI.Resources(nanoCPUs: 1_000_000_000, memoryBytes: 1 << 30),

@@ -42,6 +42,32 @@ struct LogReaderTests {
         reader.copy(tail: 2, timestamps: false, follow: false, isRunning: { false }) { entry, _ in printed.append(entry.log) }
         #expect(printed == ["three\n", "four\n"])
     }
+
+    /// Following: a line being written when the log is read, and lines
+    /// appended after, are all printed once, in order.
+    @Test func followLosesNothingAppended() throws {
+        let dir = NSTemporaryDirectory() + "fake-log-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/c-json.log"
+        func line(_ text: String) -> String { #"{"log":"\#(text)\n","stream":"stdout","time":"2026-01-01T00:00:00.000000001Z"}"# + "\n" }
+        let second = line("tick 2")
+        try (line("tick 1") + second.prefix(20)).write(toFile: path, atomically: true, encoding: .utf8)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        defer { try? handle.close() }
+        var checks = 0
+        var printed: [String] = []
+        LogReader(path: path, maxFiles: 1).copy(tail: nil, timestamps: false, follow: true, isRunning: {
+            checks += 1
+            if checks == 1 {
+                // The rest of the torn line and one more, after the first read.
+                handle.seekToEndOfFile()
+                handle.write(Data((second.dropFirst(20) + line("tick 3")).utf8))
+            }
+            return checks < 3
+        }) { entry, _ in printed.append(entry.log) }
+        #expect(printed == ["tick 1\n", "tick 2\n", "tick 3\n"])
+    }
 }
 
 struct NameTests {

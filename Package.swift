@@ -130,7 +130,7 @@ let package = Package(
         .target(
             name: "SwarmDaemon",
             dependencies: [
-                "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
+                "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
                 "ClusterTLS", "ClusterStore", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

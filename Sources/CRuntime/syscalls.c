@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,4 +56,9 @@ int crt_open_in_root(const char *root, const char *path) {
     close(rootfd);
     errno = saved;
     return fd;
+}
+
+// mallopt and its M_* constants are in <malloc.h>, which Swift's Glibc module leaves out.
+int crt_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }

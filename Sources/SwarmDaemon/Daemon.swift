@@ -1,4 +1,5 @@
 import ClusterStore
+import CRuntime
 import ClusterTLS
 import Containers
 import Dispatch
@@ -25,6 +26,9 @@ enum Daemon {
         // One line per event on stderr: the daemon's log file when init or
         // join started it, the journal under systemd. SWARM_LOG_LEVEL=debug
         // shows every task state an agent reports.
+        // Two malloc arenas, not eight per core: the daemon's threads are few
+        // and short on work, and every arena keeps its own free memory (RSS).
+        _ = crt_limit_malloc_arenas(2)
         let level = ProcessInfo.processInfo.environment["SWARM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

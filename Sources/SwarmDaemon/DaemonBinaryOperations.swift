@@ -102,7 +102,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
 
     public func pull(_ reference: ImageReference, store: ImageStore, insecureRegistries: [String], quiet: Bool, output: Int32) async throws {
         let renderer = ProgressRenderer(quiet: quiet, output: output)
-        try await Self.withRegistry(insecureRegistries) { client in
+        _ = try await Self.withRegistry(insecureRegistries) { client in
             try await ImagePuller(store: store, client: client).pull(reference) { renderer.handle($0) }
         }
     }

@@ -213,6 +213,10 @@ int crt_open_in_root(const char *root, const char *path);
 
 /// pidfd_open(2). Returns an fd or -1 (errno set).
 int crt_pidfd_open(pid_t pid);
+
+/// mallopt(M_ARENA_MAX, count): <malloc.h> is not in Swift's Glibc module.
+/// A daemon with few, mostly idle threads needs few arenas; each keeps free memory.
+int crt_limit_malloc_arenas(int count);
 /// pidfd_send_signal(2). Returns 0 or -1 (errno set).
 int crt_pidfd_send_signal(int pidfd, int sig);
 

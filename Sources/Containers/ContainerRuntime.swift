@@ -3,6 +3,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import OCIImages
+import Synchronization
 import SystemCalls
 
 /// Runs containers on this host: spec → checks → state dir, cgroup → monitor
@@ -369,34 +370,36 @@ public struct ContainerRuntime: Sendable {
 }
 
 /// A container this process started: its exit arrives on the event pipe.
-public final class StartedContainer: @unchecked Sendable {
+public final class StartedContainer: Sendable {
     public let id: String
     public let name: String
     /// The first process, as seen from the host.
     public let pid: pid_t
-    private var eventFD: Int32
+    /// The event pipe; -1 once detached.
+    private let eventFD: Atomic<Int32>
 
     init(id: String, name: String, pid: pid_t, eventFD: Int32) {
         self.id = id
         self.name = name
         self.pid = pid
-        self.eventFD = eventFD
+        self.eventFD = Atomic(eventFD)
     }
 
     deinit { detach() }
 
     /// Stops listening; the container goes on.
     public func detach() {
-        if eventFD >= 0 { close(eventFD) }
-        eventFD = -1
+        let fd = eventFD.exchange(-1, ordering: .acquiringAndReleasing)
+        if fd >= 0 { close(fd) }
     }
 
     /// Blocks until the container exits and returns (exit code, signal).
     /// The exit code is 128+signal when a signal ended it, as in Docker.
     public func wait() -> (exitCode: Int32, signal: Int32?)? {
-        guard eventFD >= 0 else { return nil }
+        let fd = eventFD.load(ordering: .acquiring)
+        guard fd >= 0 else { return nil }
         var event = crt_event()
-        while crt_read_event(eventFD, &event) == 1 {
+        while crt_read_event(fd, &event) == 1 {
             if event.kind == 3 { return (event.exit_code, event.signal == 0 ? nil : event.signal) }
         }
         return nil

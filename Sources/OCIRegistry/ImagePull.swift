@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import OCIImages
+import Synchronization
 import SystemCalls
 
 /// Pulls images from registries into an `ImageStore`: resolve the manifest
@@ -97,8 +98,8 @@ public struct ImagePuller: Sendable {
             let step: Int64 = 512 << 10
             let last = LastReported()
             try await client.downloadBlob(reference, layer, to: file) { received in
-                if received == layer.size || received - last.value >= step {
-                    last.value = received
+                if received == layer.size || received - last.value.load(ordering: .relaxed) >= step {
+                    last.value.store(received, ordering: .relaxed)
                     progress(.layer(id: id, status: "Downloading", current: received, total: layer.size))
                 }
             }
@@ -114,9 +115,9 @@ public struct ImagePuller: Sendable {
     }
 }
 
-/// A counter one download's progress closure updates (it runs serially).
-final class LastReported: @unchecked Sendable {
-    var value: Int64 = 0
+/// What one download's progress closure last reported.
+final class LastReported: Sendable {
+    let value = Atomic<Int64>(0)
 }
 
 extension ImageStore {

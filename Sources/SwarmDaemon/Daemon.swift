@@ -46,8 +46,9 @@ enum Daemon {
         let runtime = try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
 
         var servers: [HTTPServer] = []
+        var manager: ClusterManager?
         if config.role == .manager {
-            servers = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir)
+            (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir)
         } else {
             let server = HTTPServer(handler: workerAPI(config))
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
@@ -73,14 +74,33 @@ enum Daemon {
         let agent = NodeAgent(engine: engine, link: link) {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
-        stopOnSignals(stateDir)
-        await agent.run()
-        // The servers live as long as the agent runs.
-        withExtendedLifetime(servers) {}
+        // Everything the daemon runs is a child of this group, and the first
+        // SIGTERM or SIGINT cancels it all. Containers keep running (their
+        // monitors own them) and the next daemon re-adopts them.
+        let signals = terminationSignals()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await agent.run() }
+            if let manager { group.addTask { await manager.run() } }
+            group.addTask { for await _ in signals { return } }
+            await group.next()
+            // A child that does not end within 5 s does not keep the daemon.
+            Task.detached {
+                try? await Task.sleep(for: .seconds(5))
+                unlink(DaemonPaths.pidFile(stateDir))
+                exit(0)
+            }
+            group.cancelAll()
+        }
+        for server in servers { await server.shutdown() }
+        await session.shutdown()
+        await mirror.shutdown()
+        await registry.shutdown()
+        unlink(DaemonPaths.pidFile(stateDir))
         exit(0)
     }
 
-    static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String, stateDir: String) async throws -> [HTTPServer] {
+    static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String,
+                             stateDir: String) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
@@ -104,8 +124,7 @@ enum Daemon {
         let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
         try await tcp.listen(host: host, port: port, tls: try ClusterTLSConfiguration.server(material))
-        Task { await manager.run() }
-        return [unix, tcp]
+        return ([unix, tcp], manager)
     }
 
     /// `POST /swarm/join`: the token decides the role; the CA signs the
@@ -157,19 +176,24 @@ enum Daemon {
                                cgroupControllers: runtime.cgroups.availableControllers().sorted())
     }
 
-    /// SIGTERM/SIGINT end the daemon; its containers keep running (their
-    /// monitors own them) and the next daemon re-adopts them.
-    static func stopOnSignals(_ stateDir: String) {
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                unlink(DaemonPaths.pidFile(stateDir))
-                exit(0)
-            }
-            source.resume()
-            retainedSignalSources.append(source)
+    /// SIGTERM and SIGINT as they arrive (their default action, ending the
+    /// process at once, is turned off while the stream lives).
+    static func terminationSignals() -> AsyncStream<Int32> {
+        AsyncStream { continuation in
+            let sources = SignalSources(all: [SIGTERM, SIGINT].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { continuation.yield(number) }
+                source.resume()
+                return source
+            })
+            continuation.onTermination = { _ in sources.all.forEach { $0.cancel() } }
         }
     }
-    nonisolated(unsafe) static var retainedSignalSources: [DispatchSourceSignal] = []
+}
+
+/// Dispatch's signal sources, which are safe to cancel from any thread;
+/// immutable once made.
+struct SignalSources: @unchecked Sendable {
+    let all: [any DispatchSourceSignal]
 }

@@ -33,6 +33,10 @@ public actor SQLiteStore: ClusterStore {
         configuration.prepareDatabase { db in
             // WAL + NORMAL: a committed transaction survives a killed process.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Tasks are keyed by random IDs: their updates touch pages all
+            // over the table. SQLite's default 2 MiB cache read most of
+            // them back from the file at every commit.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         try queue.writeWithoutTransaction { db in
@@ -73,15 +77,15 @@ public actor SQLiteStore: ClusterStore {
     static func encode(_ objects: [StoreObject?]) async throws -> [Data?] {
         let chunk = 4096
         guard objects.count > chunk else {
-            let encoder = JSONEncoder()
-            return try objects.map { try $0.map { try encode($0, encoder) } }
+            var encoder = BodyEncoder()
+            return try objects.map { try $0.map { try encoder.encode($0) } }
         }
         return try await withThrowingTaskGroup(of: (Int, [Data?]).self) { group in
             for start in stride(from: 0, to: objects.count, by: chunk) {
                 let part = Array(objects[start..<min(start + chunk, objects.count)])
                 group.addTask {
-                    let encoder = JSONEncoder()
-                    return (start, try part.map { try $0.map { try encode($0, encoder) } })
+                    var encoder = BodyEncoder()
+                    return (start, try part.map { try $0.map { try encoder.encode($0) } })
                 }
             }
             var bodies = [Data?](repeating: nil, count: objects.count)
@@ -90,12 +94,18 @@ public actor SQLiteStore: ClusterStore {
         }
     }
 
-    static func encode(_ object: StoreObject, _ encoder: JSONEncoder) throws -> Data {
-        switch object {
-        case .swarm(let value): try encoder.encode(value)
-        case .node(let value): try encoder.encode(value)
-        case .service(let value): try encoder.encode(value)
-        case .task(let value): try encoder.encode(value)
+    /// Bodies as `JSONEncoder` writes them; tasks, the bulk, by hand.
+    struct BodyEncoder {
+        let json = JSONEncoder()
+        var tasks = TaskBodyEncoder()
+
+        mutating func encode(_ object: StoreObject) throws -> Data {
+            switch object {
+            case .swarm(let value): try json.encode(value)
+            case .node(let value): try json.encode(value)
+            case .service(let value): try json.encode(value)
+            case .task(let value): try tasks.encode(value)
+            }
         }
     }
 

@@ -66,15 +66,19 @@ actor Orchestrator {
     }
 
     /// Whether a task's change can change a decision: an agent's progress
-    /// between non-final states (assigned → … → running) does not, unless
+    /// between non-final states (pending → assigned → … → running) does not, unless
     /// its service is being updated (the update waits for it). Passes are
     /// O(tasks of the service): thousands of progress reports must not each
     /// cost one.
     private func needsLook(_ action: StoreChange.Action, _ old: SwarmTask?, _ new: SwarmTask) -> Bool {
         guard action == .updated, let old else { return true }
-        if old.desiredState != new.desiredState || old.nodeID != new.nodeID || old.status.state.isTerminal != new.status.state.isTerminal {
+        if old.desiredState != new.desiredState || old.status.state.isTerminal != new.status.state.isTerminal {
             return true
         }
+        // The scheduler's assignment matters only when the node can no
+        // longer run the task (it went down meanwhile): one pass per
+        // assignment commit would cost O(tasks of the service) each.
+        if old.nodeID != new.nodeID && (old.nodeID != nil || !nodeUsable(new.nodeID)) { return true }
         let update = view.services[new.serviceID]?.updateStatus?.state
         return update == "updating" || update == "rollback_started"
     }

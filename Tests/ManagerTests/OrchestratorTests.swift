@@ -68,6 +68,32 @@ struct OrchestratorTests {
         #expect(await cluster.perNode(service.id) == ["node1": 1, "node3": 1])
     }
 
+    /// The orchestrator skips assignments to usable nodes; one that lands
+    /// on a node that went down meanwhile (a scheduler acting on a stale
+    /// view) must still be seen and the task run elsewhere.
+    @Test func anAssignmentToANodeThatWentDownIsReplaced() async throws {
+        let cluster = try await ClusterFixture(nodes: 2)
+        let service = try await cluster.manager.createService(ClusterFixture.spec("web", replicas: 1, constraints: ["node.labels.zone==x"]))
+        try await cluster.settle()
+        let task = try #require(await cluster.manager.allTasks().first { $0.serviceID == service.id })
+        #expect(task.nodeID == nil && task.status.state == .pending)
+        var down = StoreBatch(now: cluster.clock.now)
+        down.update(Node.self, id: "node2") { node, _ in node.status.state = .down; return true }
+        try await cluster.store.commit(down)
+        try await cluster.settle()
+        var assign = StoreBatch(now: cluster.clock.now)
+        assign.update(SwarmTask.self, id: task.id) { task, _ in
+            task.nodeID = "node2"
+            task.status = TaskStatus(timestamp: cluster.clock.now, state: .assigned, message: "scheduler assigned task to node")
+            return true
+        }
+        try await cluster.store.commit(assign)
+        try await cluster.settle(agentsRun: false)
+        let tasks = await cluster.manager.allTasks().filter { $0.serviceID == service.id }
+        #expect(tasks.first { $0.id == task.id }?.desiredState == .shutdown)
+        #expect(tasks.contains { $0.id != task.id && $0.desiredState == .running && $0.slot == 1 })
+    }
+
     @Test func constraintPlacesOnOneNodeOrExplainsWhyNot() async throws {
         let cluster = try await ClusterFixture(nodes: 3)
         let pinned = try await cluster.manager.createService(ClusterFixture.spec("pinned", replicas: 3, constraints: ["node.hostname==host2"]))

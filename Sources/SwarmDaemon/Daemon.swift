@@ -91,10 +91,9 @@ enum Daemon {
             }
             group.cancelAll()
         }
-        for server in servers { await server.shutdown() }
-        await session.shutdown()
-        await mirror.shutdown()
-        await registry.shutdown()
+        // The process ends here: its listeners and connections close with it
+        // (a graceful server shutdown would wait out agents' long polls).
+        withExtendedLifetime((servers, session, mirror, registry)) {}
         unlink(DaemonPaths.pidFile(stateDir))
         exit(0)
     }

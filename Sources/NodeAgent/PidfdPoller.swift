@@ -23,8 +23,12 @@ public final class PidfdPoller: Sendable {
     private let state = Mutex(State())
     private let wakeRead: Int32
     private let wakeWrite: Int32
+    /// The poller thread's name (in /proc/self/task/*/comm): `pidfd-N`.
+    public let threadName: String
+    private static let made = Atomic<Int>(0)
 
     public init() {
+        threadName = "pidfd-\(Self.made.wrappingAdd(1, ordering: .relaxed).newValue)"
         var fds: [Int32] = [-1, -1]
         precondition(pipe(&fds) == 0, "pipe: errno \(errno)")
         for fd in fds {
@@ -33,7 +37,10 @@ public final class PidfdPoller: Sendable {
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
-        startThread { [self] in loop() }
+        startThread { [self] in
+            nameThisThread(threadName)
+            loop()
+        }
     }
 
     /// Descriptors being waited for.
@@ -156,4 +163,13 @@ func startThread(_ body: @escaping @Sendable () -> Void) {
     }, box)
     precondition(result == 0, "pthread_create: \(result)")
     pthread_attr_destroy(&attributes)
+}
+
+/// Names the calling thread (what `ps -T` and /proc/self/task/*/comm show);
+/// pthread_setname_np is not in Swift's Glibc module.
+func nameThisThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    _ = name.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, min($0.count - 1, 15)) }
 }

@@ -63,6 +63,8 @@ extension ContainerCommand {
         var positionals: [String] = []
 
         func validate() throws {
+            // The passthrough argument takes --help too (-h is --hostname, as in Docker).
+            if positionals.first == "--help" { throw CleanExit.helpRequest(self) }
             // An unknown option before the image would otherwise be taken for it.
             if let first = positionals.first, first.hasPrefix("-") { throw ValidationError("unknown flag: \(first)") }
             if rootfs == nil && positionals.isEmpty {

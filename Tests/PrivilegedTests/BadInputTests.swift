@@ -29,6 +29,16 @@ struct BadInputTests {
         Case(arguments: ["stop", "nosuch"], message: "No such container: nosuch"),
     ]
 
+    /// `--help` works on every command, including those whose trailing
+    /// arguments are passed through untouched (and where -h is --hostname).
+    @Test(arguments: [["container", "run"], ["lab", "exec"], ["service", "create"], ["init"], ["daemon"], ["image", "pull"]])
+    func helpWorks(_ command: [String]) {
+        let result = sandbox.cli(command + ["--help"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("USAGE: swarm \(command.joined(separator: " "))"), "\(result.stdout)")
+        #expect(result.stderr.isEmpty)
+    }
+
     @Test(arguments: cases)
     func rejected(_ test: Case) {
         let arguments = test.arguments.map { $0 == "@" ? busyboxRootfs : $0 }

@@ -127,7 +127,7 @@ struct TaskBodyEncoder {
         let fraction = nanoseconds - seconds * 1_000_000_000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = Timestamp.civil(fromDays: days)
         out.append(UInt8(ascii: "\""))
         padded(year, 4, &out); out.append(UInt8(ascii: "-"))
         padded(month, 2, &out); out.append(UInt8(ascii: "-"))
@@ -150,18 +150,5 @@ struct TaskBodyEncoder {
         while rest > 0 { length += 1; rest /= 10 }
         for _ in length..<max(width, length) { out.append(UInt8(ascii: "0")) }
         integer(value, &out)
-    }
-
-    // Howard Hinnant's civil-from-days (proleptic Gregorian), as `Timestamp` computes it.
-    private static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

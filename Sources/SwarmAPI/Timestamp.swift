@@ -88,7 +88,7 @@ public struct Timestamp: Comparable, Hashable, Codable, Sendable {
     }
 
     // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian).
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+    public static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI", "Manager", "ClusterStore"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [

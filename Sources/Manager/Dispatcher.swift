@@ -5,8 +5,10 @@ import SwarmAPI
 /// The dispatcher: agents' sessions and heartbeats (a node that misses
 /// them is marked down), their status reports (only for the node's own
 /// tasks, only forward), and each node's assignments, long-polled: a
-/// request naming the version it has waits until the node's tasks change.
-/// Reads the watch; commits what the agents report.
+/// request naming the version it has waits until the node's tasks change,
+/// and gets only what changed (swarmkit's incremental assignments: with
+/// 1,000 tasks on a node, a status report costs one task on the wire, not
+/// the set). Reads the watch; commits what the agents report.
 actor Dispatcher {
     let store: any ClusterStore
     let clock: @Sendable () -> Timestamp
@@ -14,9 +16,20 @@ actor Dispatcher {
     private var progress = ProgressWaiters()
 
     private var nodes: [String: Node] = [:]
-    /// The store's shared objects, not copies.
-    private var tasksOfNode: [String: [String: StoreObject]] = [:]
+    /// A task on a node: the store's shared object (not a copy) and the
+    /// index of its last change.
+    private struct Assigned {
+        var object: StoreObject
+        var changedAt: UInt64
+    }
+    private var tasksOfNode: [String: [String: Assigned]] = [:]
     private var nodeOfTask: [String: String] = [:]
+    /// Tasks taken off each node, oldest first, for incremental answers;
+    /// `horizon`: answers since an index below it must be complete (the
+    /// tombstones before it were dropped, or the view was rebuilt).
+    private var removedFromNode: [String: [(taskID: String, index: UInt64)]] = [:]
+    private var horizon: [String: UInt64] = [:]
+    static let keptRemovals = 4096
     private var heartbeatPeriod: Int64 = 5_000_000_000
 
     // In memory only: a restarted manager gives every node a fresh
@@ -50,14 +63,18 @@ actor Dispatcher {
 
     private func rebuild(_ snapshot: StoreSnapshot) {
         let now = clock()
-        nodes = [:]; tasksOfNode = [:]; nodeOfTask = [:]
+        nodes = [:]; tasksOfNode = [:]; nodeOfTask = [:]; removedFromNode = [:]
         if let period = snapshot.swarm?.spec.dispatcher.heartbeatPeriod { heartbeatPeriod = period }
         for node in snapshot.nodes {
             nodes[node.id] = node
             if lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = now }
         }
-        for task in snapshot.tasks { place(task) }
-        for node in Set(nodes.keys).union(tasksOfNode.keys) { touch(node, snapshot.index) }
+        for task in snapshot.tasks { place(task, at: snapshot.index) }
+        horizon = [:]
+        for node in Set(nodes.keys).union(tasksOfNode.keys) {
+            horizon[node] = snapshot.index
+            touch(node, snapshot.index)
+        }
     }
 
     private func apply(_ change: StoreChange) {
@@ -67,31 +84,38 @@ actor Dispatcher {
         case (.node(let node), .deleted):
             nodes[node.id] = nil
             lastHeartbeat[node.id] = nil
+            removedFromNode[node.id] = nil
+            horizon[node.id] = nil
         case (.node(let node), _):
             if nodes[node.id] == nil && lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = clock() }
             nodes[node.id] = node
         case (.service, _): break
         case (.task(let task), .deleted):
-            if let node = nodeOfTask.removeValue(forKey: task.id) {
-                tasksOfNode[node]?[task.id] = nil
-                if tasksOfNode[node]?.isEmpty == true { tasksOfNode[node] = nil }
-                touch(node, change.index)
-            }
+            if let node = nodeOfTask[task.id] { takeOff(task.id, node, at: change.index) }
         case (.task(let task), _):
-            if let old = nodeOfTask[task.id], old != task.nodeID {
-                tasksOfNode[old]?[task.id] = nil
-                nodeOfTask[task.id] = nil
-                touch(old, change.index)
-            }
-            place(task, change.object)
+            if let old = nodeOfTask[task.id], old != task.nodeID { takeOff(task.id, old, at: change.index) }
+            place(task, change.object, at: change.index)
             if let node = task.nodeID { touch(node, change.index) }
         }
     }
 
-    private func place(_ task: SwarmTask, _ stored: StoreObject? = nil) {
+    private func place(_ task: SwarmTask, _ stored: StoreObject? = nil, at index: UInt64) {
         guard let node = task.nodeID else { return }
-        tasksOfNode[node, default: [:]][task.id] = stored ?? .task(task)
+        tasksOfNode[node, default: [:]][task.id] = Assigned(object: stored ?? .task(task), changedAt: index)
         nodeOfTask[task.id] = node
+    }
+
+    private func takeOff(_ taskID: String, _ node: String, at index: UInt64) {
+        nodeOfTask[taskID] = nil
+        tasksOfNode[node]?[taskID] = nil
+        if tasksOfNode[node]?.isEmpty == true { tasksOfNode[node] = nil }
+        removedFromNode[node, default: []].append((taskID, index))
+        if let removed = removedFromNode[node], removed.count > Self.keptRemovals {
+            let dropped = removed.count / 2
+            horizon[node] = max(horizon[node] ?? 0, removed[dropped - 1].index)
+            removedFromNode[node] = Array(removed[dropped...])
+        }
+        touch(node, index)
     }
 
     /// The node's assignments changed at `index`: wake its long polls.
@@ -166,16 +190,36 @@ actor Dispatcher {
         if let since, (assignmentVersion[nodeID] ?? 0) == since {
             nextWaiterID += 1
             let waiterID = nextWaiterID
+            // Ends the wait at the timeout, or at once when the caller is
+            // cancelled (an in-process agent stopping). It cannot wake the
+            // waiter before it is registered: both run on this actor.
             let timer = Task {
                 try? await Task.sleep(for: timeout)
                 self.wake(nodeID, waiterID)
             }
-            await withCheckedContinuation { continuation in
-                waiters[nodeID, default: [:]][waiterID] = continuation
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    waiters[nodeID, default: [:]][waiterID] = continuation
+                }
+            } onCancel: {
+                timer.cancel()
             }
             timer.cancel()
         }
-        return Assignments(version: assignmentVersion[nodeID] ?? 0, tasks: (tasksOfNode[nodeID] ?? [:]).values.compactMap(SwarmTask.init))
+        return answer(for: nodeID, since: since)
+    }
+
+    /// Only what changed after `since` when the dispatcher still knows
+    /// it (tombstones back that far, a version it gave out); else the set.
+    private func answer(for nodeID: String, since: UInt64?) -> Assignments {
+        let version = assignmentVersion[nodeID] ?? 0
+        let assigned = tasksOfNode[nodeID] ?? [:]
+        guard let since, since >= (horizon[nodeID] ?? 0), since <= version else {
+            return Assignments(version: version, tasks: assigned.values.compactMap { SwarmTask($0.object) })
+        }
+        let changed = assigned.values.filter { $0.changedAt > since }.compactMap { SwarmTask($0.object) }
+        let removed = (removedFromNode[nodeID] ?? []).reversed().prefix { $0.index > since }.map(\.taskID).filter { assigned[$0] == nil }
+        return Assignments(version: version, complete: false, tasks: changed, removed: removed)
     }
 
     private func wake(_ nodeID: String, _ waiterID: UInt64) {

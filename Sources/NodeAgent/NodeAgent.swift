@@ -50,14 +50,19 @@ public actor NodeAgent {
 
     func assignmentLoop() async {
         var since: UInt64? = nil
+        // The node's set as the manager sent it, kept current from its
+        // incremental answers.
+        var known: [String: SwarmTask] = [:]
         while !Task.isCancelled {
             do {
-                let set = try await link.assignments(since: since)
-                since = set.version
+                let answer = try await link.assignments(since: since)
+                since = answer.version
+                known = answer.applied(to: known)
+                let set = Array(known.values)
                 // Tasks skipped for a stale listing get another pass now
                 // (a few at most: the next version brings one anyway).
                 var passes = 1
-                while !(await apply(set.tasks)) && passes < 4 { passes += 1 }
+                while !(await apply(set)) && passes < 4 { passes += 1 }
             } catch {
                 guard !Task.isCancelled else { return }
                 logger.warning("assignments: \(error)")

@@ -49,11 +49,32 @@ public struct StatusBatch: Codable, Sendable {
     public init(updates: [StatusUpdate]) { self.updates = updates }
 }
 
-/// `GET /agent/assignments?since=N`: every task the node should know
-/// about (running ones and ones to stop), answered when the set changed
-/// after version N or when the long poll times out.
+/// `GET /agent/assignments?since=N`: the node's tasks (running ones and
+/// ones to stop), answered when they changed after version N or when the
+/// long poll times out. Without N, or when the dispatcher no longer has
+/// the changes since N, the answer is the complete set; otherwise only
+/// what changed: tasks added or updated, and the ids of tasks taken away.
 public struct Assignments: Codable, Sendable {
     public var version: UInt64
+    /// True: `tasks` is the whole set. False: `tasks` changed since the version asked for.
+    public var complete: Bool
     public var tasks: [SwarmTask]
-    public init(version: UInt64, tasks: [SwarmTask]) { self.version = version; self.tasks = tasks }
+    /// Tasks no longer assigned to the node (in an incremental answer).
+    public var removed: [String]
+
+    public init(version: UInt64, tasks: [SwarmTask]) {
+        self.init(version: version, complete: true, tasks: tasks, removed: [])
+    }
+
+    public init(version: UInt64, complete: Bool, tasks: [SwarmTask], removed: [String]) {
+        self.version = version; self.complete = complete; self.tasks = tasks; self.removed = removed
+    }
+
+    /// What the node knew, brought up to this answer.
+    public func applied(to known: [String: SwarmTask]) -> [String: SwarmTask] {
+        var result = complete ? [:] : known
+        for id in removed { result[id] = nil }
+        for task in tasks { result[task.id] = task }
+        return result
+    }
 }

@@ -162,6 +162,59 @@ struct DispatcherTests {
         #expect(idle.version == next.version)
     }
 
+    @Test func assignmentsAfterAVersionCarryOnlyWhatChanged() async throws {
+        let fixture = try await StoreFixture()
+        try await fixture.readyNodes(2)
+        let dispatcher = Dispatcher(store: fixture.store, clock: { fixture.now })
+        fixture.start { await dispatcher.run() }
+        try await fixture.commit { batch in
+            for id in ["t1", "t2", "t3"] { batch.put(fixture.task(id, node: "node1", state: .assigned)) }
+        }
+        await dispatcher.processed(through: await fixture.store.index)
+        let first = try await dispatcher.assignments(nodeID: "node1", since: nil, timeout: .seconds(20))
+        #expect(first.complete && Set(first.tasks.map(\.id)) == ["t1", "t2", "t3"])
+
+        // One task reported, one deleted, one moved to another node.
+        try await fixture.commit { batch in
+            batch.update(SwarmTask.self, id: "t1") { task, _ in task.status.state = .running; return true }
+            batch.delete(SwarmTask.self, id: "t2")
+            batch.update(SwarmTask.self, id: "t3") { task, _ in task.nodeID = "node2"; return true }
+        }
+        await dispatcher.processed(through: await fixture.store.index)
+        let next = try await dispatcher.assignments(nodeID: "node1", since: first.version, timeout: .seconds(20))
+        #expect(!next.complete && next.version > first.version)
+        #expect(next.tasks.map(\.id) == ["t1"] && next.tasks.first?.status.state == .running)
+        #expect(Set(next.removed) == ["t2", "t3"])
+        let known = next.applied(to: Dictionary(uniqueKeysWithValues: first.tasks.map { ($0.id, $0) }))
+        #expect(Array(known.keys) == ["t1"] && known["t1"]?.status.state == .running)
+        let other = try await dispatcher.assignments(nodeID: "node2", since: nil, timeout: .seconds(20))
+        #expect(other.tasks.map(\.id) == ["t3"])
+
+        // A version the dispatcher never gave out (another manager's, say) gets the whole set.
+        let unknown = try await dispatcher.assignments(nodeID: "node1", since: next.version + 1_000, timeout: .seconds(20))
+        #expect(unknown.complete && unknown.tasks.map(\.id) == ["t1"])
+    }
+
+    @Test func aVersionOlderThanTheKeptRemovalsGetsTheWholeSet() async throws {
+        let fixture = try await StoreFixture()
+        let dispatcher = Dispatcher(store: fixture.store, clock: { fixture.now })
+        fixture.start { await dispatcher.run() }
+        try await fixture.commit { batch in batch.put(fixture.task("kept", node: "node1", state: .assigned)) }
+        await dispatcher.processed(through: await fixture.store.index)
+        let first = try await dispatcher.assignments(nodeID: "node1", since: nil, timeout: .seconds(20))
+        // More removals than the dispatcher keeps tombstones for.
+        let count = Dispatcher.keptRemovals + 2
+        try await fixture.commit { batch in
+            for index in 0..<count { batch.put(fixture.task("gone\(index)", node: "node1", state: .assigned)) }
+        }
+        try await fixture.commit { batch in
+            for index in 0..<count { batch.delete(SwarmTask.self, id: "gone\(index)") }
+        }
+        await dispatcher.processed(through: await fixture.store.index)
+        let late = try await dispatcher.assignments(nodeID: "node1", since: first.version, timeout: .seconds(20))
+        #expect(late.complete && late.tasks.map(\.id) == ["kept"] && late.removed.isEmpty)
+    }
+
     @Test func aNodeThatMissesHeartbeatsIsDown() async throws {
         let fixture = try await StoreFixture()
         let clock = ClusterFixture.TestClock()

@@ -4,8 +4,8 @@ import Manager
 import SwarmAPI
 
 // The manager with simulated nodes: each "agent" long-polls its
-// assignments and reports every assigned task running at once, without
-// containers. Measures time to all running, placements per second and
+// assignments through an in-process link and reports every assigned task
+// running at once, without containers. Measures time to all running, placements per second and
 // the manager's RSS. Usage: scheduler-bench [nodes tasks]...
 
 func rssMiB() -> Double {
@@ -14,16 +14,19 @@ func rssMiB() -> Double {
     return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
 }
 
-func simulatedAgent(_ manager: ClusterManager, _ node: String) async {
+/// An agent without containers, on the same link a real in-process agent
+/// uses: every task it is assigned (in full or incremental answers) it
+/// reports running at once.
+func simulatedAgent(_ link: InProcessManagerLink) async {
     var since: UInt64? = nil
     while !Task.isCancelled {
-        guard let set = try? await manager.assignments(nodeID: node, since: since, timeout: .seconds(5)) else { return }
-        since = set.version
+        guard let answer = try? await link.assignments(since: since) else { return }
+        since = answer.version
         let now = Timestamp.now()
-        let updates = set.tasks.filter { $0.desiredState == .running && $0.status.state < .running }.map {
+        let updates = answer.tasks.filter { $0.desiredState == .running && $0.status.state < .running }.map {
             StatusUpdate(taskID: $0.id, status: TaskStatus(timestamp: now, state: .running, message: "started"))
         }
-        if !updates.isEmpty { try? await manager.reportStatus(nodeID: node, StatusBatch(updates: updates)) }
+        if !updates.isEmpty { try? await link.report(StatusBatch(updates: updates)) }
     }
 }
 
@@ -46,7 +49,7 @@ func run(nodes: Int, tasks: Int) async throws -> [String] {
                                          resources: Resources(nanoCPUs: 8_000_000_000, memoryBytes: 32 << 30),
                                          engine: EngineDescription(engineVersion: "bench")), addr: "10.0.0.2"))
     }
-    let agents = ids.map { id in Task { await simulatedAgent(manager, id) } }
+    let agents = ids.map { id in Task { await simulatedAgent(InProcessManagerLink(manager: manager, nodeID: id, pollTimeout: .seconds(5))) } }
     defer { agents.forEach { $0.cancel() }; leader.cancel() }
 
     // Follows the store's watch (as any component does) rather than

@@ -1,7 +1,7 @@
-import SwarmAPI
-
 /// How an agent reaches its manager's dispatcher: over mutual TLS in a
-/// real swarm (`HTTPManagerLink`), in-process for the scheduler benchmark.
+/// real swarm (NodeAgent's `HTTPManagerLink`), or in-process (Manager's
+/// `InProcessManagerLink`: unit tests and benchmarks run a manager and
+/// its agents in one process).
 public protocol ManagerLink: Sendable {
     func openSession(_ request: SessionRequest) async throws -> SessionResponse
     func heartbeat() async throws -> SessionResponse

@@ -8,37 +8,29 @@ import SwarmAPI
 /// the scheduler then assigns it. Networking (address pools, VIPs, VNIs,
 /// published ports) will be allocated here; today a task needs nothing
 /// more than its host network, so allocating is the state move alone.
-actor Allocator {
+actor Allocator: StoreFollower {
     let store: any ClusterStore
     let clock: @Sendable () -> Timestamp
     let logger = Logger(label: "swarm.manager.allocator")
-    private var progress = ProgressWaiters()
+    var progress = ProgressWaiters()
 
     init(store: any ClusterStore, clock: @escaping @Sendable () -> Timestamp) {
         self.store = store
         self.clock = clock
     }
 
-    func run() async {
-        var watch = store.watch(from: 0).makeAsyncIterator()
-        while let event = await watch.next() {
-            let fresh: [SwarmTask]
-            switch event {
-            case .snapshot(let snapshot):
-                fresh = snapshot.tasks.filter(Self.needsAllocation)
-            case .changes(let changes):
-                fresh = changes.compactMap { change in
-                    guard change.action != .deleted, case .task(let task) = change.object, Self.needsAllocation(task) else { return nil }
-                    return task
-                }
+    func handle(_ event: StoreEvent) async {
+        let fresh: [SwarmTask]
+        switch event {
+        case .snapshot(let snapshot):
+            fresh = snapshot.tasks.filter(Self.needsAllocation)
+        case .changes(let changes):
+            fresh = changes.compactMap { change in
+                guard change.action != .deleted, case .task(let task) = change.object, Self.needsAllocation(task) else { return nil }
+                return task
             }
-            await allocate(fresh)
-            progress.advance(to: watch.index)
         }
-    }
-
-    func processed(through index: UInt64) async {
-        await withCheckedContinuation { progress.add(index, $0) }
+        await allocate(fresh)
     }
 
     static func needsAllocation(_ task: SwarmTask) -> Bool {

@@ -9,11 +9,11 @@ import SwarmAPI
 /// and gets only what changed (swarmkit's incremental assignments: with
 /// 1,000 tasks on a node, a status report costs one task on the wire, not
 /// the set). Reads the watch; commits what the agents report.
-actor Dispatcher {
+actor Dispatcher: StoreFollower {
     let store: any ClusterStore
     let clock: @Sendable () -> Timestamp
     let logger = Logger(label: "swarm.manager.dispatcher")
-    private var progress = ProgressWaiters()
+    var progress = ProgressWaiters()
 
     private var nodes: [String: Node] = [:]
     /// A task on a node: the store's shared object (not a copy) and the
@@ -44,19 +44,11 @@ actor Dispatcher {
         self.clock = clock
     }
 
-    func run() async {
-        var watch = store.watch(from: 0).makeAsyncIterator()
-        while let event = await watch.next() {
-            switch event {
-            case .snapshot(let snapshot): rebuild(snapshot)
-            case .changes(let changes): for change in changes { apply(change) }
-            }
-            progress.advance(to: watch.index)
+    func handle(_ event: StoreEvent) async {
+        switch event {
+        case .snapshot(let snapshot): rebuild(snapshot)
+        case .changes(let changes): for change in changes { apply(change) }
         }
-    }
-
-    func processed(through index: UInt64) async {
-        await withCheckedContinuation { progress.add(index, $0) }
     }
 
     // MARK: - The view

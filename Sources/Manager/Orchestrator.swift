@@ -7,12 +7,12 @@ import SwarmAPI
 /// restart policy with delay, max attempts and window, rolling updates,
 /// task history). It reads the store's watch and commits its decisions;
 /// new tasks go to the allocator and the scheduler through the store.
-actor Orchestrator {
+actor Orchestrator: StoreFollower {
     let store: any ClusterStore
     let clock: @Sendable () -> Timestamp
     let logger = Logger(label: "swarm.manager.orchestrator")
     private var view = ClusterView()
-    private var progress = ProgressWaiters()
+    var progress = ProgressWaiters()
 
     // In memory, like swarmkit's restart supervisor: a restarted manager
     // starts waiting tasks at once.
@@ -26,19 +26,9 @@ actor Orchestrator {
         self.clock = clock
     }
 
-    /// Follows the watch until the task is cancelled.
-    func run() async {
-        var watch = store.watch(from: 0).makeAsyncIterator()
-        while let event = await watch.next() {
-            absorb(event)
-            await reconcile()
-            progress.advance(to: view.index)
-        }
-    }
-
-    /// Returns once every change up to `index` has been acted on.
-    func processed(through index: UInt64) async {
-        await withCheckedContinuation { progress.add(index, $0) }
+    func handle(_ event: StoreEvent) async {
+        absorb(event)
+        await reconcile()
     }
 
     private func absorb(_ event: StoreEvent) {

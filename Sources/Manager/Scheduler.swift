@@ -8,11 +8,11 @@ import SwarmAPI
 /// per node), then spread: the node with the fewest tasks of the service,
 /// then the fewest tasks. A task no node takes stays pending with
 /// swarmkit's explanation. Reads the watch; commits assignments.
-actor Scheduler {
+actor Scheduler: StoreFollower {
     let store: any ClusterStore
     let clock: @Sendable () -> Timestamp
     let logger = Logger(label: "swarm.manager.scheduler")
-    private var progress = ProgressWaiters()
+    var progress = ProgressWaiters()
 
     private var nodes: [String: Node] = [:]
     private var services: [String: Service] = [:]
@@ -29,20 +29,12 @@ actor Scheduler {
         self.clock = clock
     }
 
-    func run() async {
-        var watch = store.watch(from: 0).makeAsyncIterator()
-        while let event = await watch.next() {
-            switch event {
-            case .snapshot(let snapshot): rebuild(snapshot)
-            case .changes(let changes): for change in changes { apply(change) }
-            }
-            if dirty { await schedule() }
-            progress.advance(to: watch.index)
+    func handle(_ event: StoreEvent) async {
+        switch event {
+        case .snapshot(let snapshot): rebuild(snapshot)
+        case .changes(let changes): for change in changes { apply(change) }
         }
-    }
-
-    func processed(through index: UInt64) async {
-        await withCheckedContinuation { progress.add(index, $0) }
+        if dirty { await schedule() }
     }
 
     // MARK: - The view

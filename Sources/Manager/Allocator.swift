@@ -20,14 +20,15 @@ actor Allocator: StoreFollower {
     }
 
     func handle(_ event: StoreEvent) async {
-        let fresh: [SwarmTask]
+        // Ids, not copies of the tasks: a create of 100,000 tasks comes as one event.
+        let fresh: [String]
         switch event {
         case .snapshot(let snapshot):
-            fresh = snapshot.tasks.filter(Self.needsAllocation)
+            fresh = snapshot.tasks.filter(Self.needsAllocation).map(\.id)
         case .changes(let changes):
             fresh = changes.compactMap { change in
                 guard change.action != .deleted, case .task(let task) = change.object, Self.needsAllocation(task) else { return nil }
-                return task
+                return task.id
             }
         }
         await allocate(fresh)
@@ -37,12 +38,12 @@ actor Allocator: StoreFollower {
         task.status.state == .new && task.desiredState <= .running
     }
 
-    private func allocate(_ tasks: [SwarmTask]) async {
+    private func allocate(_ tasks: [String]) async {
         guard !tasks.isEmpty else { return }
         let now = clock()
         var batch = StoreBatch(now: now)
-        for task in tasks {
-            batch.update(SwarmTask.self, id: task.id) { stored, _ in
+        for id in tasks {
+            batch.update(SwarmTask.self, id: id) { stored, _ in
                 // The agent may have reported on it meanwhile: only forward.
                 guard Self.needsAllocation(stored) else { return false }
                 stored.status = TaskStatus(timestamp: now, state: .pending, message: "pending task scheduling")

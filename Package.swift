@@ -33,7 +33,7 @@ let package = Package(
         // OCI images on disk: the store, references, archives (load/import), layer unpacking. No network.
         .target(
             name: "OCIImages",
-            dependencies: ["CRuntime", "SystemCalls", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CRuntime", "SystemCalls"]
         ),
         // Registries: the distribution API client, pull and push, credentials.
         .target(

@@ -32,5 +32,5 @@ func terminate(_ pid: pid_t) {
 
 /// The pid a node's daemon wrote to STATE_DIR/swarmd.pid.
 public func readDaemonPID(_ stateDir: String) -> pid_t? {
-    readWholeFile(stateDir + "/swarmd.pid").flatMap { pid_t(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+    readWholeFile(stateDir + "/swarmd.pid").flatMap { pid_t(String(decoding: $0, as: UTF8.self).trimmed) }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import FoundationEssentials
 import Glibc
 import SystemCalls
@@ -92,7 +91,7 @@ public struct ImageStore: Sendable {
         defer { close(input) }
         let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw RuntimeError.system(errno: errno, call: "open", detail: temporary) }
-        var hasher = SHA256()
+        var hasher = SHA256Stream()
         var size: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var failure: RuntimeError?
@@ -101,7 +100,7 @@ public struct ImageStore: Sendable {
             if count < 0 && errno == EINTR { continue }
             if count < 0 { failure = .system(errno: errno, call: "read", detail: path); break }
             if count == 0 { break }
-            hasher.update(data: buffer[..<count])
+            hasher.update(buffer[..<count])
             size += Int64(count)
             if !writeAll(output, buffer, count) { failure = .system(errno: errno, call: "write", detail: temporary); break }
         }
@@ -111,7 +110,7 @@ public struct ImageStore: Sendable {
             unlink(temporary)
             throw failure
         }
-        let digest = Digest(hex: hasher.finalize().hexString)
+        let digest = hasher.finalize()
         if let expected, expected != digest {
             unlink(temporary)
             throw RuntimeError.badInput("digest mismatch for \(path): expected \(expected), got \(digest); nothing was stored")

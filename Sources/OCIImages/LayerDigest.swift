@@ -1,5 +1,4 @@
 import CRuntime
-import Crypto
 import FoundationEssentials
 import Glibc
 import SystemCalls
@@ -15,14 +14,14 @@ extension LayerUnpacker {
             throw RuntimeError.badInput("cannot read \(path): \(String(cString: message))")
         }
         defer { crt_decompress_close(handle) }
-        var hasher = SHA256()
+        var hasher = SHA256Stream()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = buffer.withUnsafeMutableBytes { crt_decompress_read(handle, $0.baseAddress, $0.count) }
             if count < 0 { throw RuntimeError.badInput("cannot decompress \(path): corrupt or truncated") }
             if count == 0 { break }
-            hasher.update(data: buffer[..<Int(count)])
+            hasher.update(buffer[..<Int(count)])
         }
-        return Digest(hex: hasher.finalize().hexString)
+        return hasher.finalize()
     }
 }

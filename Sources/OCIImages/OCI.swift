@@ -1,4 +1,3 @@
-import Crypto
 import FoundationEssentials
 import Glibc
 import SystemCalls
@@ -22,7 +21,9 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
     }
 
     public static func of<D: DataProtocol>(_ data: D) -> Digest {
-        Digest(hex: SHA256.hash(data: data).hexString)
+        var hasher = SHA256Stream()
+        hasher.update(data)
+        return hasher.finalize()
     }
 
     public var description: String { "sha256:" + hex }
@@ -41,18 +42,6 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
     }
 }
 
-extension SHA256.Digest {
-    public var hexString: String {
-        var text = ""
-        text.reserveCapacity(64)
-        let digits = Array("0123456789abcdef")
-        for byte in self {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
-        }
-        return text
-    }
-}
 
 /// Media types of the image formats swarm reads and writes.
 public enum MediaType {

@@ -174,7 +174,9 @@ struct ServicePS: AsyncParsableCommand {
 func printTasks(_ client: APIClient, _ tasks: [SwarmTask], noTrunc: Bool, quiet: Bool, format: String?) async throws {
     let nodes = Dictionary(uniqueKeysWithValues: try await client.get([Node].self, "/nodes").map { ($0.id, $0) })
     let now = Timestamp.now()
-    let groups = Dictionary(grouping: tasks) { "\($0.serviceName ?? $0.serviceID)\u{0}\($0.slot.map { String(format: "%09d", $0) } ?? $0.nodeID ?? "")" }
+    // Slots zero-padded so that they sort as numbers.
+    func padded(_ slot: Int) -> String { let digits = String(slot); return String(repeating: "0", count: max(0, 9 - digits.count)) + digits }
+    let groups = Dictionary(grouping: tasks) { "\($0.serviceName ?? $0.serviceID)\u{0}\($0.slot.map(padded) ?? $0.nodeID ?? "")" }
     var rows: [[String: TemplateValue]] = []
     for key in groups.keys.sorted() {
         let slotTasks = groups[key]!.sorted { $0.createdAt > $1.createdAt }

@@ -148,6 +148,6 @@ func readEnvFile(_ path: String) throws -> [String] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw RuntimeError.badInput("open \(path): no such file or directory")
     }
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(\.trimmed)
         .filter { !$0.isEmpty && !$0.hasPrefix("#") }
 }

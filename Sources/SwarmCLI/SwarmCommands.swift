@@ -179,7 +179,7 @@ public func startDaemon(_ options: RuntimeOptions) async throws {
 /// Stops the daemon named by the pid file: SIGTERM, then SIGKILL after 10 s.
 func stopDaemon(_ stateDir: String) {
     guard let text = try? String(contentsOfFile: DaemonPaths.pidFile(stateDir), encoding: .utf8),
-          let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { return }
+          let pid = pid_t(text.trimmed), pid > 1 else { return }
     guard let comm = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), comm.contains("daemon") else { return }
     kill(pid, SIGTERM)
     for _ in 0..<100 {

@@ -249,4 +249,17 @@ void *crt_decompress_open(int fd, char *err, size_t errlen);
 long crt_decompress_read(void *handle, void *buf, size_t len);
 void crt_decompress_close(void *handle);
 
+// ---------------------------------------------------------------------------
+// SHA-256 of image blobs and layers (sha256.c)
+
+struct crt_sha256 {
+    uint32_t state[8];
+    uint64_t length;
+    uint8_t buffer[64];
+    size_t buffered;
+};
+void crt_sha256_init(struct crt_sha256 *ctx);
+void crt_sha256_update(struct crt_sha256 *ctx, const void *data, size_t count);
+void crt_sha256_final(struct crt_sha256 *ctx, uint8_t digest[32]);
+
 #endif

@@ -57,9 +57,14 @@ public struct APIRouter: Sendable {
     static let nodeRoutes: [String: Route] = agentRoutes
     /// Managers (unix socket, or a manager's certificate).
     static let managerRoutes: [String: Route] = swarmRoutes
-        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }
+        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        withEngineHeaders(await answer(request))
+    }
+
+    func answer(_ request: HTTPRequest) async -> HTTPResponse {
+        if let refused = Self.versionError(request.path) { return refused }
         do {
             return try await route(request)
         } catch let error as APIError {
@@ -103,14 +108,14 @@ public struct APIRouter: Sendable {
         }
         var managerCall = call
         managerCall.filters = try Filters(query: request.queryValue("filters"))
-        guard let route = Self.managerRoutes[key] else { return Self.error(404, "page not found") }
+        guard let route = Self.managerRoutes[key] else { return Self.missing(method, parts) }
         return try await route(self, managerCall)
     }
 
     /// "POST services/*/update": the method and path with the object reference as `*`.
     static func routeKey(_ method: String, _ parts: [String]) -> String {
         var pattern = parts
-        if pattern.count >= 2, ["nodes", "services", "tasks"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
+        if pattern.count >= 2, ["nodes", "services", "tasks", "networks"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
         return method + " " + pattern.joined(separator: "/")
     }
 

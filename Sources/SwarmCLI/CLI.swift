@@ -74,6 +74,7 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
         setenv("SWARM_HOST", arguments[1], 1)
         arguments.removeFirst(2)
     }
+    if let unknown = CommandPath.unknownCommand(arguments) { fail(unknown.message, hint: unknown.hint) }
     var command: ParsableCommand
     do {
         command = try Swarm.parseAsRoot(arguments)

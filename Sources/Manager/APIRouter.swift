@@ -20,6 +20,8 @@ public struct APIRouter: Sendable {
     let engineVersion: String
     /// The manager's own images, served to nodes that cannot pull them.
     let images: (any ImageBlobSource)?
+    /// Service logs: readers' subscriptions, the agents' lines.
+    let logBroker = LogBroker()
 
     public init(manager: ClusterManager, caCertificatePEM: String, engineVersion: String,
                 images: (any ImageBlobSource)? = nil,
@@ -54,10 +56,10 @@ public struct APIRouter: Sendable {
     /// Anyone who reaches the port: joining needs only the token.
     static let openRoutes: [String: Route] = swarmOpenRoutes
     /// Nodes, by their certificate.
-    static let nodeRoutes: [String: Route] = agentRoutes
+    static let nodeRoutes: [String: Route] = agentRoutes.merging(agentLogRoutes) { $1 }
     /// Managers (unix socket, or a manager's certificate).
     static let managerRoutes: [String: Route] = swarmRoutes
-        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }
+        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }.merging(logRoutes) { $1 }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         withEngineHeaders(await answer(request))

@@ -10,7 +10,7 @@ import SystemCalls
 struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service", abstract: "Manage Swarm services",
-        subcommands: [ServiceCreate.self, ServiceInspect.self, ServiceList.self, ServicePS.self, ServiceRemove.self,
+        subcommands: [ServiceCreate.self, ServiceInspect.self, ServiceLogs.self, ServiceList.self, ServicePS.self, ServiceRemove.self,
                       ServiceScale.self, ServiceUpdate.self])
 }
 

@@ -80,6 +80,7 @@ enum Daemon {
         let signals = terminationSignals()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await agent.run() }
+            group.addTask { await LogPublisher(link: link, runtime: runtime).run() }
             if let manager { group.addTask { await manager.run() } }
             group.addTask { for await _ in signals { return } }
             await group.next()

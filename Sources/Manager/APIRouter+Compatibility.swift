@@ -50,7 +50,6 @@ extension APIRouter {
         "configs": "configs (docker config) are not supported yet",
         "networks": "networks other than host are not supported yet: only --network host",
         "volumes": "volumes are not supported yet",
-        "events": "events are not supported yet",
         "plugins": "plugins are not supported",
         "system": "system df is not supported yet",
         "containers": "containers are not served by the manager's API: use 'swarm container' on the node",

@@ -22,6 +22,8 @@ public struct APIRouter: Sendable {
     let images: (any ImageBlobSource)?
     /// Service logs: readers' subscriptions, the agents' lines.
     let logBroker = LogBroker()
+    /// The swarm's events (`GET /events`); the daemon starts their recording.
+    public let events = ClusterEvents()
 
     public init(manager: ClusterManager, caCertificatePEM: String, engineVersion: String,
                 images: (any ImageBlobSource)? = nil,
@@ -59,7 +61,7 @@ public struct APIRouter: Sendable {
     static let nodeRoutes: [String: Route] = agentRoutes.merging(agentLogRoutes) { $1 }
     /// Managers (unix socket, or a manager's certificate).
     static let managerRoutes: [String: Route] = swarmRoutes
-        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }.merging(logRoutes) { $1 }
+        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }.merging(logRoutes) { $1 }.merging(eventRoutes) { $1 }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         withEngineHeaders(await answer(request))

@@ -117,6 +117,7 @@ enum Daemon {
             },
             join: { request in try await join(request, ca: ca, manager: manager, clusterID: config.clusterID) },
             newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
+        Task { await router.events.record(store) }
         let unix = HTTPServer(handler: { await router.handle($0) })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
         let tcp = HTTPServer(handler: { await router.handle($0) })

@@ -32,6 +32,7 @@ struct DockerCompatTests {
         let tooNew = node.docker("version", environment: ["DOCKER_API_VERSION": "1.50"])
         #expect(tooNew.status == 1 && tooNew.stderr.contains("client version 1.50 is too new. Maximum supported API version is 1.41"), "\(tooNew.stderr)")
 
+        let start = String(format: "%.3f", Date().timeIntervalSince1970 - 1)
         let info = node.docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.Nodes}} {{.Swarm.Managers}}")
         #expect(info.status == 0 && info.stdout == "active true 1 1\n", "\(info.stdout) \(info.stderr)")
 
@@ -81,6 +82,18 @@ struct DockerCompatTests {
         let secrets = node.docker("secret", "ls")
         #expect(secrets.status == 1 && secrets.stderr.contains("secrets (docker secret) are not supported yet"), "\(secrets.stderr)")
         #expect(node.docker("service", "ls", "-q").stdout.isEmpty)
+
+        // Events: what happened since the start, by the docker CLI and by ours.
+        let until = String(format: "%.3f", Date().timeIntervalSince1970 + 1)
+        let events = node.docker("events", "--since", start, "--until", until, "--filter", "type=service")
+        #expect(events.status == 0, "\(events.stderr)")
+        let eventLines = events.stdout.split(separator: "\n").map(String.init)
+        #expect(eventLines.contains { $0.range(of: #"^\d{4}-\d\d-\d\dT[0-9:.]+Z service create \#(serviceID) \(name=[a-z]+_[a-z]+\d*\)$"#, options: .regularExpression) != nil }, "\(eventLines)")
+        #expect(eventLines.contains { $0.contains(" service update ") && $0.contains("replicas.new=3, replicas.old=2") }, "\(eventLines)")
+        #expect(eventLines.contains { $0.contains(" service remove ") && $0.hasSuffix("(name=web)") })
+        #expect(!eventLines.contains { $0.contains(" node ") })
+        let ours = node.cli("events", "--since", start, "--until", until, "--filter", "type=node", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Scope}}")
+        #expect(ours.status == 0 && ours.stdout.contains("node update ") && !ours.stdout.contains("service"), "\(ours.stdout) \(ours.stderr)")
 
         // The swarm itself.
         let token = node.docker("swarm", "join-token", "worker")
@@ -154,6 +167,11 @@ struct DockerCompatTests {
         raise AssertionError("published ports were accepted")
     except docker.errors.APIError as error:
         assert error.status_code == 501 and "not supported yet" in str(error), error
+
+    events = list(client.events(since=int(time.time()) - 60, until=int(time.time()) + 1, decode=True, filters={"type": "service"}))
+    actions = [(e["Type"], e["Action"], e["Actor"]["Attributes"]["name"]) for e in events]
+    assert ("service", "create", service.name) in actions and ("service", "remove", service.name) in actions, actions
+    assert all(e["scope"] == "swarm" and e["timeNano"] // 10**9 == e["time"] for e in events), events
 
     client.swarm.reload()
     assert client.swarm.attrs["JoinTokens"]["Worker"].startswith("SWMTKN-1-")

@@ -1,3 +1,4 @@
+import ClusterStore
 import HTTPServer
 import SwarmAPI
 
@@ -8,7 +9,7 @@ extension APIRouter {
         "GET services/*/logs": { router, call in
             let service = try await router.manager.service(call.ref)
             let tasks = await router.manager.allTasks().filter { $0.serviceID == service.id }
-            return try await router.logs(of: tasks, call)
+            return try await router.logs(of: tasks, call, following: service.id)
         },
         "GET tasks/*/logs": { router, call in
             try await router.logs(of: [try await router.manager.task(call.ref)], call)
@@ -27,7 +28,7 @@ extension APIRouter {
 
     /// The tasks' logs from the nodes that ran them, as Docker streams
     /// them: frames of `[stream, 0, 0, 0, size (big-endian u32)]` + line.
-    func logs(of tasks: [SwarmTask], _ call: Call) async throws -> HTTPResponse {
+    func logs(of tasks: [SwarmTask], _ call: Call, following serviceID: String? = nil) async throws -> HTTPResponse {
         let stdout = call.query("stdout").map(Self.isTrue) ?? false, stderr = call.query("stderr").map(Self.isTrue) ?? false
         guard stdout || stderr else { throw APIError.badRequest("Bad parameters: you must choose at least one stream") }
         var tail: Int?
@@ -52,9 +53,24 @@ extension APIRouter {
             guard let node = task.nodeID, ready.contains(node), let container = task.status.containerStatus?.containerID else { continue }
             sources[node, default: []].append(LogSource(taskID: task.id, serviceID: task.serviceID, containerID: container))
         }
-        let lines = await logBroker.subscribe(sources, follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr)
+        let (id, lines) = await logBroker.subscribeReturningID(sources, follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr)
+        // Following a service: tasks that start later are read too (as swarmkit's broker does).
+        let known = Set(sources.values.flatMap { $0.map(\.taskID) })
+        let watcher = follow ? serviceID.map { serviceID in
+            Task { [manager, logBroker] in
+                for await event in manager.store.watch(from: await manager.store.index) {
+                    guard case .changes(let changes) = event else { continue }
+                    for change in changes {
+                        guard case .task(let task) = change.object, task.serviceID == serviceID, !known.contains(task.id),
+                              let node = task.nodeID, let container = task.status.containerStatus?.containerID else { continue }
+                        await logBroker.add(id, node: node, source: LogSource(taskID: task.id, serviceID: serviceID, containerID: container))
+                    }
+                }
+            }
+        } : nil
         let frames = AsyncStream<[UInt8]> { continuation in
             let pump = Task {
+                defer { watcher?.cancel() }
                 for await batch in lines {
                     var bytes: [UInt8] = []
                     for line in batch { Self.appendFrame(line, timestamps: timestamps, details: details, to: &bytes) }

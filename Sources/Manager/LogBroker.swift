@@ -22,6 +22,8 @@ public actor LogBroker {
         var serviceOfTask: [String: String]
         /// Nodes whose agent has taken the subscription.
         var picked: Set<String> = []
+        /// The options, for nodes added later (a following subscription that starts with no task).
+        var template: LogSubscription?
     }
 
     /// How long a node has to take a subscription before the reader stops
@@ -40,13 +42,20 @@ public actor LogBroker {
     /// has sent all (not following), or when the reader stops iterating.
     public func subscribe(_ sources: [String: [LogSource]], follow: Bool, tail: Int?, since: Timestamp?,
                           stdout: Bool, stderr: Bool) -> AsyncStream<[BrokeredLine]> {
+        subscribeReturningID(sources, follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr).lines
+    }
+
+    /// `subscribe`, with the subscription's ID for `add`.
+    func subscribeReturningID(_ sources: [String: [LogSource]], follow: Bool, tail: Int?, since: Timestamp?,
+                              stdout: Bool, stderr: Bool) -> (id: String, lines: AsyncStream<[BrokeredLine]>) {
         nextSubscriptionID += 1
         let id = "logs-\(nextSubscriptionID)-\(newObjectID().prefix(8))"
         let (stream, continuation) = AsyncStream<[BrokeredLine]>.makeStream()
         let sources = sources.filter { !$0.value.isEmpty }
-        guard !sources.isEmpty else {
+        // Following waits for tasks to come even if none has a container yet.
+        guard !sources.isEmpty || follow else {
             continuation.finish()
-            return stream
+            return (id, stream)
         }
         var perNode: [String: LogSubscription] = [:]
         var serviceOfTask: [String: String] = [:]
@@ -54,14 +63,29 @@ public actor LogBroker {
             perNode[node] = LogSubscription(id: id, sources: list, follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr)
             for source in list { serviceOfTask[source.taskID] = source.serviceID }
         }
-        active[id] = Active(continuation: continuation, perNode: perNode, open: Set(perNode.keys), serviceOfTask: serviceOfTask)
+        active[id] = Active(continuation: continuation, perNode: perNode, open: Set(perNode.keys), serviceOfTask: serviceOfTask,
+                            template: LogSubscription(id: id, sources: [], follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr))
         continuation.onTermination = { _ in Task { await self.end(id) } }
         changed()
         Task { [pickUpTimeout] in
             try? await Task.sleep(for: pickUpTimeout)
             await self.abandonUnpicked(id)
         }
-        return stream
+        return (id, stream)
+    }
+
+    /// A task that started after a following reader subscribed: its node
+    /// reads it too (the node's agent sees the grown subscription at its next poll).
+    func add(_ id: String, node: String, source: LogSource) {
+        guard var subscription = active[id], let template = subscription.template else { return }
+        var part = subscription.perNode[node] ?? LogSubscription(id: id, sources: [], follow: template.follow, tail: template.tail,
+                                                                  since: template.since, stdout: template.stdout, stderr: template.stderr)
+        guard !part.sources.contains(source) else { return }
+        part.sources.append(source)
+        subscription.perNode[node] = part
+        subscription.serviceOfTask[source.taskID] = source.serviceID
+        active[id] = subscription
+        changed()
     }
 
     /// The node's subscriptions, once they differ from version `since`

@@ -55,10 +55,15 @@ public actor LogPublisher {
             reading.cancel()
             running[id] = nil
         }
-        for subscription in subscriptions where running[subscription.id] == nil {
+        for subscription in subscriptions {
+            // A followed service's new tasks come as more sources of the same subscription.
+            if let reading = running[subscription.id] {
+                reading.start(subscription.sources, logFile: logFile)
+                continue
+            }
             let reading = LogReading(subscription)
             running[subscription.id] = reading
-            reading.start(logFile: logFile)
+            reading.start(subscription.sources, logFile: logFile)
             let link = self.link
             Task {
                 await reading.publish(through: link)
@@ -78,6 +83,8 @@ final class LogReading: Sendable {
     let subscription: LogSubscription
     private let cancelled = Atomic<Bool>(false)
     private let state = Mutex<(lines: [LogLine], finished: Int)>(([], 0))
+    /// The tasks being read (or read).
+    private let started = Mutex<Set<LogSource>>([])
     /// Readers wait while this many lines are not sent yet.
     static let highWater = 20_000
     static let batch = 5_000
@@ -87,8 +94,13 @@ final class LogReading: Sendable {
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
     func cancel() { cancelled.store(true, ordering: .relaxed) }
 
-    func start(logFile: @escaping @Sendable (String) -> (path: String, maxFiles: Int)?) {
-        for source in subscription.sources {
+    func start(_ sources: [LogSource], logFile: @escaping @Sendable (String) -> (path: String, maxFiles: Int)?) {
+        let new = started.withLock { started in
+            let new = sources.filter { !started.contains($0) }
+            started.formUnion(new)
+            return new
+        }
+        for source in new {
             startThread { [self] in
                 defer { state.withLock { $0.finished += 1 } }
                 guard let file = logFile(source.containerID) else { return }
@@ -116,7 +128,7 @@ final class LogReading: Sendable {
             let (lines, allDone) = state.withLock { state -> ([LogLine], Bool) in
                 let taken = Array(state.lines.prefix(Self.batch))
                 state.lines.removeFirst(taken.count)
-                return (taken, state.finished == subscription.sources.count && state.lines.isEmpty)
+                return (taken, !subscription.follow && state.finished == subscription.sources.count && state.lines.isEmpty)
             }
             if lines.isEmpty && !allDone {
                 try? await Task.sleep(for: .milliseconds(20))

@@ -45,6 +45,21 @@ struct LogBrokerTests {
         _ = stream
     }
 
+    @Test func aFollowingReaderGetsTasksThatStartLater() async throws {
+        let broker = LogBroker()
+        let (id, stream) = await broker.subscribeReturningID([:], follow: true, tail: nil, since: nil, stdout: true, stderr: true)
+        let before = await broker.subscriptions(for: "n2", since: nil)
+        #expect(before.subscriptions.isEmpty)
+        await broker.add(id, node: "n2", source: LogSource(taskID: "t9", serviceID: "s", containerID: "c9"))
+        let after = await broker.subscriptions(for: "n2", since: before.version, timeout: .seconds(10))
+        #expect(after.subscriptions.map(\.sources) == [[LogSource(taskID: "t9", serviceID: "s", containerID: "c9")]] && after.subscriptions[0].follow)
+        #expect(await broker.publish(from: "n2", LogPublication(subscriptionID: id, lines: [LogLine(taskID: "t9", stream: 1, time: "t", line: "x\n")], done: false)))
+        for await batch in stream {
+            #expect(batch.map(\.serviceID) == ["s"])
+            break
+        }
+    }
+
     @Test func framesAreDockersMultiplexedFormatWithTheDetailsTheCLIParses() {
         var bytes: [UInt8] = []
         let line = BrokeredLine(nodeID: "n1", serviceID: "s1", line: LogLine(taskID: "t1", stream: 2, time: "2026-11-27T19:41:37.5Z", line: "hi\n"))

@@ -146,12 +146,13 @@ struct DockerCompatTests {
     node.reload()
     assert node.attrs["Spec"]["Labels"] == {"zone": "east"} and node.attrs["Status"]["State"] == "ready"
 
-    service = client.services.create("busybox", command=["sleep", "1000"])
+    service = client.services.create("busybox", command=["sh", "-c", "echo hello from the task; sleep 1000"])
     service.reload()
     assert re.match(r"^[a-z]+_[a-z]+\d*$", service.name), service.name
     assert service.attrs["Spec"]["Mode"] == {"Replicated": {"Replicas": 1}}, service.attrs["Spec"]["Mode"]
     running = lambda n: len([t for t in service.tasks(filters={"desired-state": "running"}) if t["Status"]["State"] == "running"]) == n
     until(lambda: running(1), "1 running task")
+    until(lambda: b"".join(service.logs(stdout=True, stderr=True)) == b"hello from the task\n", "the task's log line")
     assert service.scale(2)
     until(lambda: running(2), "2 running tasks")
     service.reload()

@@ -67,6 +67,11 @@ struct LabLogsTests {
             history = logs("--raw").stdout
             return history.components(separatedBy: "first\n").count - 1 == 6 && history.components(separatedBy: "second\n").count - 1 == 6
         }, "\(history)")
+        // The follower started before the update: it reads the new tasks too.
+        #expect(waitUntil(20) {
+            let text = followed()
+            return text.components(separatedBy: "first\n").count - 1 == 6 && text.components(separatedBy: "second\n").count - 1 == 6
+        }, "\(followed())")
 
         if let docker = dockerBinary {
             let viaDocker = runProcess(docker, ["-H", manager.socket, "service", "logs", "--tail", "1", "talk"])

@@ -12,6 +12,10 @@ extension APIRouter {
                 fields.removeAll { $0.key == "Name" }
                 fields.append((key: "Name", value: .string(NameGenerator.generate())))
             }
+            // Docker reads no mode as replicated (one replica), no template as an empty one (refused for its image).
+            for key in ["Mode", "TaskTemplate"] where !fields.contains(where: { $0.key == key }) {
+                fields.append((key: key, value: .object([])))
+            }
             // A mode the model does not know would otherwise read as no mode (one replica).
             if case .object(let mode)? = fields.first(where: { $0.key == "Mode" })?.value,
                let job = mode.first(where: { $0.key.hasSuffix("Job") }) {

@@ -40,7 +40,7 @@ enum StrictDecoding {
         switch sent {
         case .object(let fields):
             return fields.flatMap { field in
-                dropped(field.value, kept?[field.key], path: path.isEmpty ? field.key : path + "." + field.key)
+                dropped(field.value, Self.field(named: field.key, in: kept), path: path.isEmpty ? field.key : path + "." + field.key)
             }
         case .array(let items):
             guard case .array(let keptItems)? = kept else { return [Dropped(path: path)] }
@@ -51,6 +51,13 @@ enum StrictDecoding {
             guard let kept, same(sent, kept) else { return [Dropped(path: path)] }
             return []
         }
+    }
+
+    /// The field `key` of `object`; as Go's decoder, another case matches
+    /// too (the Python SDK sends `{"Mode": {"replicated": …}}`).
+    static func field(named key: String, in object: TemplateValue?) -> TemplateValue? {
+        guard case .object(let fields)? = object else { return nil }
+        return fields.first { $0.key == key }?.value ?? fields.first { $0.key.lowercased() == key.lowercased() }?.value
     }
 
     /// Unset in Go's terms: the zero value, or an empty collection.

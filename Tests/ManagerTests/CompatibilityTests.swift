@@ -57,6 +57,18 @@ struct CompatibilityTests {
         let volume = Self.dockerCreate.replacingOccurrences(of: #""Init":false"#, with: #""Init":false,"Mounts":[{"Type":"volume","Source":"v","Target":"/data"}]"#)
         #expect(await refusal(volume) == (501, "mount type volume is not supported yet: use type=bind or type=tmpfs"))
         #expect(await cluster.manager.allServices().isEmpty)
+        // What the Python SDK sends for services.create("busybox"): no mode means one replica.
+        let sdk = await router.handle(Self.post("/services/create", #"{"TaskTemplate":{"ContainerSpec":{"Image":"busybox"}},"Name":"sdk"}"#))
+        let sdkService = try await cluster.manager.service("sdk")
+        #expect(sdk.status == 201 && sdkService.spec.mode.replicated?.replicas == 1)
+        // Its scale: Go's decoder, and so Docker, takes field names in another case.
+        let scale = #"{"Name":"sdk","TaskTemplate":{"ContainerSpec":{"Image":"busybox"}},"Mode":{"replicated":{"Replicas":2}}}"#
+        let scaled = await router.handle(Self.post("/services/sdk/update", scale, query: ["version": ["\(sdkService.version.index)"]]))
+        #expect(scaled.status == 200, "\(APIRouterTests.message(scaled) ?? "")")
+        #expect(try await cluster.manager.service("sdk").spec.mode.replicated?.replicas == 2)
+        let empty = await router.handle(Self.post("/services/create", "{}"))
+        #expect(empty.status == 400 && APIRouterTests.message(empty) == "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided")
+        _ = try await cluster.manager.removeService("sdk")
         // A zero value is unset: Go's encoder writes it, nothing is lost.
         let zeros = Self.dockerCreate.replacingOccurrences(of: #""Labels":{}"#, with: #""Labels":{},"Colour":"","Size":0,"On":false,"List":[]"#)
         #expect(await router.handle(Self.post("/services/create", zeros)).status == 201)

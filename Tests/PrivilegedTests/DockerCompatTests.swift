@@ -6,7 +6,7 @@ import Testing
 /// exit codes, table columns and the JSON fields the SDK reads.
 let dockerBinary: String? = ["/usr/local/bin/docker", "/usr/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) }
 let hasDockerCLI = isRoot && dockerBinary != nil
-let hasDockerSDK = isRoot && runProcess("/usr/bin/python3", ["-c", "import docker"]).status == 0
+let hasDockerSDK = isRoot && runProcess("/usr/bin/env", ["python3", "-c", "import docker"]).status == 0
 
 extension SwarmNode {
     /// `docker -H unix://SOCKET ARGS…`.
@@ -114,7 +114,7 @@ struct DockerCompatTests {
         let script = node.sandbox.homeDir + "-sdk.py"
         defer { unlink(script) }
         try Self.sdkScript.write(toFile: script, atomically: true, encoding: .utf8)
-        let result = runProcess("/usr/bin/python3", [script, "unix://" + node.socket])
+        let result = runProcess("/usr/bin/env", ["python3", script, "unix://" + node.socket])
         #expect(result.status == 0 && result.stdout == "ok\n", "\(result.stdout) \(result.stderr)")
     }
 

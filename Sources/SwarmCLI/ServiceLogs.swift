@@ -34,10 +34,10 @@ struct ServiceLogs: AsyncParsableCommand {
             let path = APIClient.percentEncode(target)
             var width = 1
             let endpoint: String
-            if let service = try? await client.get(Service.self, "/services/\(path)") {
+            if let service = try await Self.unlessNotFound({ try await client.get(Service.self, "/services/\(path)") }) {
                 endpoint = "/services/\(service.id)/logs"
                 width = String(service.spec.mode.replicated?.replicas ?? 1).count
-            } else if let task = try? await client.get(SwarmTask.self, "/tasks/\(path)") {
+            } else if let task = try await Self.unlessNotFound({ try await client.get(SwarmTask.self, "/tasks/\(path)") }) {
                 endpoint = "/tasks/\(task.id)/logs"
                 width = String(task.slot ?? 0).count
             } else {
@@ -48,6 +48,11 @@ struct ServiceLogs: AsyncParsableCommand {
                                         noTrunc: noTrunc, width: width, names: names)
             try await client.stream(endpoint, query: query) { writer.consume($0) }
         }
+    }
+
+    /// The object, nil if the daemon says it does not exist; other errors (no daemon) as they are.
+    static func unlessNotFound<T>(_ get: () async throws -> T) async throws -> T? {
+        do { return try await get() } catch let error as RuntimeError where "\(error)".hasSuffix(" not found") { return nil }
     }
 
     /// Docker's `--since`: a Unix time as is, an RFC 3339 time, or a

@@ -223,6 +223,8 @@ struct ClusterTests {
             (["node", "update", "--availability", "drain", "nosuchnode"], "node nosuchnode not found"),
             (["node", "update", "--availability", "bogus", "self"], "--availability"),
             (["service", "inspect", "nosuch"], "service nosuch not found"),
+            (["service", "logs", "nosuch"], "no such task or service: nosuch"),
+            (["events", "--since", "yesterday"], "invalid value for --since: yesterday"),
         ]
         for (arguments, message) in cases {
             let result = node.cli(arguments)

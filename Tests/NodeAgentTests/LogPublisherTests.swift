@@ -27,6 +27,7 @@ struct LogPublisherTests {
         }
 
         func cancel() { cancelled = true }
+        func setSubscriptions(_ subscriptions: [LogSubscription]) { self.subscriptions = subscriptions }
         var lines: [String] { published.flatMap { $0.lines.map { "\($0.taskID) \($0.stream) \($0.line)" } } }
         var done: Bool { published.last?.done == true }
     }
@@ -78,5 +79,26 @@ struct LogPublisherTests {
         #expect(await !link.done)
         await link.cancel()
         try await eventually("the reading stops", timeout: .seconds(30)) { await publisher.readingCount == 0 }
+    }
+
+    @Test func aFollowedSubscriptionThatGrowsReadsItsNewTasks() async throws {
+        let directory = NSTemporaryDirectory() + "swarm-logpublisher-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.writeLog(directory + "/c1", [("old task", "stdout", "2026-01-02T00:00:00Z")])
+        try Self.writeLog(directory + "/c2", [("new task", "stdout", "2026-01-02T00:00:01Z")])
+        let first = LogSubscription(id: "s1", sources: [LogSource(taskID: "t1", serviceID: "s", containerID: "c1")],
+                                    follow: true, tail: nil, since: nil, stdout: true, stderr: true)
+        let link = FakeLogLink([first])
+        let publisher = LogPublisher(link: link) { id in (directory + "/" + id, 1) }
+        let running = Task { await publisher.run() }
+        defer { running.cancel() }
+        try await eventually("the first task's line", timeout: .seconds(30)) { await link.lines == ["t1 1 old task\n"] }
+        var grown = first
+        grown.sources.append(LogSource(taskID: "t2", serviceID: "s", containerID: "c2"))
+        await link.setSubscriptions([grown])
+        try await eventually("the new task's line", timeout: .seconds(30)) { await link.lines == ["t1 1 old task\n", "t2 1 new task\n"] }
+        #expect(await publisher.readingCount == 1)
+        await link.cancel()
     }
 }

@@ -53,7 +53,7 @@ extension APIRouter {
             guard let node = task.nodeID, ready.contains(node), let container = task.status.containerStatus?.containerID else { continue }
             sources[node, default: []].append(LogSource(taskID: task.id, serviceID: task.serviceID, containerID: container))
         }
-        let (id, lines) = await logBroker.subscribeReturningID(sources, follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr)
+        let id = await logBroker.open(sources, follow: follow, tail: tail, since: since, stdout: stdout, stderr: stderr)
         // Following a service: tasks that start later are read too (as swarmkit's broker does).
         let known = Set(sources.values.flatMap { $0.map(\.taskID) })
         let watcher = follow ? serviceID.map { serviceID in
@@ -68,18 +68,19 @@ extension APIRouter {
                 }
             }
         } : nil
-        let frames = AsyncStream<[UInt8]> { continuation in
-            let pump = Task {
-                defer { watcher?.cancel() }
-                for await batch in lines {
-                    var bytes: [UInt8] = []
-                    for line in batch { Self.appendFrame(line, timestamps: timestamps, details: details, to: &bytes) }
-                    continuation.yield(bytes)
-                }
-                continuation.finish()
+        // Pulled as the client reads: a slow client holds the nodes back instead of filling memory.
+        let frames = AsyncStream<[UInt8]>(unfolding: { [logBroker] in
+            guard let batch = await logBroker.take(id) else {
+                watcher?.cancel()
+                return nil
             }
-            continuation.onTermination = { _ in pump.cancel() }
-        }
+            var bytes: [UInt8] = []
+            for line in batch { Self.appendFrame(line, timestamps: timestamps, details: details, to: &bytes) }
+            return bytes
+        }, onCancel: { [logBroker] in
+            watcher?.cancel()
+            Task { await logBroker.end(id) }
+        })
         return HTTPResponse.stream(200, contentType: "application/vnd.docker.multiplexed-stream", frames)
     }
 

@@ -2,6 +2,7 @@ import HTTPServer
 import Testing
 @testable import Manager
 import SwarmAPI
+import Synchronization
 
 /// The log broker between readers and agents, and Docker's stream format.
 struct LogBrokerTests {
@@ -47,17 +48,38 @@ struct LogBrokerTests {
 
     @Test func aFollowingReaderGetsTasksThatStartLater() async throws {
         let broker = LogBroker()
-        let (id, stream) = await broker.subscribeReturningID([:], follow: true, tail: nil, since: nil, stdout: true, stderr: true)
+        let id = await broker.open([:], follow: true, tail: nil, since: nil, stdout: true, stderr: true)
         let before = await broker.subscriptions(for: "n2", since: nil)
         #expect(before.subscriptions.isEmpty)
         await broker.add(id, node: "n2", source: LogSource(taskID: "t9", serviceID: "s", containerID: "c9"))
         let after = await broker.subscriptions(for: "n2", since: before.version, timeout: .seconds(10))
         #expect(after.subscriptions.map(\.sources) == [[LogSource(taskID: "t9", serviceID: "s", containerID: "c9")]] && after.subscriptions[0].follow)
         #expect(await broker.publish(from: "n2", LogPublication(subscriptionID: id, lines: [LogLine(taskID: "t9", stream: 1, time: "t", line: "x\n")], done: false)))
-        for await batch in stream {
-            #expect(batch.map(\.serviceID) == ["s"])
-            break
+        #expect(await broker.take(id)?.map(\.serviceID) == ["s"])
+        await broker.end(id)
+        #expect(await broker.take(id) == nil)
+    }
+
+    @Test func aSlowReaderHoldsThePublisherBackInsteadOfFillingMemory() async throws {
+        let broker = LogBroker(queueLimit: 2)
+        let id = await broker.open(["n1": [LogSource(taskID: "t", serviceID: "s", containerID: "c")]],
+                                   follow: true, tail: nil, since: nil, stdout: true, stderr: true)
+        let lines = (1...3).map { LogLine(taskID: "t", stream: 1, time: "t", line: "\($0)\n") }
+        let returned = Mutex(false)
+        let publishing = Task {
+            let wanted = await broker.publish(from: "n1", LogPublication(subscriptionID: id, lines: lines, done: false))
+            returned.withLock { $0 = true }
+            return wanted
         }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!returned.withLock { $0 })
+        #expect(await broker.take(id)?.map(\.line.line) == ["1\n", "2\n", "3\n"])
+        #expect(await publishing.value)
+        // A reader that goes away releases a waiting publisher, which learns to stop.
+        let again = Task { await broker.publish(from: "n1", LogPublication(subscriptionID: id, lines: lines, done: false)) }
+        try await Task.sleep(for: .milliseconds(50))
+        await broker.end(id)
+        #expect(await again.value == false)
     }
 
     @Test func framesAreDockersMultiplexedFormatWithTheDetailsTheCLIParses() {

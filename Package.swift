@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
         // Containers on one host: spec, cgroups, mounts, seccomp, capabilities, state, logs.
-        .target(name: "Containers", dependencies: ["CRuntime", "SystemCalls", "OCIImages"]),
+        .target(name: "Containers", dependencies: ["CRuntime", "SystemCalls", "OCIImages", "SwarmAPI"]),
         // The host's network plumbing: rtnetlink behind a socket protocol,
         // network namespaces. Nothing of the runtime.
         .target(name: "HostNetwork", dependencies: ["SystemCalls"]),

@@ -3,6 +3,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import OCIImages
+import enum SwarmAPI.NameGenerator
 import Synchronization
 import SystemCalls
 

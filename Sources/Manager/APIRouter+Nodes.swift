@@ -12,7 +12,7 @@ extension APIRouter {
         "GET nodes/*": { router, call in try ok(try await router.manager.node(call.ref)) },
         "POST nodes/*/update": { router, call in
             let version = try requireVersion(call)
-            try await router.manager.updateNode(call.ref, version: version, spec: try APIJSON.decode(NodeSpec.self, from: call.request.body))
+            try await router.manager.updateNode(call.ref, version: version, spec: try StrictDecoding.decode(NodeSpec.self, from: call.request.body))
             return HTTPResponse.empty(200)
         },
         "DELETE nodes/*": { router, call in

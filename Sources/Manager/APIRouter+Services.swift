@@ -16,12 +16,12 @@ extension APIRouter {
         },
         "GET services/*": { router, call in try ok(try await router.manager.service(call.ref)) },
         "POST services/create": { router, call in
-            let service = try await router.manager.createService(try APIJSON.decode(ServiceSpec.self, from: call.request.body))
+            let service = try await router.manager.createService(try serviceSpec(from: call.request.body, generateName: true))
             return try ok(CreateResponse(id: service.id), status: 201)
         },
         "POST services/*/update": { router, call in
             let version = try requireVersion(call)
-            let spec = try APIJSON.decode(ServiceSpec.self, from: call.request.body)
+            let spec = try serviceSpec(from: call.request.body, generateName: false)
             _ = try await router.manager.updateService(call.ref, version: version, spec: spec, rollback: call.query("rollback") == "previous")
             return try ok(UpdateResponse())
         },

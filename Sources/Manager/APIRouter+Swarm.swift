@@ -17,7 +17,9 @@ extension APIRouter {
         "GET swarm": { router, _ in try ok(try await router.manager.swarmInfo()) },
         "POST swarm/update": { router, call in
             let version = try requireVersion(call)
-            let spec = try APIJSON.decode(SwarmSpec.self, from: call.request.body)
+            let spec = try StrictDecoding.decode(SwarmSpec.self, from: call.request.body, explain: { path in
+                path.hasPrefix("EncryptionConfig") ? APIError(501, "autolock (--autolock) is not supported yet (\(path))") : nil
+            })
             try await router.manager.updateSwarmSpec(version: version, spec: spec)
             if call.query("rotateWorkerToken") == "true" || call.query("rotateManagerToken") == "true" {
                 let current = try await router.manager.swarmInfo()
@@ -36,8 +38,9 @@ extension APIRouter {
     }
 
     static var pingHeaders: [(String, String)] {
-        [("Api-Version", apiVersion), ("Docker-Experimental", "false"), ("OSType", "linux"),
-         ("Swarm", "active/manager"), ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate")]
+        [("Api-Version", apiVersion), ("Builder-Version", "1"), ("Docker-Experimental", "false"), ("Ostype", "linux"),
+         ("Swarm", "active/manager"), ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"),
+         ("Pragma", "no-cache")]
     }
 
     func info() async throws -> SystemInfo {

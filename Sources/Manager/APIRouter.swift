@@ -20,6 +20,10 @@ public struct APIRouter: Sendable {
     let engineVersion: String
     /// The manager's own images, served to nodes that cannot pull them.
     let images: (any ImageBlobSource)?
+    /// Service logs: readers' subscriptions, the agents' lines.
+    let logBroker = LogBroker()
+    /// The swarm's events (`GET /events`); the daemon starts their recording.
+    public let events = ClusterEvents()
 
     public init(manager: ClusterManager, caCertificatePEM: String, engineVersion: String,
                 images: (any ImageBlobSource)? = nil,
@@ -54,12 +58,17 @@ public struct APIRouter: Sendable {
     /// Anyone who reaches the port: joining needs only the token.
     static let openRoutes: [String: Route] = swarmOpenRoutes
     /// Nodes, by their certificate.
-    static let nodeRoutes: [String: Route] = agentRoutes
+    static let nodeRoutes: [String: Route] = agentRoutes.merging(agentLogRoutes) { $1 }
     /// Managers (unix socket, or a manager's certificate).
     static let managerRoutes: [String: Route] = swarmRoutes
-        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }
+        .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }.merging(logRoutes) { $1 }.merging(eventRoutes) { $1 }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        withEngineHeaders(await answer(request))
+    }
+
+    func answer(_ request: HTTPRequest) async -> HTTPResponse {
+        if let refused = Self.versionError(request.path) { return refused }
         do {
             return try await route(request)
         } catch let error as APIError {
@@ -103,14 +112,14 @@ public struct APIRouter: Sendable {
         }
         var managerCall = call
         managerCall.filters = try Filters(query: request.queryValue("filters"))
-        guard let route = Self.managerRoutes[key] else { return Self.error(404, "page not found") }
+        guard let route = Self.managerRoutes[key] else { return Self.missing(method, parts) }
         return try await route(self, managerCall)
     }
 
     /// "POST services/*/update": the method and path with the object reference as `*`.
     static func routeKey(_ method: String, _ parts: [String]) -> String {
         var pattern = parts
-        if pattern.count >= 2, ["nodes", "services", "tasks"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
+        if pattern.count >= 2, ["nodes", "services", "tasks", "networks"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
         return method + " " + pattern.joined(separator: "/")
     }
 

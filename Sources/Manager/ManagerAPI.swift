@@ -135,7 +135,7 @@ extension ClusterManager {
             }
         }
         for network in spec.taskTemplate.networks ?? [] where network.target != "host" {
-            throw APIError.notFound("network \(network.target) not found: only the host network exists yet")
+            throw APIError(501, "networks other than host are not supported yet: only --network host (network \(network.target))")
         }
         for mount in container.mounts ?? [] {
             guard mount.target.hasPrefix("/") else {
@@ -145,7 +145,7 @@ extension ClusterManager {
                 throw APIError.badRequest("rpc error: code = InvalidArgument desc = ContainerSpec: invalid bind mount source, must be an absolute path: \(mount.source ?? "")")
             }
             guard ["bind", "tmpfs"].contains(mount.type) else {
-                throw APIError.badRequest("mount type \(mount.type) is not supported yet: use type=bind or type=tmpfs")
+                throw APIError(501, "mount type \(mount.type) is not supported yet: use type=bind or type=tmpfs")
             }
         }
     }

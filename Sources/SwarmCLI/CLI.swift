@@ -13,7 +13,7 @@ public struct Swarm: ParsableCommand {
         commandName: "swarm",
         abstract: "Docker Swarm's job without Docker: a swarm of hosts running services, and the containers on each.",
         subcommands: [ContainerCommand.self, ImageCommand.self, Login.self, SwarmGroup.self, InitCommand.self, JoinCommand.self,
-                      JoinTokenCommand.self, LeaveCommand.self, DaemonCommand.self, NodeCommand.self, ServiceCommand.self, LabCommand.self]
+                      JoinTokenCommand.self, LeaveCommand.self, DaemonCommand.self, NodeCommand.self, ServiceCommand.self, EventsCommand.self, LabCommand.self]
     )
 }
 
@@ -74,6 +74,7 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
         setenv("SWARM_HOST", arguments[1], 1)
         arguments.removeFirst(2)
     }
+    if let unknown = CommandPath.unknownCommand(arguments) { fail(unknown.message, hint: unknown.hint) }
     var command: ParsableCommand
     do {
         command = try Swarm.parseAsRoot(arguments)

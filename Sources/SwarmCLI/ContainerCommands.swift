@@ -60,7 +60,10 @@ extension ContainerCommand {
         var securityOpt: [String] = []
         @Option(help: "Run this root file system directory instead of an image.") var rootfs: String?
         @Argument(parsing: .captureForPassthrough, help: "IMAGE (unless --rootfs), then the command and its arguments.")
-        var positionals: [String] = []
+        var rawPositionals: [String] = []
+
+        /// Without a "--" that ends the options (as Docker's: only before the image).
+        var positionals: [String] { rawPositionals.first == "--" ? Array(rawPositionals.dropFirst()) : rawPositionals }
 
         func validate() throws {
             // The passthrough argument takes --help too (-h is --hostname, as in Docker).

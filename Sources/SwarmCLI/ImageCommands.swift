@@ -71,7 +71,9 @@ extension ImageCommand {
             let loaded = try ImageArchive(store: try global.imageStore()).load(input)
             if quiet { return }
             for name in loaded {
-                print(name.hasPrefix("sha256:") ? "Loaded image ID: \(name)" : "Loaded image: \(name)")
+                // Docker prints the short form: "busybox:latest", not "docker.io/library/busybox:latest".
+                let shown = (try? ImageReference.parse(name))?.familiar ?? name
+                print(name.hasPrefix("sha256:") ? "Loaded image ID: \(name)" : "Loaded image: \(shown)")
             }
         }
     }

@@ -10,7 +10,7 @@ import SystemCalls
 struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service", abstract: "Manage Swarm services",
-        subcommands: [ServiceCreate.self, ServiceInspect.self, ServiceList.self, ServicePS.self, ServiceRemove.self,
+        subcommands: [ServiceCreate.self, ServiceInspect.self, ServiceLogs.self, ServiceList.self, ServicePS.self, ServiceRemove.self,
                       ServiceScale.self, ServiceUpdate.self])
 }
 
@@ -25,6 +25,8 @@ struct ServiceCreate: AsyncParsableCommand {
     @Option(name: .customLong("mount"), help: "Attach a filesystem mount to the service") var mounts: [String] = []
     @Option(name: .customLong("constraint"), help: "Placement constraints") var constraints: [String] = []
     @Option(name: .customLong("network"), help: "Network attachments (\"host\": the node's own network)") var networks: [String] = []
+    // Taken so that it is refused with what is missing, not read as the image; hidden until it works.
+    @Option(name: [.customShort("p"), .customLong("publish")], help: ArgumentHelp(visibility: .hidden)) var publish: [String] = []
     @OptionGroup var spec: ServiceSpecOptions
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Image") var image: String
@@ -46,7 +48,10 @@ struct ServiceCreate: AsyncParsableCommand {
         var template = TaskSpec(containerSpec: container)
         if !constraints.isEmpty { template.placement = Placement(constraints: constraints) }
         for network in networks where network != "host" {
-            throw RuntimeError.badInput("network \(network) not found: only the host network exists yet (use --network host, or none)")
+            throw RuntimeError.badInput("networks other than host are not supported yet: only --network host (network \(network))")
+        }
+        if !publish.isEmpty {
+            throw RuntimeError.badInput("published ports (--publish) are not supported yet: swarm has no ingress network yet; run the service with --network host and have it listen on the host's port")
         }
         if !networks.isEmpty { template.networks = [NetworkAttachmentConfig(target: "host")] }
         var pinned = false

@@ -15,7 +15,7 @@ import SystemCalls
 public struct APIClient {
     public static let defaultSocket = "/run/swarm/swarm.sock"
     public let host: String
-    private let transport: any APITransport
+    let transport: any APITransport
 
     public enum Method: String, Sendable { case GET, POST, DELETE, PUT, HEAD }
 

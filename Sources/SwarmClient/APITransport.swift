@@ -5,7 +5,19 @@ public protocol APITransport: Sendable {
     /// Throws `UnixSocketHTTP.ConnectFailed`-like errors only for "nothing
     /// answered"; any HTTP status is a reply.
     func send(method: APIClient.Method, target: String, body: [UInt8]?) async throws -> APIClient.Reply
+    /// A GET whose body is handed over as it arrives (logs -f); returns
+    /// the status, and the body too when it is not a 2xx.
+    func stream(target: String, _ deliver: @escaping @Sendable ([UInt8]) -> Void) async throws -> APIClient.Reply
     func shutdown() async
+}
+
+extension APITransport {
+    /// Transports that cannot stream deliver the whole body at its end.
+    public func stream(target: String, _ deliver: @escaping @Sendable ([UInt8]) -> Void) async throws -> APIClient.Reply {
+        let reply = try await send(method: .GET, target: target, body: nil)
+        if (200..<300).contains(reply.status) { deliver(reply.body) }
+        return reply
+    }
 }
 
 /// Makes transports to a manager's cluster port (`tcp://MANAGER:2377`).

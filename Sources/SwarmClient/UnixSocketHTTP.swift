@@ -15,9 +15,19 @@ struct UnixSocketHTTP: Sendable {
     var timeout: Int = 120
 
     func send(method: String, target: String, body: [UInt8]?) throws -> (status: Int, body: [UInt8]) {
+        let fd = try connectAndSend(method: method, target: target, body: body, timeout: timeout)
+        defer { close(fd) }
+        var reader = Reader(fd: fd)
+        return try Self.readResponse(&reader)
+    }
+
+    /// Connects, sends the request and returns the socket, for the caller
+    /// to read the answer from and close. `timeout` 0: wait forever.
+    func connectAndSend(method: String, target: String, body: [UInt8]?, timeout: Int) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectFailed(errno: errno) }
-        defer { close(fd) }
+        var sent = false
+        defer { if !sent { close(fd) } }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -37,8 +47,8 @@ struct UnixSocketHTTP: Sendable {
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         try writeAll(fd, Array(head.utf8) + (body ?? []))
-        var reader = Reader(fd: fd)
-        return try Self.readResponse(&reader)
+        sent = true
+        return fd
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
@@ -106,6 +116,15 @@ struct UnixSocketHTTP: Sendable {
 
     /// Status line, headers, then a body by Content-Length, chunks, or up to the end.
     static func readResponse(_ reader: inout Reader) throws -> (status: Int, body: [UInt8]) {
+        let head = try readHead(&reader)
+        var body: [UInt8] = []
+        try readBody(&reader, head) { body += $0 }
+        return (head.status, body)
+    }
+
+    struct Head { var status: Int; var length: Int?; var chunked: Bool }
+
+    static func readHead(_ reader: inout Reader) throws -> Head {
         let statusLine = try reader.line().split(separator: " ", maxSplits: 2)
         guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]) else {
             throw MalformedResponse(description: "not an HTTP answer from the daemon")
@@ -121,21 +140,25 @@ struct UnixSocketHTTP: Sendable {
             if name == "content-length" { length = Int(value) }
             if name == "transfer-encoding" && value.lowercased().contains("chunked") { chunked = true }
         }
-        if chunked {
-            var body: [UInt8] = []
+        return Head(status: status, length: length, chunked: chunked)
+    }
+
+    /// The body as it arrives: chunk by chunk, by Content-Length, or up to the end.
+    static func readBody(_ reader: inout Reader, _ head: Head, _ deliver: ([UInt8]) throws -> Void) throws {
+        if head.chunked {
             while true {
                 let sizeLine = try reader.line()
                 guard let size = Int(sizeLine.split(separator: ";").first.map { $0.trimmingSpaces } ?? "", radix: 16) else {
                     throw MalformedResponse(description: "bad chunk size from the daemon")
                 }
                 if size == 0 { break }
-                body += try reader.bytes(size)
+                try deliver(try reader.bytes(size))
                 _ = try reader.line()
             }
-            return (status, body)
+            return
         }
-        if let length { return (status, try reader.bytes(length)) }
-        return (status, try reader.rest())
+        if let length = head.length { return try deliver(try reader.bytes(length)) }
+        try deliver(try reader.rest())
     }
 }
 

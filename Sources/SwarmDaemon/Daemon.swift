@@ -80,6 +80,7 @@ enum Daemon {
         let signals = terminationSignals()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await agent.run() }
+            group.addTask { await LogPublisher(link: link, runtime: runtime).run() }
             if let manager { group.addTask { await manager.run() } }
             group.addTask { for await _ in signals { return } }
             await group.next()
@@ -116,6 +117,7 @@ enum Daemon {
             },
             join: { request in try await join(request, ca: ca, manager: manager, clusterID: config.clusterID) },
             newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
+        Task { await router.events.record(store) }
         let unix = HTTPServer(handler: { await router.handle($0) })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
         let tcp = HTTPServer(handler: { await router.handle($0) })

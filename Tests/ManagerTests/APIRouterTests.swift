@@ -118,7 +118,7 @@ struct APIRouterTests {
         let assignments = await router.handle(Self.get("/agent/assignments", cert: [2]))
         #expect(assignments.status == 200)
         let unknown = await router.handle(Self.get("/nothing/here"))
-        #expect(unknown.status == 404 && Self.message(unknown) == "page not found")
+        #expect(unknown.status == 404 && Self.message(unknown) == "page not found: GET /nothing/here is not an endpoint of the Docker Engine API")
     }
 
     struct OneImage: ImageBlobSource {

@@ -214,11 +214,17 @@ struct ClusterTests {
             (["service", "create", "-d", "--name", "web", "busybox"], "already exists"),
             (["service", "create", "-d", "--restart-condition", "sometimes", "busybox"], "--restart-condition"),
             (["service", "create", "-d", "--mode", "bogus", "busybox"], "--mode"),
+            (["service", "create", "-d", "-p", "8080:80", "busybox"], "published ports (--publish) are not supported yet"),
+            (["service", "create", "-d", "--network", "app", "busybox"], "networks other than host are not supported yet"),
+            (["network", "create", "--driver=overlay", "app"], "unknown command: swarm network (see 'swarm --help')"),
+            (["service", "frob"], "unknown command: swarm service frob (see 'swarm service --help')"),
             (["service", "scale", "web=x"], "invalid replicas value x"),
             (["service", "scale", "nosuch=3"], "service nosuch not found"),
             (["node", "update", "--availability", "drain", "nosuchnode"], "node nosuchnode not found"),
             (["node", "update", "--availability", "bogus", "self"], "--availability"),
             (["service", "inspect", "nosuch"], "service nosuch not found"),
+            (["service", "logs", "nosuch"], "no such task or service: nosuch"),
+            (["events", "--since", "yesterday"], "invalid value for --since: yesterday"),
         ]
         for (arguments, message) in cases {
             let result = node.cli(arguments)

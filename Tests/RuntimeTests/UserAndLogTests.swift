@@ -1,5 +1,6 @@
 @testable import Containers
 import Foundation
+import enum SwarmAPI.NameGenerator
 @testable import SystemCalls
 import Testing
 

@@ -32,9 +32,9 @@ static void report(int fd, int error, int step, pid_t pid) {
 // The helper, in the container's cgroup. Without `detach` the command's
 // process becomes the caller's child (CLONE_PARENT), so the caller waits for
 // it as for any child; with it, the process is the helper's, and goes to
-// the container's init when the helper exits. CLONE_VFORK holds the helper
-// until the process has exec'd or failed, so a failed detached process is
-// reaped here rather than left to the container.
+// the reaper of the helper's pid namespace (the host's init, or a
+// subreaper) when the helper exits. CLONE_VFORK holds the helper until the
+// process has exec'd or failed, so a failed detached process is reaped here.
 __attribute__((noreturn)) static void helper_main(const struct crt_config *cfg, const struct crt_exec_options *opts, int sync_fd) {
     // Not dumpable: once inside, the container's root must not reach this
     // process's memory or descriptors through /proc.

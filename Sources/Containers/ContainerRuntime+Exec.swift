@@ -16,8 +16,8 @@ public struct ExecSpec: Sendable {
     /// Every capability this process can give (its bounding set), and the
     /// seccomp profile Docker's rules give that set.
     public var privileged = false
-    /// Own session; the process goes on without a waiting caller and is
-    /// reaped by the container's init.
+    /// Own session; the process goes on without a waiting caller (the
+    /// host's init, or a subreaper, becomes its parent).
     public var detach = false
     /// Descriptors the process gets; -1: /dev/null.
     public var stdin: Int32 = -1

@@ -153,7 +153,7 @@ struct crt_exec_options {
     int ns_flags;       // CLONE_NEW* namespaces to join (setns on the pidfd)
     int cgroup_fd;      // the container's cgroup directory (CLONE_INTO_CGROUP)
     int stdin_fd, stdout_fd, stderr_fd;     // -1 = /dev/null
-    int detach;         // own session, reparented to the container's init
+    int detach;         // own session; re-parented to the host's init (or a subreaper)
 };
 
 struct crt_exec_result {
@@ -165,7 +165,8 @@ struct crt_exec_result {
 /// Starts `cfg->argv` inside a running container: a helper cloned into the
 /// container's cgroup joins its namespaces through the pidfd, then clones
 /// the process (so it is in the container's pid namespace) with the
-/// caller as parent (CLONE_PARENT) unless `detach`; the process takes
+/// caller as parent (CLONE_PARENT) unless `detach` (then the helper's
+/// exit leaves it to the host's init); the process takes
 /// cfg's cwd, identity, capabilities, no_new_privs and seccomp filter and
 /// execs. Uses argv, envp, cwd, uid, gid, groups, capabilities and
 /// seccomp_* of `cfg`. Returns 0 once the command is exec'd (out->pid is

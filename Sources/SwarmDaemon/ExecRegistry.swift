@@ -7,7 +7,7 @@ import SystemCalls
 /// The Engine API's exec instances on this node: made by
 /// `POST /containers/{id}/exec`, run by `POST /exec/{id}/start`, read by
 /// `GET /exec/{id}/json` (the docker CLI reads the exit code there).
-/// In memory, as Docker keeps them.
+/// In memory, as Docker keeps them; a finished one is dropped after a while.
 actor ExecRegistry {
     struct Config: Decodable, Sendable {
         var AttachStdin: Bool?
@@ -29,11 +29,18 @@ actor ExecRegistry {
         var started = false
         var exitCode: Int32?
         var pid: pid_t = 0
+        var finishedAt: ContinuousClock.Instant?
     }
+
+    /// How long a finished instance stays readable (the docker CLI reads the
+    /// exit code right after the stream ends); then it is dropped.
+    static let keepFinished = Duration.seconds(300)
 
     private var instances: [String: Instance] = [:]
 
     func create(containerID: String, config: Config) -> String {
+        let now = ContinuousClock.now
+        instances = instances.filter { $0.value.finishedAt.map { now - $0 < Self.keepFinished } ?? true }
         let id = newExecID()
         instances[id] = Instance(id: id, containerID: containerID, config: config)
         return id
@@ -55,6 +62,7 @@ actor ExecRegistry {
     func finished(_ id: String, exitCode: Int32) {
         instances[id]?.running = false
         instances[id]?.exitCode = exitCode
+        instances[id]?.finishedAt = ContinuousClock.now
     }
 
     private func newExecID() -> String {

@@ -259,9 +259,13 @@ static void set_identity(const struct crt_config *cfg, int sync_fd) {
         if (cfg->capabilities & (1ULL << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(sync_fd, CRT_STEP_CAPABILITIES);
     }
-    if (setgroups(cfg->ngroups, (const gid_t *)cfg->groups) != 0) fail(sync_fd, CRT_STEP_SETGROUPS);
-    if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail(sync_fd, CRT_STEP_SETGID);
-    if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail(sync_fd, CRT_STEP_SETUID);
+    // Raw syscalls: glibc's wrappers change the ids of every thread it
+    // believes the process has, under a lock; in a child cloned (not
+    // forked through glibc) from a process with threads, that list is the
+    // parent's and the lock may be held forever (exec hung on it).
+    if (syscall(SYS_setgroups, cfg->ngroups, (const gid_t *)cfg->groups) != 0) fail(sync_fd, CRT_STEP_SETGROUPS);
+    if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) != 0) fail(sync_fd, CRT_STEP_SETGID);
+    if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) != 0) fail(sync_fd, CRT_STEP_SETUID);
 
     uint64_t caps = cfg->uid == 0 ? cfg->capabilities : 0;
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};

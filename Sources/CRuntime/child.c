@@ -53,6 +53,7 @@ static const char *const step_names[] = {
     [CRT_STEP_EXEC] = "exec",
     [CRT_STEP_MONITOR] = "monitor",
     [CRT_STEP_OVERLAY] = "mount overlay",
+    [CRT_STEP_SETNS] = "setns",
 };
 
 const char *crt_step_name(int step) {
@@ -258,9 +259,13 @@ static void set_identity(const struct crt_config *cfg, int sync_fd) {
         if (cfg->capabilities & (1ULL << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(sync_fd, CRT_STEP_CAPABILITIES);
     }
-    if (setgroups(cfg->ngroups, (const gid_t *)cfg->groups) != 0) fail(sync_fd, CRT_STEP_SETGROUPS);
-    if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail(sync_fd, CRT_STEP_SETGID);
-    if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail(sync_fd, CRT_STEP_SETUID);
+    // Raw syscalls: glibc's wrappers change the ids of every thread it
+    // believes the process has, under a lock; in a child cloned (not
+    // forked through glibc) from a process with threads, that list is the
+    // parent's and the lock may be held forever (exec hung on it).
+    if (syscall(SYS_setgroups, cfg->ngroups, (const gid_t *)cfg->groups) != 0) fail(sync_fd, CRT_STEP_SETGROUPS);
+    if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) != 0) fail(sync_fd, CRT_STEP_SETGID);
+    if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) != 0) fail(sync_fd, CRT_STEP_SETUID);
 
     uint64_t caps = cfg->uid == 0 ? cfg->capabilities : 0;
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -445,4 +450,30 @@ void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     exec_command(cfg, argv, sync_fd);
+}
+
+// An exec'd process, already in the container's cgroup and namespaces
+// (see crt_exec in exec.c): the same steps as the container's first
+// process after pivot_root. The caller's descriptors other than the three
+// given never reach the container.
+void crt_exec_child_main(const struct crt_config *cfg, const struct crt_exec_options *opts, int sync_fd) {
+    errno = 0;
+    // Out of the way of 0-2 first, whatever numbers they had.
+    int in = fcntl(opts->stdin_fd, F_DUPFD_CLOEXEC, 10);
+    int out = fcntl(opts->stdout_fd, F_DUPFD_CLOEXEC, 10);
+    int err = fcntl(opts->stderr_fd, F_DUPFD_CLOEXEC, 10);
+    int sync = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
+    if (in < 0 || out < 0 || err < 0 || sync < 0) fail(sync_fd, CRT_STEP_EXEC);
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || dup3(sync, 3, O_CLOEXEC) < 0) fail(sync_fd, CRT_STEP_EXEC);
+    sync_fd = 3;
+    syscall(SYS_close_range, 4, ~0U, 0);
+    if (opts->detach) setsid();
+    if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
+    set_identity(cfg, sync_fd);
+    restrict_syscalls(cfg, sync_fd);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    exec_command(cfg, cfg->argv, sync_fd);
 }

@@ -8,6 +8,7 @@
 struct crt_report {
     int error;
     int step;
+    pid_t pid;          // exec: the process started (from its parent), else 0
 };
 
 /// The descriptors the child puts in place before setup.
@@ -23,6 +24,12 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
 
 /// Enters the running container `target` and execs `argv` (child.c).
 void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *const *argv, int out)
+    __attribute__((noreturn));
+
+/// The exec'd process's work after it has joined the container's
+/// namespaces and cgroup (child.c): stdio, cwd, identity, no_new_privs,
+/// seccomp, exec. Reports a failure on `sync_fd`. Never returns.
+void crt_exec_child_main(const struct crt_config *cfg, const struct crt_exec_options *opts, int sync_fd)
     __attribute__((noreturn));
 
 #endif

@@ -62,3 +62,13 @@ int crt_open_in_root(const char *root, const char *path) {
 int crt_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
 }
+
+int crt_openat_in_root(int rootfd, const char *path, int flags, unsigned int mode) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    while (*path == '/') path++;
+    return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+}

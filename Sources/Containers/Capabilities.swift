@@ -1,4 +1,5 @@
 import CRuntime
+import FoundationEssentials
 import SystemCalls
 
 /// A set of Linux capabilities as the kernel's bit mask (bit N = capability N).
@@ -47,5 +48,16 @@ public struct CapabilitySet: Equatable, Hashable, Sendable, Codable {
         let number = crt_cap_from_name(lower)
         guard number >= 0 else { throw RuntimeError.badInput("unknown capability \(name): use a name such as NET_ADMIN or CAP_SYS_TIME") }
         return Int(number)
+    }
+}
+
+extension CapabilitySet {
+    /// This process's bounding set (CapBnd): what a process it starts can
+    /// hold at most; "every capability" for `--privileged` means these.
+    public static var bounding: CapabilitySet {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
+        let hex = line?.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.map(String.init) ?? ""
+        return CapabilitySet(mask: UInt64(hex, radix: 16) ?? CapabilitySet.all.mask)
     }
 }

@@ -51,6 +51,9 @@ public final class HTTPServer: Sendable {
     public func listen(unixSocket path: String, mode: mode_t = 0o600) async throws {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            // The docker CLI half-closes an exec's upgraded connection when it
+            // has no input to send, and reads the output until the end.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                 Self.initializeConnection(channel, sslContext: nil)
             }

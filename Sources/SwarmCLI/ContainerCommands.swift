@@ -10,7 +10,7 @@ struct ContainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container",
         abstract: "Run and manage containers on this host (no manager involved).",
-        subcommands: [Run.self, List.self, Inspect.self, Logs.self, Stop.self, Kill.self, Remove.self]
+        subcommands: [Run.self, Exec.self, Top.self, Stats.self, Copy.self, List.self, Inspect.self, Logs.self, Stop.self, Kill.self, Remove.self]
     )
 }
 

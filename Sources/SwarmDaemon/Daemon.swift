@@ -47,10 +47,16 @@ enum Daemon {
 
         var servers: [HTTPServer] = []
         var manager: ClusterManager?
+        let containers = ContainerAPI(runtime: runtime)
         if config.role == .manager {
-            (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir)
+            (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
+                                                        containers: containers)
         } else {
-            let server = HTTPServer(handler: workerAPI(config))
+            let worker = workerAPI(config)
+            let server = HTTPServer(handler: { request in
+                if let response = await containers.handle(request) { return response }
+                return await worker(request)
+            })
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
             servers = [server]
         }
@@ -100,7 +106,7 @@ enum Daemon {
     }
 
     static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String,
-                             stateDir: String) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
+                             stateDir: String, containers: ContainerAPI) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
@@ -118,7 +124,11 @@ enum Daemon {
             join: { request in try await join(request, ca: ca, manager: manager, clusterID: config.clusterID) },
             newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
         Task { await router.events.record(store) }
-        let unix = HTTPServer(handler: { await router.handle($0) })
+        // This node's containers first (the unix socket only), then the cluster's API.
+        let unix = HTTPServer(handler: { request in
+            if let response = await containers.handle(request) { return response }
+            return await router.handle(request)
+        })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
         let tcp = HTTPServer(handler: { await router.handle($0) })
         let listen = config.listenAddr ?? withPort("0.0.0.0")

@@ -42,6 +42,7 @@ enum crt_step {
     CRT_STEP_EXEC,
     CRT_STEP_MONITOR,
     CRT_STEP_OVERLAY,
+    CRT_STEP_SETNS,
 };
 
 /// The name of a step, as printed: "pivot_root", "exec", ...
@@ -145,6 +146,36 @@ int crt_run(const struct crt_config *cfg, struct crt_started *out);
 int crt_read_event(int fd, struct crt_event *ev);
 
 // ---------------------------------------------------------------------------
+// Exec: a new process inside a running container.
+
+struct crt_exec_options {
+    int pidfd;          // pidfd of the container's first process
+    int ns_flags;       // CLONE_NEW* namespaces to join (setns on the pidfd)
+    int cgroup_fd;      // the container's cgroup directory (CLONE_INTO_CGROUP)
+    int stdin_fd, stdout_fd, stderr_fd;     // -1 = /dev/null
+    int detach;         // own session; re-parented to the host's init (or a subreaper)
+};
+
+struct crt_exec_result {
+    int error;          // errno of the failed step, 0 if the command was exec'd
+    int step;           // enum crt_step
+    pid_t pid;          // the process, as seen from the host (0 if none was made)
+};
+
+/// Starts `cfg->argv` inside a running container: a helper cloned into the
+/// container's cgroup joins its namespaces through the pidfd, then clones
+/// the process (so it is in the container's pid namespace) with the
+/// caller as parent (CLONE_PARENT) unless `detach` (then the helper's
+/// exit leaves it to the host's init); the process takes
+/// cfg's cwd, identity, capabilities, no_new_privs and seccomp filter and
+/// execs. Uses argv, envp, cwd, uid, gid, groups, capabilities and
+/// seccomp_* of `cfg`. Returns 0 once the command is exec'd (out->pid is
+/// the caller's child to wait for, unless detached), or -1 with the failed
+/// step in `out` (out->pid, if set, is a child that exited: reap it).
+/// In C: between clone and exec, and setns needs a single-threaded process.
+int crt_exec(const struct crt_config *cfg, const struct crt_exec_options *opts, struct crt_exec_result *out);
+
+// ---------------------------------------------------------------------------
 // Seccomp: compiled in the caller with libseccomp, loaded by the child.
 
 /// A syscall argument condition (libseccomp's scmp_arg_cmp).
@@ -194,6 +225,7 @@ enum {
     CRT_CLONE_NEWUSER = 0x10000000,
     CRT_CLONE_NEWPID = 0x20000000,
     CRT_CLONE_NEWNET = 0x40000000,
+    CRT_O_PATH = 010000000,
 };
 
 /// glibc's makedev(), a macro.
@@ -210,6 +242,12 @@ static inline uint64_t crt_makedev(uint32_t major, uint32_t minor) {
 /// Returns an fd or -1 (errno set). Used to read files of a root file system
 /// that may come from an untrusted image.
 int crt_open_in_root(const char *root, const char *path);
+
+/// openat2(rootfd, path, flags | O_CLOEXEC, mode) with RESOLVE_IN_ROOT:
+/// `path` (absolute or not, with symlinks or "..") cannot leave the
+/// directory `rootfd`. Returns an fd or -1 (errno set). Used by `cp` on a
+/// container's root as /proc/<pid>/root shows it.
+int crt_openat_in_root(int rootfd, const char *path, int flags, unsigned int mode);
 
 /// pidfd_open(2). Returns an fd or -1 (errno set).
 int crt_pidfd_open(pid_t pid);

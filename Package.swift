@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "CRuntime",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap"), .linkedLibrary("archive")]
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap"), .linkedLibrary("dl")]
         ),
         // The one syscall helper and the errors that carry errno, the call and its argument.
         .target(name: "SystemCalls"),

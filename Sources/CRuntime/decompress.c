@@ -2,11 +2,12 @@
 // detects and undoes gzip or zstd; its API is C with opaque handles.
 #include "CRuntime.h"
 
-#include <archive.h>
+#include "archive_lazy.h"
 #include <stdio.h>
 #include <string.h>
 
 void *crt_decompress_open(int fd, char *err, size_t errlen) {
+    if (crt_archive_load(err, errlen) != 0) return NULL;
     struct archive *a = archive_read_new();
     if (!a) { snprintf(err, errlen, "out of memory"); return NULL; }
     archive_read_support_filter_all(a);

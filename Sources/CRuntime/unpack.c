@@ -15,8 +15,7 @@
 // unpack in parallel.
 #include "CRuntime.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -514,6 +513,7 @@ int crt_unpack_layer(int fd, const char *dest, char *err, size_t errlen)
     u.errlen = errlen;
     u.rootfd = -1;
     if (errlen) err[0] = '\0';
+    if (crt_archive_load(err, errlen) != 0) return -1;
 
     if (!realpath(dest, u.root)) return fail(&u, "%s: %s", dest, strerror(errno));
     u.rootfd = open(u.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

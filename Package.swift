@@ -102,6 +102,8 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // The built-in visualizer: the page's files embedded, its live feed (server-sent events).
+        .target(name: "Visualizer", dependencies: ["Manager", "HTTPServer"]),
         // The agent on every node: session with the manager, task executor.
         .target(
             name: "NodeAgent",
@@ -131,7 +133,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "ClusterStore", "HTTPServer",
+                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -164,6 +166,7 @@ let package = Package(
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI"]),

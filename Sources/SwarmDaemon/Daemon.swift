@@ -22,7 +22,7 @@ import SystemCalls
 enum Daemon {
     static let engineVersion = "0.4.0"
 
-    static func run(dataDir: String, stateDir: String, cgroupParent: String) async throws -> Never {
+    static func run(dataDir: String, stateDir: String, cgroupParent: String, listeners: DaemonListenOptions) async throws -> Never {
         // One line per event on stderr: the daemon's log file when init or
         // join started it, the journal under systemd. SWARM_LOG_LEVEL=debug
         // shows every task state an agent reports.
@@ -47,9 +47,16 @@ enum Daemon {
 
         var servers: [HTTPServer] = []
         var manager: ClusterManager?
+        var board: ClusterBoard?
         if config.role == .manager {
             (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir)
+            if let address = listeners.visualizerAddr, let manager {
+                let visualizer: HTTPServer
+                (visualizer, board) = try await startVisualizer(address, store: await manager.store)
+                servers.append(visualizer)
+            }
         } else {
+            if listeners.visualizerAddr != nil { Logger(label: "swarm.daemon").warning("--visualizer-addr ignored: the visualizer runs on managers only") }
             let server = HTTPServer(handler: workerAPI(config))
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
             servers = [server]
@@ -81,6 +88,7 @@ enum Daemon {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await agent.run() }
             if let manager { group.addTask { await manager.run() } }
+            if let board { group.addTask { await board.run() } }
             group.addTask { for await _ in signals { return } }
             await group.next()
             // A child that does not end within 5 s does not keep the daemon.

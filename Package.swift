@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Only the code that must run between clone() and execve(), the
@@ -100,6 +102,7 @@ let package = Package(
                 "SwarmAPI", "ClusterStore", "ClusterTLS", "HTTPServer", "Formatting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The built-in visualizer: the page's files embedded, its live feed (server-sent events).
@@ -139,6 +142,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // `swarm`: the CLI, small so that every command starts fast.
@@ -164,7 +169,9 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
-        .testTarget(name: "ManagerTests", dependencies: ["Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
+        .testTarget(name: "ManagerTests", dependencies: [
+            "Manager", "ClusterStore", "SwarmAPI", "HTTPServer", .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),

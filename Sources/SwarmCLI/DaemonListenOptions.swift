@@ -9,15 +9,24 @@ public struct DaemonListenOptions: ParsableArguments, Sendable {
 
     @Option(name: .customLong("visualizer-addr"),
             help: "Serve the visualizer page on a manager at this address (format: [<ip>]:<port>) (env SWARM_VISUALIZER_ADDR)")
-    public var visualizerAddr: String? = ProcessInfo.processInfo.environment["SWARM_VISUALIZER_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
+    var visualizer: String = ProcessInfo.processInfo.environment["SWARM_VISUALIZER_ADDR"] ?? ""
+
+    @Option(name: .customLong("metrics-addr"),
+            help: "Serve Prometheus metrics at /metrics on this address (format: [<ip>]:<port>) (env SWARM_METRICS_ADDR)")
+    var metrics: String = ProcessInfo.processInfo.environment["SWARM_METRICS_ADDR"] ?? ""
+
+    /// Nil when not given (an empty value is none).
+    public var visualizerAddr: String? { visualizer.isEmpty ? nil : visualizer }
+    public var metricsAddr: String? { metrics.isEmpty ? nil : metrics }
 
     public mutating func validate() throws {
         if let visualizerAddr { _ = try Self.hostAndPort(visualizerAddr, flag: "visualizer-addr") }
+        if let metricsAddr { _ = try Self.hostAndPort(metricsAddr, flag: "metrics-addr") }
     }
 
     /// The arguments that give the same options to `swarm daemon`.
     public var daemonArguments: [String] {
-        visualizerAddr.map { ["--visualizer-addr", $0] } ?? []
+        (visualizerAddr.map { ["--visualizer-addr", $0] } ?? []) + (metricsAddr.map { ["--metrics-addr", $0] } ?? [])
     }
 
     /// "[ip]:port" → (host, port); a missing host is every address.

@@ -48,8 +48,15 @@ enum Daemon {
         var servers: [HTTPServer] = []
         var manager: ClusterManager?
         var board: ClusterBoard?
+        var clusterMetrics: ClusterMetrics?
+        // Recorded always (a few counters), served with --metrics-addr.
+        let metrics = DaemonMetrics()
         if config.role == .manager {
-            (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir)
+            (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
+                                                        metrics: metrics)
+            if listeners.metricsAddr != nil, let manager {
+                clusterMetrics = ClusterMetrics(store: await manager.store, factory: metrics.factory)
+            }
             if let address = listeners.visualizerAddr, let manager {
                 let visualizer: HTTPServer
                 (visualizer, board) = try await startVisualizer(address, store: await manager.store)
@@ -61,6 +68,7 @@ enum Daemon {
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
             servers = [server]
         }
+        if let address = listeners.metricsAddr { servers.append(try await metrics.serve(address)) }
 
         // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
         let session = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material), connectTimeout: .seconds(5), retryConnect: true)
@@ -72,12 +80,12 @@ enum Daemon {
         let mirror = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material))
         let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL))
         let images = ImageProvider(store: runtime.images, sources: [
-            { reference in _ = try await puller.pull(reference) },
-            { reference in _ = try await managerPuller.pull(reference) },
+            metrics.counted("registry") { reference in _ = try await puller.pull(reference) },
+            metrics.counted("manager") { reference in _ = try await managerPuller.pull(reference) },
         ])
         let description = nodeDescription(runtime)
         // The index spares a listing of every container on disk per assignment change.
-        let engine = IndexedEngine(RuntimeEngine(runtime: runtime, images: images))
+        let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
         let agent = NodeAgent(engine: engine, link: link) {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
@@ -89,6 +97,7 @@ enum Daemon {
             group.addTask { await agent.run() }
             if let manager { group.addTask { await manager.run() } }
             if let board { group.addTask { await board.run() } }
+            if let clusterMetrics { group.addTask { await clusterMetrics.run() } }
             group.addTask { for await _ in signals { return } }
             await group.next()
             // A child that does not end within 5 s does not keep the daemon.
@@ -107,7 +116,7 @@ enum Daemon {
     }
 
     static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String,
-                             stateDir: String) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
+                             stateDir: String, metrics: DaemonMetrics) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
@@ -124,9 +133,9 @@ enum Daemon {
             },
             join: { request in try await join(request, ca: ca, manager: manager, clusterID: config.clusterID) },
             newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
-        let unix = HTTPServer(handler: { await router.handle($0) })
+        let unix = HTTPServer(handler: { await metrics.metered($0, router.handle) })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
-        let tcp = HTTPServer(handler: { await router.handle($0) })
+        let tcp = HTTPServer(handler: { await metrics.metered($0, router.handle) })
         let listen = config.listenAddr ?? withPort("0.0.0.0")
         let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377

@@ -165,6 +165,11 @@ let package = Package(
             dependencies: ["Manager", "ClusterStore", "SwarmAPI"],
             path: "bench/scheduler-bench"
         ),
+        .executableTarget(
+            name: "visualizer-bench",
+            dependencies: ["Manager", "ClusterStore", "SwarmAPI", "Visualizer", "HTTPServer"],
+            path: "bench/visualizer-bench"
+        ),
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),

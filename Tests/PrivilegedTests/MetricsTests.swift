@@ -4,7 +4,8 @@ import Testing
 
 /// `/metrics` on a 3-node lab whose daemons serve it (`SWARM_METRICS_ADDR`,
 /// which init and join pass on), read from the lab's client namespace and
-/// parsed; the values must be the cluster's as the CLI shows it.
+/// parsed; the values must be the cluster's as the CLI shows it. The same
+/// lab checks `node ps` and `service ps`'s filters against the spread.
 @Suite(.serialized)
 struct MetricsTests {
     static func scrape(_ lab: LabSwarm, _ node: Int) throws -> PrometheusText {
@@ -22,7 +23,7 @@ struct MetricsTests {
     }
 
     @Test(.enabled(if: isRoot, rootReason))
-    func metricsMatchTheCluster() throws {
+    func metricsAndTaskListsMatchTheCluster() throws {
         let lab = try LabSwarm(name: "m\(getpid())", environment: ["SWARM_METRICS_ADDR": "0.0.0.0:9323"])
         #expect(lab.swarm("node1", "service", "create", "-d", "--name", "web", "--replicas", "5", "--stop-grace-period", "1s",
                           "busybox", "sleep", "1000").status == 0)
@@ -58,6 +59,18 @@ struct MetricsTests {
             starts += started
         }
         #expect(starts == 5)
+
+        // The same tasks through `node ps` and `service ps`'s filters.
+        let spread = lab.spread("web")
+        let lines = { (arguments: [String]) in lab.swarm("node1", arguments).stdout.split(separator: "\n").map(String.init) }
+        #expect(lines(["node", "ps", "--format", "{{.Name}}", "node2"]).filter { $0.hasPrefix("web.") }.count == spread["node2"] ?? 0)
+        #expect(lines(["node", "ps", "-q", "node2", "node3"]).count == (spread["node2"] ?? 0) + (spread["node3"] ?? 0))
+        #expect(lines(["service", "ps", "-q", "--filter", "node=node2", "web"]).count == spread["node2"] ?? 0)
+        #expect(lines(["service", "ps", "-q", "--filter", "desired-state=running", "web"]).count == 5)
+        #expect(lines(["service", "ps", "-q", "--filter", "desired-state=shutdown", "web"]).isEmpty)
+        #expect(lines(["service", "ps", "--format", "{{.Name}}", "--filter", "name=web.3", "web"]) == ["web.3"])
+        let id = try #require(lines(["service", "ps", "-q", "--no-trunc", "web"]).first)
+        #expect(lines(["service", "ps", "-q", "--no-trunc", "--filter", "id=\(id.prefix(6))", "web"]) == [id])
 
         // A node whose daemon dies missed its heartbeats.
         let node3 = try #require(lab.daemonPID("node3"))

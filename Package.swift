@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Only the code that must run between clone() and execve(), the
@@ -100,8 +102,11 @@ let package = Package(
                 "SwarmAPI", "ClusterStore", "ClusterTLS", "HTTPServer", "Formatting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // The built-in visualizer: the page's files embedded, its live feed (server-sent events).
+        .target(name: "Visualizer", dependencies: ["Manager", "HTTPServer"]),
         // The agent on every node: session with the manager, task executor.
         .target(
             name: "NodeAgent",
@@ -131,12 +136,14 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "ClusterStore", "HTTPServer",
+                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // `swarm`: the CLI, small so that every command starts fast.
@@ -158,12 +165,20 @@ let package = Package(
             dependencies: ["Manager", "ClusterStore", "SwarmAPI"],
             path: "bench/scheduler-bench"
         ),
+        .executableTarget(
+            name: "visualizer-bench",
+            dependencies: ["Manager", "ClusterStore", "SwarmAPI", "Visualizer", "HTTPServer"],
+            path: "bench/visualizer-bench"
+        ),
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
-        .testTarget(name: "ManagerTests", dependencies: ["Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
+        .testTarget(name: "ManagerTests", dependencies: [
+            "Manager", "ClusterStore", "SwarmAPI", "HTTPServer", .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI", "Manager", "ClusterStore"]),

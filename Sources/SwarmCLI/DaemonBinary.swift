@@ -10,7 +10,7 @@ import SystemCalls
 /// in `swarm`, a command that needs one of these is run again, whole, by
 /// `swarmd` (same arguments, same environment), before it has done anything.
 public protocol DaemonOperations: Sendable {
-    func runDaemon(_ options: RuntimeOptions) async throws -> Never
+    func runDaemon(_ options: RuntimeOptions, listeners: DaemonListenOptions) async throws -> Never
     func initSwarm(_ command: InitCommand) async throws
     func join(_ command: JoinCommand) async throws
     /// `docker pull`'s output on `output`.

@@ -20,6 +20,7 @@ public struct InitCommand: AsyncParsableCommand {
     @Option(name: .customLong("listen-addr"), help: "Listen address (format: <ip>[:port]) (default 0.0.0.0:2377)") public var listenAddr: String = "0.0.0.0:2377"
     @Option(name: .customLong("dispatcher-heartbeat"), help: "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)") public var heartbeat: String = "5s"
     @OptionGroup public var options: RuntimeOptions
+    @OptionGroup public var listeners: DaemonListenOptions
 
     public init() {}
 
@@ -64,6 +65,7 @@ public struct JoinCommand: AsyncParsableCommand {
     @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") public var advertiseAddr: String?
     @Argument(help: "HOST:PORT of a manager") public var remote: String
     @OptionGroup public var options: RuntimeOptions
+    @OptionGroup public var listeners: DaemonListenOptions
 
     public init() {}
 
@@ -135,12 +137,13 @@ public struct DaemonCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "daemon", abstract: "Run this node's daemon in the foreground (swarm init and join start it; for systemd)")
     @OptionGroup public var options: RuntimeOptions
+    @OptionGroup public var listeners: DaemonListenOptions
 
     public init() {}
 
     public func run() async throws {
         try requireRoot()
-        try await DaemonBinary.operations().runDaemon(options)
+        try await DaemonBinary.operations().runDaemon(options, listeners: listeners)
     }
 }
 
@@ -150,12 +153,13 @@ public func requireRoot() throws {
 
 /// Starts `swarm daemon` in its own session, logging to the state dir, and
 /// waits until its API socket answers.
-public func startDaemon(_ options: RuntimeOptions) async throws {
+public func startDaemon(_ options: RuntimeOptions, listeners: DaemonListenOptions) async throws {
     try FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true)
     let log = open(DaemonPaths.log(options.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard log >= 0 else { throw RuntimeError.badInput("cannot write \(DaemonPaths.log(options.stateDir)): errno \(errno)") }
     defer { close(log) }
     let arguments = ["swarmd", "daemon", "--data-dir", options.dataDir, "--state-dir", options.stateDir, "--cgroup-parent", options.cgroupParent]
+        + listeners.daemonArguments
     let pid: pid_t
     do {
         pid = try spawnProcess(DaemonBinary.siblingPath(), arguments, environment: ProcessInfo.processInfo.environment,

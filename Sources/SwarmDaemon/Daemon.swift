@@ -22,7 +22,7 @@ import SystemCalls
 enum Daemon {
     static let engineVersion = "0.4.0"
 
-    static func run(dataDir: String, stateDir: String, cgroupParent: String) async throws -> Never {
+    static func run(dataDir: String, stateDir: String, cgroupParent: String, listeners: DaemonListenOptions) async throws -> Never {
         // One line per event on stderr: the daemon's log file when init or
         // join started it, the journal under systemd. SWARM_LOG_LEVEL=debug
         // shows every task state an agent reports.
@@ -47,11 +47,24 @@ enum Daemon {
 
         var servers: [HTTPServer] = []
         var manager: ClusterManager?
+        var board: ClusterBoard?
+        var clusterMetrics: ClusterMetrics?
+        // Recorded always (a few counters), served with --metrics-addr.
+        let metrics = DaemonMetrics()
         let containers = ContainerAPI(runtime: runtime)
         if config.role == .manager {
             (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
-                                                        containers: containers)
+                                                        containers: containers, metrics: metrics)
+            if listeners.metricsAddr != nil, let manager {
+                clusterMetrics = ClusterMetrics(store: await manager.store, factory: metrics.factory)
+            }
+            if let address = listeners.visualizerAddr, let manager {
+                let visualizer: HTTPServer
+                (visualizer, board) = try await startVisualizer(address, store: await manager.store)
+                servers.append(visualizer)
+            }
         } else {
+            if listeners.visualizerAddr != nil { Logger(label: "swarm.daemon").warning("--visualizer-addr ignored: the visualizer runs on managers only") }
             let worker = workerAPI(config)
             let server = HTTPServer(handler: { request in
                 if let response = await containers.handle(request) { return response }
@@ -60,6 +73,7 @@ enum Daemon {
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
             servers = [server]
         }
+        if let address = listeners.metricsAddr { servers.append(try await metrics.serve(address)) }
 
         // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
         let session = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material), connectTimeout: .seconds(5), retryConnect: true)
@@ -71,12 +85,12 @@ enum Daemon {
         let mirror = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material))
         let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL))
         let images = ImageProvider(store: runtime.images, sources: [
-            { reference in _ = try await puller.pull(reference) },
-            { reference in _ = try await managerPuller.pull(reference) },
+            metrics.counted("registry") { reference in _ = try await puller.pull(reference) },
+            metrics.counted("manager") { reference in _ = try await managerPuller.pull(reference) },
         ])
         let description = nodeDescription(runtime)
         // The index spares a listing of every container on disk per assignment change.
-        let engine = IndexedEngine(RuntimeEngine(runtime: runtime, images: images))
+        let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
         let agent = NodeAgent(engine: engine, link: link) {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
@@ -88,6 +102,8 @@ enum Daemon {
             group.addTask { await agent.run() }
             group.addTask { await LogPublisher(link: link, runtime: runtime).run() }
             if let manager { group.addTask { await manager.run() } }
+            if let board { group.addTask { await board.run() } }
+            if let clusterMetrics { group.addTask { await clusterMetrics.run() } }
             group.addTask { for await _ in signals { return } }
             await group.next()
             // A child that does not end within 5 s does not keep the daemon.
@@ -106,7 +122,7 @@ enum Daemon {
     }
 
     static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String,
-                             stateDir: String, containers: ContainerAPI) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
+                             stateDir: String, containers: ContainerAPI, metrics: DaemonMetrics) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
@@ -127,10 +143,10 @@ enum Daemon {
         // This node's containers first (the unix socket only), then the cluster's API.
         let unix = HTTPServer(handler: { request in
             if let response = await containers.handle(request) { return response }
-            return await router.handle(request)
+            return await metrics.metered(request, router.handle)
         })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
-        let tcp = HTTPServer(handler: { await router.handle($0) })
+        let tcp = HTTPServer(handler: { await metrics.metered($0, router.handle) })
         let listen = config.listenAddr ?? withPort("0.0.0.0")
         let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377

@@ -14,8 +14,8 @@ import SystemCalls
 public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     public init() {}
 
-    public func runDaemon(_ options: RuntimeOptions) async throws -> Never {
-        try await Daemon.run(dataDir: options.dataDir, stateDir: options.stateDir, cgroupParent: options.cgroupParent)
+    public func runDaemon(_ options: RuntimeOptions, listeners: DaemonListenOptions) async throws -> Never {
+        try await Daemon.run(dataDir: options.dataDir, stateDir: options.stateDir, cgroupParent: options.cgroupParent, listeners: listeners)
     }
 
     /// A new CA, this node's manager certificate, the store with the swarm,
@@ -41,7 +41,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
                                          heartbeatPeriod: period)
             try NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
                            listenAddr: command.listenAddr).save(options.dataDir)
-            try await startDaemon(options)
+            try await startDaemon(options, listeners: command.listeners)
             let tokens = try await APIClient.with(host: "unix://" + DaemonPaths.socket(options.stateDir)) {
                 try await $0.get(SwarmInfo.self, "/swarm").joinTokens
             }
@@ -72,7 +72,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
             try NodeTLSFiles.write(joined.material, to: NodeConfig.certificates(options.dataDir))
             try NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
                            advertiseAddr: advertise, listenAddr: nil).save(options.dataDir)
-            try await startDaemon(options)
+            try await startDaemon(options, listeners: command.listeners)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error

@@ -9,10 +9,11 @@ final class LabSwarm: Sendable {
     let name: String
     let cluster: LabCluster
 
-    init() throws {
-        let name = "c\(getpid())"
+    /// `name`: the lab's, unique among the labs up at once; `environment`: more variables for `lab up` (its nodes' daemons inherit them).
+    init(name: String = "c\(getpid())", environment: [String: String] = [:]) throws {
         self.name = name
-        let up = runProcess(swarmBinary, ["lab", "up", "--nodes", "3", "--name", name, "--dispatcher-heartbeat", "1s"])
+        let up = runProcess(swarmBinary, ["lab", "up", "--nodes", "3", "--name", name, "--dispatcher-heartbeat", "1s"],
+                            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
         do {
             try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
             cluster = try LabCluster.open(name)

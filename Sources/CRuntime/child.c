@@ -74,16 +74,7 @@ __attribute__((noreturn)) static void fail(int sync_fd, int step) {
 // RESOLVE_IN_ROOT, so a symlink in the rootfs (absolute or with "..") can
 // never lead a mount, a created file or a device node out of it. Mounts then
 // go through /proc/self/fd/N of the resolved descriptor, as crun does.
-
-static int open_in_root(int rootfd, const char *path, int flags, mode_t mode) {
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = (uint64_t)(flags | O_CLOEXEC);
-    how.mode = (flags & O_CREAT) ? mode : 0;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    while (*path == '/') path++;
-    return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
-}
+// (crt_openat_in_root, in syscalls.c, is shared with `container cp`.)
 
 // "/proc/self/fd/N" for a descriptor, without allocation.
 static const char *fd_path(char *buf, int fd) {
@@ -106,25 +97,25 @@ static int mkdir_in_root(int rootfd, const char *path, mode_t mode) {
         if (buf[i] != '/' && buf[i] != '\0') continue;
         char saved = buf[i];
         buf[i] = '\0';
-        int fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+        int fd = crt_openat_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
         if (fd < 0 && errno == ENOENT) {
             // Create the last component in its (already resolved) parent.
             char *slash = strrchr(buf, '/');
             *slash = '\0';
-            int parent = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+            int parent = crt_openat_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
             *slash = '/';
             if (parent < 0) return -1;
             int rc = mkdirat(parent, slash + 1, mode);
             close(parent);
             if (rc != 0 && errno != EEXIST) return -1;
-            fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+            fd = crt_openat_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
         }
         if (fd < 0) return -1;
         buf[i] = saved;
         if (saved == '\0') return fd;
         close(fd);
     }
-    return open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+    return crt_openat_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
 }
 
 // Splits "/a/b/c" into the parent directory (an O_PATH descriptor, made if
@@ -136,7 +127,7 @@ static int parent_in_root(int rootfd, const char *path, const char **name) {
     memcpy(buf, path, len + 1);
     char *slash = strrchr(buf, '/');
     *name = path + (slash ? (size_t)(slash - buf) + 1 : 0);
-    if (!slash || slash == buf) return open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+    if (!slash || slash == buf) return crt_openat_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
     *slash = '\0';
     return mkdir_in_root(rootfd, buf, 0755);
 }
@@ -147,16 +138,16 @@ static int bind_target(int rootfd, const char *source, const char *target) {
     struct stat st;
     if (stat(source, &st) != 0) return -1;
     if (S_ISDIR(st.st_mode)) return mkdir_in_root(rootfd, target, 0755);
-    int fd = open_in_root(rootfd, target, O_PATH, 0);
+    int fd = crt_openat_in_root(rootfd, target, O_PATH, 0);
     if (fd >= 0 || errno != ENOENT) return fd;
     const char *name;
     int parent = parent_in_root(rootfd, target, &name);
     if (parent < 0) return -1;
     close(parent);
-    fd = open_in_root(rootfd, target, O_WRONLY | O_CREAT, 0644);
+    fd = crt_openat_in_root(rootfd, target, O_WRONLY | O_CREAT, 0644);
     if (fd < 0) return -1;
     close(fd);
-    return open_in_root(rootfd, target, O_PATH, 0);
+    return crt_openat_in_root(rootfd, target, O_PATH, 0);
 }
 
 // A read-only remount must keep the flags the kernel locked on the mount
@@ -190,7 +181,7 @@ static void run_mount_plan(const struct crt_config *cfg, int rootfd, int sync_fd
                 // The old descriptor names what is now underneath: reopen
                 // to reach the new mount.
                 close(fd);
-                if ((fd = open_in_root(rootfd, m->target, O_PATH, 0)) < 0) fail(sync_fd, CRT_STEP_MOUNT);
+                if ((fd = crt_openat_in_root(rootfd, m->target, O_PATH, 0)) < 0) fail(sync_fd, CRT_STEP_MOUNT);
                 if (remount_readonly(fd_path(proc_path, fd), 0) != 0) fail(sync_fd, CRT_STEP_MOUNT);
             }
             break;

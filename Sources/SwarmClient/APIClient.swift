@@ -46,13 +46,19 @@ public struct APIClient {
     public func shutdown() async { await transport.shutdown() }
 
     public func send(_ method: Method, _ path: String, query: [String: String] = [:], body: [UInt8]? = nil) async throws -> Reply {
+        try await exchange(path, query) { try await self.transport.send(method: method, target: $0, body: body) }
+    }
+
+    /// The request's target (versioned path, sorted query), and Docker's
+    /// errors for what went wrong: no daemon, a broken answer, an error status.
+    func exchange(_ path: String, _ query: [String: String], _ perform: (String) async throws -> Reply) async throws -> Reply {
         var target = "/v1.41" + path
         if !query.isEmpty {
             target += "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.percentEncode($0.value))" }.joined(separator: "&")
         }
         let reply: Reply
         do {
-            reply = try await transport.send(method: method, target: target, body: body)
+            reply = try await perform(target)
         } catch is UnixSocketHTTP.ConnectFailed {
             throw RuntimeError.badInput("Cannot connect to the swarm daemon at \(host). Is the swarm daemon running? (start it with swarm init, swarm join or swarm daemon)")
         } catch let error as UnixSocketHTTP.MalformedResponse {

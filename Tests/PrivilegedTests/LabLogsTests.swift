@@ -9,7 +9,7 @@ import Testing
 struct LabLogsTests {
     @Test(.enabled(if: isRoot, rootReason))
     func logsFromThreeReplicasOnThreeNodes() throws {
-        let lab = try LabSwarm()
+        let lab = try LabSwarm(name: "l\(getpid())")
         let manager = try #require(lab.cluster.record.nodes.first { $0.name == "node1" })
         // The replicas wait for this file (a bind mount every node sees) before their second line.
         let trigger = NSTemporaryDirectory() + "swarm-test-logs-\(getpid())"

@@ -398,6 +398,19 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     exec_command(cfg, cfg->argv, sync_fd);
 }
 
+// A process joining a running container (health check, exec), once in its
+// namespaces and cgroup: the container's identity, no_new_privs and seccomp,
+// default signal dispositions with nothing blocked, then the command.
+__attribute__((noreturn)) static void become_container_process(const struct crt_config *cfg, const char *const *command, int sync_fd) {
+    set_identity(cfg, sync_fd);
+    restrict_syscalls(cfg, sync_fd);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    exec_command(cfg, command, sync_fd);
+}
+
 // Runs `argv` inside the running container whose first process is `target`
 // (a health check): its cgroup, its namespaces, then the same identity,
 // no_new_privs and seccomp as the container, stdout and stderr to `out`.
@@ -434,13 +447,7 @@ void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *
     // None of the monitor's descriptors (logs, pipes, pidfds) go inside.
     syscall(SYS_close_range, 3, ~0U, 0);
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0 && chdir("/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
-    set_identity(cfg, sync_fd);
-    restrict_syscalls(cfg, sync_fd);
-    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    exec_command(cfg, argv, sync_fd);
+    become_container_process(cfg, argv, sync_fd);
 }
 
 // An exec'd process, already in the container's cgroup and namespaces
@@ -460,11 +467,5 @@ void crt_exec_child_main(const struct crt_config *cfg, const struct crt_exec_opt
     syscall(SYS_close_range, 4, ~0U, 0);
     if (opts->detach) setsid();
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
-    set_identity(cfg, sync_fd);
-    restrict_syscalls(cfg, sync_fd);
-    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    exec_command(cfg, cfg->argv, sync_fd);
+    become_container_process(cfg, cfg->argv, sync_fd);
 }

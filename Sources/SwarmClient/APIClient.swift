@@ -96,15 +96,7 @@ public struct APIClient {
 
     /// Runs `body` with a client and always shuts it down.
     public static func with<T>(host: String?, _ body: (APIClient) async throws -> T) async throws -> T {
-        let client = try APIClient(host: host)
-        do {
-            let result = try await body(client)
-            await client.shutdown()
-            return result
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await using(try APIClient(host: host), release: { await $0.shutdown() }, body)
     }
 }
 

@@ -89,15 +89,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
 
     /// Runs `body` with a registry client and shuts the client down after.
     static func withRegistry<T>(_ insecure: [String], _ body: (RegistryClient) async throws -> T) async throws -> T {
-        let client = registry(insecure)
-        do {
-            let result = try await body(client)
-            await client.shutdown()
-            return result
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await using(registry(insecure), release: { await $0.shutdown() }, body)
     }
 
     public func pull(_ reference: ImageReference, store: ImageStore, insecureRegistries: [String], quiet: Bool, output: Int32) async throws {

@@ -175,7 +175,7 @@ public final class Netlink {
 
     // MARK: Plumbing
 
-    private func createLink(_ operation: String, name: String, kind: String,
+    func createLink(_ operation: String, name: String, kind: String,
                             data: ((inout NetlinkRequest) -> Void)? = nil) throws {
         var request = NetlinkRequest(type: LinuxNetlink.RTM_NEWLINK, flags: LinuxNetlink.NLM_F_CREATE | LinuxNetlink.NLM_F_EXCL)
         request.ifinfomsg()
@@ -189,7 +189,7 @@ public final class Netlink {
 
     /// RTM_NEWLINK without NLM_F_CREATE on the link named `name`: changes it,
     /// ENODEV if there is no such link.
-    private func changeLink(_ operation: String, _ name: String, flags: UInt32 = 0, change: UInt32 = 0,
+    func changeLink(_ operation: String, _ name: String, flags: UInt32 = 0, change: UInt32 = 0,
                             attributes: (inout NetlinkRequest) -> Void = { _ in }) throws {
         var request = NetlinkRequest(type: LinuxNetlink.RTM_NEWLINK)
         request.ifinfomsg(flags: flags, change: change)
@@ -198,7 +198,7 @@ public final class Netlink {
         try perform(operation, request)
     }
 
-    private func neighbour(_ operation: String, type: UInt16, flags: UInt16, family: Int32, ndmFlags: UInt8,
+    func neighbour(_ operation: String, type: UInt16, flags: UInt16, family: Int32, ndmFlags: UInt8,
                            link: String, mac: String?, address: String?) throws {
         let lladdr = try mac.map(macAddress), destination = try address.map(ipv4)
         var request = NetlinkRequest(type: type, flags: flags)
@@ -210,7 +210,7 @@ public final class Netlink {
 
     /// Sends `request` and reads until the kernel's ack for it; `reply` sees the
     /// payload of every other message answering it (a GET's result).
-    private func perform(_ operation: String, _ request: NetlinkRequest,
+    func perform(_ operation: String, _ request: NetlinkRequest,
                          reply: ([UInt8]) -> Void = { _ in }) throws {
         sequence &+= 1
         let expected = sequence

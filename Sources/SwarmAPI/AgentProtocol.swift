@@ -61,6 +61,9 @@ public struct Assignments: Codable, Sendable {
     public var tasks: [SwarmTask]
     /// Tasks no longer assigned to the node (in an incremental answer).
     public var removed: [String]
+    /// The overlay networks the node needs (see `NetworkView`), whole; nil
+    /// when they did not change since the version asked for.
+    public var networks: [NetworkView]?
 
     public init(version: UInt64, tasks: [SwarmTask]) {
         self.init(version: version, complete: true, tasks: tasks, removed: [])

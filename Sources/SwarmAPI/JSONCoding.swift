@@ -6,7 +6,7 @@ import FoundationEssentials
 /// stock docker CLI sends.
 public enum APIJSON {
     /// Leading acronyms that Go writes in capitals ("id" → "ID", "tlsInfo" → "TLSInfo").
-    static let acronyms = ["id", "pid", "tls", "ca", "os", "ip", "vip", "dns", "ncpu"]
+    static let acronyms = ["id", "pid", "tls", "ca", "os", "ipam", "ip", "vip", "dns", "ncpu"]
 
     public static func goName(_ key: String) -> String {
         for acronym in acronyms where key.hasPrefix(acronym) {

@@ -152,8 +152,11 @@ public struct Placement: Codable, Hashable, Sendable {
 
 /// A network a task joins: `host` is the host's own network namespace.
 public struct NetworkAttachmentConfig: Codable, Hashable, Sendable {
+    /// The network's name or ID (the manager stores the ID).
     public var target: String
-    public init(target: String) { self.target = target }
+    public var aliases: [String]?
+    public var driverOpts: [String: String]?
+    public init(target: String, aliases: [String]? = nil) { self.target = target; self.aliases = aliases }
 }
 
 public struct TaskSpec: Codable, Hashable, Sendable {
@@ -191,8 +194,10 @@ public struct UpdateConfig: Codable, Hashable, Sendable {
 }
 
 public struct EndpointSpec: Codable, Hashable, Sendable {
+    /// "vip" (default) or "dnsrr".
     public var mode: String?
-    public init(mode: String? = "vip") { self.mode = mode }
+    public var ports: [PortConfig]?
+    public init(mode: String? = "vip", ports: [PortConfig]? = nil) { self.mode = mode; self.ports = ports }
 }
 
 public struct ServiceSpec: Codable, Hashable, Sendable {
@@ -226,6 +231,8 @@ public struct Service: Codable, Hashable, Sendable {
     public var spec: ServiceSpec
     public var previousSpec: ServiceSpec?
     public var updateStatus: UpdateStatus?
+    /// Ports and VIPs the allocator gave the service.
+    public var endpoint: Endpoint?
     /// The store index at which the task template last changed: tasks made
     /// from an older template are replaced by a rolling update. (Not in
     /// Docker's API; its CLI ignores it.)
@@ -275,6 +282,8 @@ public struct SwarmTask: Codable, Hashable, Sendable {
     public var specIndex: UInt64
     /// The service's name, for container names and `service ps` (not Docker's).
     public var serviceName: String?
+    /// The task's addresses in its networks, set by the allocator before it is placed.
+    public var networksAttachments: [NetworkAttachment]?
     public init(id: String, version: ObjectVersion, createdAt: Timestamp, spec: TaskSpec, serviceID: String, slot: Int?,
                 nodeID: String?, status: TaskStatus, desiredState: TaskState, specIndex: UInt64, serviceName: String?) {
         self.id = id; self.version = version; self.createdAt = createdAt; self.updatedAt = createdAt; self.labels = [:]

@@ -19,3 +19,52 @@ public protocol TaskNetworking: Sendable {
     /// this node's data path made.
     func removeAll() async
 }
+
+/// One task's interface in one overlay network, as the data path made it.
+public struct WiredInterface: Codable, Hashable, Sendable {
+    public var networkID: String
+    /// The interface's name inside the task's namespace ("eth0", …).
+    public var name: String
+    /// The task's address in the network ("10.0.1.5", no prefix).
+    public var address: String
+    public init(networkID: String, name: String, address: String) {
+        self.networkID = networkID; self.name = name; self.address = address
+    }
+}
+
+/// What the overlay data path made for one task: what the service mesh
+/// (VIP rules, DNS server, ingress replies) builds on in that namespace.
+public struct WiredTask: Codable, Hashable, Sendable {
+    public var taskID: String
+    public var serviceID: String
+    /// The task's network namespace (a bind-mounted nsfs file).
+    public var namespacePath: String
+    public var interfaces: [WiredInterface]
+    /// The task's address on the node's gateway bridge (its way out and the
+    /// target of host-mode published ports); nil when it has none (only
+    /// `--internal` networks).
+    public var gatewayAddress: String?
+    public init(taskID: String, serviceID: String, namespacePath: String, interfaces: [WiredInterface], gatewayAddress: String?) {
+        self.taskID = taskID; self.serviceID = serviceID; self.namespacePath = namespacePath
+        self.interfaces = interfaces; self.gatewayAddress = gatewayAddress
+    }
+}
+
+/// What the overlay data path made on the node itself (in its own network
+/// namespace): the gateway bridge and the node's ingress endpoint.
+public struct NodeWiring: Codable, Hashable, Sendable {
+    /// The node's own address (its VTEP, the advertise address).
+    public var nodeAddr: String
+    /// The gateway bridge (Docker's docker_gwbridge) and its subnet ("172.18.0.0/16").
+    public var gatewayBridge: String
+    public var gatewaySubnet: String
+    /// The node's interface into the ingress network and its address there:
+    /// published ports are DNATed to tasks' ingress addresses through it. Nil
+    /// until the ingress network is wired.
+    public var ingressInterface: String?
+    public var ingressAddress: String?
+    public init(nodeAddr: String, gatewayBridge: String, gatewaySubnet: String, ingressInterface: String? = nil, ingressAddress: String? = nil) {
+        self.nodeAddr = nodeAddr; self.gatewayBridge = gatewayBridge; self.gatewaySubnet = gatewaySubnet
+        self.ingressInterface = ingressInterface; self.ingressAddress = ingressAddress
+    }
+}

@@ -100,12 +100,13 @@ extension ClusterManager {
         let newSpec = spec
         var batch = StoreBatch(now: now)
         batch.update(Service.self, id: service.id, expecting: version) { service, index in
+            if rollback { return service.rollBack(at: now, index: index, message: "manually requested rollback") }
             service.previousSpec = service.spec
+            service.previousSpecIndex = service.specIndex
             service.spec = newSpec
             if templateChanged {
                 service.specIndex = index
-                service.updateStatus = UpdateStatus(state: rollback ? "rollback_started" : "updating", startedAt: now,
-                                                    message: rollback ? "manually requested rollback" : "update in progress")
+                service.updateStatus = UpdateStatus(state: "updating", startedAt: now, message: "update in progress")
             }
             return true
         }

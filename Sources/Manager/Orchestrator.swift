@@ -20,6 +20,10 @@ actor Orchestrator: StoreFollower {
     private var restartHistory: [String: [Timestamp]] = [:]
     private var dirtyServices: Set<String> = []
     private var everythingDirty = true
+    /// Rolling updates in progress, and when a service's update should be
+    /// looked at again (a delay or a monitor period running out).
+    private var updates: [String: RollingUpdate] = [:]
+    private var updateWake: [String: Timestamp] = [:]
 
     init(store: any ClusterStore, clock: @escaping @Sendable () -> Timestamp) {
         self.store = store
@@ -47,7 +51,9 @@ actor Orchestrator: StoreFollower {
                 switch change.object {
                 case .task(let task):
                     if change.action == .deleted { restartAt[task.id] = nil }
-                case .service(let service): dirtyServices.insert(service.id)
+                case .service(let service):
+                    dirtyServices.insert(service.id)
+                    if change.action == .deleted { updates[service.id] = nil; updateWake[service.id] = nil }
                 case .node: everythingDirty = true
                 case .swarm: break
                 }
@@ -73,9 +79,15 @@ actor Orchestrator: StoreFollower {
         return update == "updating" || update == "rollback_started"
     }
 
-    /// Restart delays that ran out: those tasks may start now.
+    /// Restart delays that ran out: those tasks may start now. Updates
+    /// waiting for a delay or a monitor period get another pass.
     func tick() async {
         let now = clock()
+        let due = updateWake.filter { $0.value <= now }.keys
+        if !due.isEmpty {
+            for id in due { updateWake[id] = nil; dirtyServices.insert(id) }
+            await reconcile()
+        }
         var batch = StoreBatch(now: now)
         for (id, at) in restartAt where at <= now {
             restartAt[id] = nil
@@ -154,7 +166,7 @@ actor Orchestrator: StoreFollower {
                 else if live.status.state < .running { updating += 1 }
             }
         }
-        rollingUpdate(service, outdated: outdated, inFlight: updating, now, &changes)
+        rollingUpdate(service, current, outdated: outdated, inFlight: updating, now, &changes)
         trimHistory(service, slots.values.map { $0 }, &changes)
     }
 
@@ -178,7 +190,7 @@ actor Orchestrator: StoreFollower {
             }
         }
         for (_, tasks) in byNode { retire(tasks, &changes) }
-        rollingUpdate(service, outdated: outdated, inFlight: updating, now, &changes)
+        rollingUpdate(service, current, outdated: outdated, inFlight: updating, now, &changes)
         trimHistory(service, Array(Dictionary(grouping: current, by: { $0.nodeID ?? "" }).values), &changes)
     }
 
@@ -209,8 +221,19 @@ actor Orchestrator: StoreFollower {
                 live.append(task)
             }
         }
-        // More than one live task (e.g. after a manager restart mid-update): keep the most advanced.
+        // More than one live task: a start-first replacement still starting
+        // beside the task it replaces (both stay; the slot counts as in
+        // flight), or else (e.g. after a manager restart mid-update) keep
+        // the most advanced.
         live.sort { ($0.status.state, $0.createdAt) > ($1.status.state, $1.createdAt) }
+        if live.count > 1, let fresh = live.first(where: { $0.specIndex == service.specIndex && $0.status.state < .running }),
+           let serving = live.first(where: { $0.specIndex != service.specIndex && $0.status.state == .running }) {
+            for var extra in live where extra.id != fresh.id && extra.id != serving.id {
+                extra.desiredState = .shutdown
+                changes.update(extra)
+            }
+            return fresh
+        }
         for var extra in live.dropFirst() {
             extra.desiredState = .shutdown
             changes.update(extra)
@@ -273,28 +296,57 @@ actor Orchestrator: StoreFollower {
                   desiredState: .running, specIndex: service.specIndex, serviceName: service.spec.name)
     }
 
-    /// Replaces tasks made from an older template, `parallelism` at a time
-    /// (Docker's default 1; 0 = all at once), stop-first.
-    private func rollingUpdate(_ service: Service, outdated: [SwarmTask], inFlight: Int, _ now: Timestamp, _ changes: inout PendingChanges) {
-        guard !outdated.isEmpty else {
-            // Every slot runs the new template: the update is done (Docker's UpdateStatus).
-            if inFlight == 0, var status = service.updateStatus, status.state == "updating" || status.state == "rollback_started" {
-                let rollback = status.state == "rollback_started"
-                status.state = rollback ? "rollback_completed" : "completed"
-                status.completedAt = now
-                status.message = rollback ? "rollback completed" : "update completed"
-                var done = service
-                done.updateStatus = status
-                changes.services.append(done)
-            }
-            return
+    /// Replaces tasks made from an older template as the service's update
+    /// (or rollback) config says: `parallelism` at a time (0 = all), `delay`
+    /// after each replacement runs, stop-first or start-first, and on
+    /// failures within the monitor period beyond `maxFailureRatio` pause,
+    /// continue or roll back; done once every slot has run the new template
+    /// for one monitor period (Docker's UpdateStatus throughout).
+    private func rollingUpdate(_ service: Service, _ tasks: [SwarmTask], outdated: [SwarmTask], inFlight: Int, _ now: Timestamp,
+                               _ changes: inout PendingChanges) {
+        let state = service.updateStatus?.state
+        let rollingBack = state == "rollback_started"
+        guard state == "updating" || rollingBack || !outdated.isEmpty else { return }
+        // A paused update waits for the next `service update`.
+        if state == "paused" || state == "rollback_paused" { return }
+        if updates[service.id]?.specIndex != service.specIndex {
+            updates[service.id] = RollingUpdate(specIndex: service.specIndex, slotsToUpdate: outdated.count + inFlight)
         }
-        let parallelism = Int(service.spec.updateConfig?.parallelism ?? 1)
-        let room = parallelism == 0 ? outdated.count : max(0, parallelism - inFlight)
-        for var old in outdated.sorted(by: { ($0.slot ?? 0) < ($1.slot ?? 0) }).prefix(room) {
-            old.desiredState = .shutdown
-            changes.update(old)
-            changes.created.append(newTask(service, slot: old.slot, node: old.slot == nil ? old.nodeID : nil, now))
+        let config = (rollingBack ? service.spec.rollbackConfig : service.spec.updateConfig) ?? UpdateConfig()
+        let decision = updates[service.id]!.decide(config: config, rollingBack: rollingBack, tasks: tasks,
+                                                    outdated: outdated.count, pending: inFlight, now: now)
+        switch decision {
+        case .replace(let count):
+            let startFirst = config.order == "start-first"
+            for var old in outdated.sorted(by: { ($0.slot ?? 0) < ($1.slot ?? 0) }).prefix(count) {
+                if !startFirst {
+                    old.desiredState = .shutdown
+                    changes.update(old)
+                }
+                let replacement = newTask(service, slot: old.slot, node: old.slot == nil ? old.nodeID : nil, now)
+                updates[service.id]!.made(replacement.id)
+                changes.created.append(replacement)
+            }
+        case .wait(let until):
+            if let until { updateWake[service.id] = until }
+        case .complete:
+            updates[service.id] = nil
+            guard var status = service.updateStatus, state == "updating" || rollingBack else { return }
+            status.state = rollingBack ? "rollback_completed" : "completed"
+            status.completedAt = now
+            status.message = rollingBack ? "rollback completed" : "update completed"
+            var done = service
+            done.updateStatus = status
+            changes.services.append(done)
+        case .pause(let message):
+            updates[service.id] = nil
+            var paused = service
+            paused.updateStatus = UpdateStatus(state: rollingBack ? "rollback_paused" : "paused",
+                                               startedAt: service.updateStatus?.startedAt ?? now, message: message)
+            changes.services.append(paused)
+        case .rollback(let message):
+            updates[service.id] = nil
+            changes.rollbacks.append((service.id, service.specIndex, message))
         }
     }
 

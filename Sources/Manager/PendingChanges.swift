@@ -8,6 +8,8 @@ struct PendingChanges {
     var created: [SwarmTask] = []
     var deleted: Set<String> = []
     var services: [Service] = []
+    /// Services whose failed update rolls back: (id, the template that failed, why).
+    var rollbacks: [(id: String, specIndex: UInt64, message: String)] = []
 
     mutating func update(_ task: SwarmTask) { updated[task.id] = task }
 
@@ -33,6 +35,12 @@ struct PendingChanges {
                 guard stored.specIndex == specIndex, stored.updateStatus != status else { return false }
                 stored.updateStatus = status
                 return true
+            }
+        }
+        for rollback in rollbacks {
+            batch.update(Service.self, id: rollback.id) { stored, index in
+                guard stored.specIndex == rollback.specIndex else { return false }
+                return stored.rollBack(at: now, index: index, message: rollback.message)
             }
         }
         return batch

@@ -237,6 +237,9 @@ public struct Service: Codable, Hashable, Sendable {
     /// from an older template are replaced by a rolling update. (Not in
     /// Docker's API; its CLI ignores it.)
     public var specIndex: UInt64
+    /// `previousSpec`'s template index: a rollback gives it back, so tasks
+    /// still on that template stay (not Docker's).
+    public var previousSpecIndex: UInt64?
     public init(id: String, version: ObjectVersion, createdAt: Timestamp, spec: ServiceSpec, specIndex: UInt64) {
         self.id = id; self.version = version; self.createdAt = createdAt; self.updatedAt = createdAt
         self.spec = spec; self.specIndex = specIndex

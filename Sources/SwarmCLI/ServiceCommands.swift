@@ -11,7 +11,7 @@ struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service", abstract: "Manage Swarm services",
         subcommands: [ServiceCreate.self, ServiceInspect.self, ServiceLogs.self, ServiceList.self, ServicePS.self, ServiceRemove.self,
-                      ServiceScale.self, ServiceUpdate.self])
+                      ServiceRollback.self, ServiceScale.self, ServiceUpdate.self])
 }
 
 struct ServiceCreate: AsyncParsableCommand {

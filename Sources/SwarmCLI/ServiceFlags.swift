@@ -23,8 +23,7 @@ struct ServiceSpecOptions: ParsableArguments {
     @Option(name: .customLong("restart-delay"), help: "Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)") var restartDelay: String?
     @Option(name: .customLong("restart-max-attempts"), help: "Maximum number of restarts before giving up") var restartMaxAttempts: UInt64?
     @Option(name: .customLong("restart-window"), help: "Window used to evaluate the restart policy (ns|us|ms|s|m|h)") var restartWindow: String?
-    @Option(name: .customLong("update-parallelism"), help: "Maximum number of tasks updated simultaneously (0 to update all at once)") var updateParallelism: UInt64?
-    @Option(name: .customLong("update-monitor"), help: "Duration after each task update to monitor for failure (ns|us|ms|s|m|h)") var updateMonitor: String?
+    @OptionGroup var updates: UpdateConfigOptions
     @Flag(name: .customLong("init"), help: "Use an init inside each service container to forward signals and reap processes") var initProcess = false
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
@@ -106,12 +105,7 @@ struct ServiceSpecOptions: ParsableArguments {
             task.placement = placement
         }
         spec.taskTemplate = task
-        if updateParallelism != nil || updateMonitor != nil {
-            var update = spec.updateConfig ?? UpdateConfig()
-            if let updateParallelism { update.parallelism = updateParallelism }
-            if let updateMonitor { update.monitor = try Self.duration(updateMonitor, "update-monitor") }
-            spec.updateConfig = update
-        }
+        try updates.apply(to: &spec)
     }
 }
 

@@ -59,8 +59,21 @@ struct ServiceProgress {
         var stableSince: Timestamp? = nil
         var reported: Set<String> = []
         var lastErrors: [String] = []
+        var rollbackNote: String?
         while true {
             let service = try await client.get(Service.self, "/services/\(serviceID)")
+            // Docker's CLI: a paused update or rollback ends the wait with
+            // its reason; a rollback is announced once.
+            let status = service.updateStatus, message = status?.message ?? ""
+            switch status?.state {
+            case "paused": throw RuntimeError.badInput("service update paused: \(message)")
+            case "rollback_paused": throw RuntimeError.badInput("service rollback paused: \(message)")
+            case "rollback_started" where rollbackNote == nil && !message.isEmpty: rollbackNote = "rollback: \(message)"
+            case "rollback_completed" where stableSince == nil && rollbackNote != nil:
+                if !quiet { screen.draw(screen.printed + ["service rolled back: \(message)"]) }
+                return
+            default: break
+            }
             let tasks = try await client.get([SwarmTask].self, "/tasks", query: try APIClient.filtersJSON(["service=\(serviceID)"]))
             let nodes = try await client.get([Node].self, "/nodes")
             let monitor = Double(service.spec.updateConfig?.monitor ?? 5_000_000_000) / 1e9
@@ -87,7 +100,8 @@ struct ServiceProgress {
                 if task.status.state != .running, let failure = failures[key] { return failure }
                 return Self.describe(task) + (drawBars ? " " + Self.bar(task.status.state) : "")
             }
-            var lines = ["overall progress: \(running) out of \(wanted) tasks"]
+            let rollingBack = status?.state == "rollback_started" || status?.state == "rollback_completed"
+            var lines = ["overall progress: \(rollingBack ? "rolling back update: " : "")\(running) out of \(wanted) tasks"]
             if global {
                 for key in newest.keys.sorted() {
                     lines.append("\(String(nodes.first { $0.id == key }?.id.prefix(12) ?? Substring(key))): \(line(key))")
@@ -106,6 +120,7 @@ struct ServiceProgress {
             for task in newest.values where task.status.state == .pending {
                 if let err = task.status.err { lastErrors = [err] }
             }
+            if let rollbackNote { lines.append(rollbackNote) }
             let now = Timestamp.now()
             if running == wanted {
                 stableSince = stableSince ?? now

@@ -56,7 +56,9 @@ final class ClusterFixture: @unchecked Sendable {
     /// report its assigned tasks running and its stopped tasks shut down,
     /// and so on until a round changes nothing. A cluster still changing
     /// after 20 rounds is a failure, not a result.
-    func settle(agentsRun: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    /// `failing`: tasks the simulated agents report failed instead of running.
+    func settle(agentsRun: Bool = true, failing: (SwarmTask) -> Bool = { _ in false },
+                sourceLocation: SourceLocation = #_sourceLocation) async throws {
         for _ in 0..<20 {
             let before = await store.index
             try await manager.settle()
@@ -65,7 +67,10 @@ final class ClusterFixture: @unchecked Sendable {
                     let set = try await manager.assignments(nodeID: node.id, since: nil)
                     var updates: [StatusUpdate] = []
                     for task in set.tasks {
-                        if task.desiredState == .running && task.status.state < .running {
+                        if task.desiredState == .running && task.status.state < .running && failing(task) {
+                            updates.append(StatusUpdate(taskID: task.id, status: TaskStatus(timestamp: clock.now, state: .failed, message: "started",
+                                                                                           err: "task: non-zero exit (1)")))
+                        } else if task.desiredState == .running && task.status.state < .running {
                             updates.append(StatusUpdate(taskID: task.id, status: TaskStatus(timestamp: clock.now, state: .running, message: "started")))
                         } else if task.desiredState > .running && !task.status.state.isTerminal {
                             updates.append(StatusUpdate(taskID: task.id, status: TaskStatus(timestamp: clock.now, state: .shutdown, message: "shutdown")))

@@ -245,6 +245,11 @@ struct RollingUpdateTests {
         let now = await cluster.running(service.id)
         #expect(now.count == 3 && Set(now.map(\.id)).isDisjoint(with: old))
         #expect(now.allSatisfy { $0.spec.containerSpec?.env == ["A=B"] })
+        // Done once the last replacement has run for the monitor period (5 s).
+        #expect(try await cluster.manager.service(service.id).updateStatus?.state == "updating")
+        cluster.clock.advance(seconds: 5.1)
+        await cluster.manager.tick()
+        try await cluster.settle()
         let done = try await cluster.manager.service(service.id)
         #expect(done.updateStatus?.state == "completed" && done.updateStatus?.message == "update completed")
         #expect(done.previousSpec == service.spec)

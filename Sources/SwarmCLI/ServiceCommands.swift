@@ -393,7 +393,9 @@ struct ServiceUpdate: AsyncParsableCommand {
             _ = try await client.post("/services/\(current.id)/update",
                                       query: ["version": "\(current.version.index)"].merging(rollback ? ["rollback": "previous"] : [:]) { $1 }, updated)
             writeStdout(service + "\n")
-            if !spec.detach { try await ServiceProgress(client: client, serviceID: current.id, quiet: spec.quiet).waitForConvergence(label: service) }
+            if !spec.detach {
+                try await ServiceProgress(client: client, serviceID: current.id, quiet: spec.quiet).waitForConvergence(label: service, rollback: rollback)
+            }
         }
     }
 }

@@ -52,7 +52,8 @@ struct ServiceProgress {
     }
 
     /// `label`: what `verify: Service … converged` names (Docker: the ID on create, the name given otherwise).
-    func waitForConvergence(label: String, name: String? = nil) async throws {
+    /// `rollback`: this command asked for the rollback (it may be over before the first look).
+    func waitForConvergence(label: String, name: String? = nil, rollback: Bool = false) async throws {
         let name = name ?? label
         let screen = Screen(terminal: terminal && !quiet)
         let started = Timestamp.now()
@@ -69,7 +70,7 @@ struct ServiceProgress {
             case "paused": throw RuntimeError.badInput("service update paused: \(message)")
             case "rollback_paused": throw RuntimeError.badInput("service rollback paused: \(message)")
             case "rollback_started" where rollbackNote == nil && !message.isEmpty: rollbackNote = "rollback: \(message)"
-            case "rollback_completed" where stableSince == nil && rollbackNote != nil:
+            case "rollback_completed" where stableSince == nil && (rollbackNote != nil || rollback):
                 if !quiet { screen.draw(screen.printed + ["service rolled back: \(message)"]) }
                 return
             default: break

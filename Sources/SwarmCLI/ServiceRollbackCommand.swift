@@ -18,7 +18,7 @@ struct ServiceRollback: AsyncParsableCommand {
             _ = try await client.post("/services/\(current.id)/update",
                                       query: ["version": "\(current.version.index)", "rollback": "previous"], current.spec)
             writeStdout(service + "\n")
-            if !detach { try await ServiceProgress(client: client, serviceID: current.id, quiet: quiet).waitForConvergence(label: service) }
+            if !detach { try await ServiceProgress(client: client, serviceID: current.id, quiet: quiet).waitForConvergence(label: service, rollback: true) }
         }
     }
 }

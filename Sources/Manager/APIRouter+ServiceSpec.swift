@@ -31,7 +31,6 @@ extension APIRouter {
     static func unsupportedServiceField(_ path: String) -> APIError? {
         let known: [(prefix: String, what: String)] = [
             ("EndpointSpec.Ports", "published ports (--publish) are not supported yet: swarm has no ingress network yet; run the service with --network host and have it listen on the host's port"),
-            ("TaskTemplate.ContainerSpec.Healthcheck", "health checks in services (--health-cmd, --health-*) are not supported yet"),
             ("TaskTemplate.ContainerSpec.Secrets", "secrets (--secret) are not supported yet"),
             ("TaskTemplate.ContainerSpec.Configs", "configs (--config) are not supported yet"),
             ("TaskTemplate.Networks", "networks other than host are not supported yet: only --network host"),

@@ -39,9 +39,13 @@ public struct TaskContainerState: Equatable, Sendable {
     /// The first process's pid while it runs.
     public var pid: Int32
     public var exitCode: Int32?
+    /// The health check's verdict; nil when the container has no check.
+    public var health: Health?
 
-    public init(id: String, taskID: String, status: Status, pid: Int32 = 0, exitCode: Int32? = nil) {
-        self.id = id; self.taskID = taskID; self.status = status; self.pid = pid; self.exitCode = exitCode
+    public enum Health: String, Sendable { case starting, healthy, unhealthy }
+
+    public init(id: String, taskID: String, status: Status, pid: Int32 = 0, exitCode: Int32? = nil, health: Health? = nil) {
+        self.id = id; self.taskID = taskID; self.status = status; self.pid = pid; self.exitCode = exitCode; self.health = health
     }
 
     public var isRunning: Bool { status == .running }

@@ -140,6 +140,8 @@ public actor NodeAgent {
                 let exited = await engine.waitForExit(containerID)
                 await self.deliver(taskID, .containerExited(exited))
             }
+        case let .watchHealth(containerID):
+            spawn { await self.followHealth(taskID, containerID) }
         case let .stopContainer(container, grace):
             spawn {
                 var stopped = container

@@ -167,6 +167,7 @@ public struct RuntimeEngine: ContainerEngine {
         case .dead: .dead
         }
         return TaskContainerState(id: info.id, taskID: taskID ?? info.record.spec.labels?[TaskContainer.taskLabel] ?? "",
-                                  status: status, pid: info.state.pid, exitCode: info.state.exitCode)
+                                  status: status, pid: info.state.pid, exitCode: info.state.exitCode,
+                                  health: info.record.health == nil ? nil : .init(rawValue: info.state.health?.Status ?? "starting") ?? .starting)
     }
 }

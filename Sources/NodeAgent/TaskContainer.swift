@@ -1,4 +1,5 @@
 import Containers
+import OCIImages
 import SwarmAPI
 import SystemCalls
 
@@ -27,6 +28,9 @@ enum TaskContainer {
         spec.capAdd = source.capabilityAdd ?? []
         spec.capDrop = source.capabilityDrop ?? []
         spec.initProcess = source.`init` ?? false
+        spec.healthcheck = source.healthcheck.map {
+            ImageConfig.Healthcheck(Test: $0.test, Interval: $0.interval, Timeout: $0.timeout, StartPeriod: $0.startPeriod, Retries: $0.retries)
+        }
         if let signal = source.stopSignal, !signal.isEmpty { spec.stopSignal = try Signals.parse(signal) }
         spec.stopTimeout = Int((source.stopGracePeriod ?? 10_000_000_000) / 1_000_000_000)
         if let limits = task.spec.resources?.limits {

@@ -25,6 +25,8 @@ struct TaskStateMachine {
         case containerExited(TaskContainerState?)
         case stopFinished(TaskContainerState)
         case removalDone
+        /// The container's health check changed its verdict.
+        case healthChanged(TaskContainerState)
     }
 
     enum Action: Equatable {
@@ -33,6 +35,8 @@ struct TaskStateMachine {
         case startContainer(SwarmTask)
         /// Wait for the container's exit (answered by `containerExited`).
         case watchContainer(String)
+        /// Follow the container's health check (answered by `healthChanged`).
+        case watchHealth(String)
         case stopContainer(TaskContainerState, grace: Duration)
         case removeContainers([String])
         /// Remove whatever containers carry the task's label (a start that
@@ -50,6 +54,7 @@ struct TaskStateMachine {
     /// While one runs, assignment changes are only recorded.
     private(set) var operation: Operation?
     private(set) var watching: String?
+    private(set) var watchingHealth: String?
     /// Counts the events handled: the agent skips a task whose machine moved
     /// while it listed the containers (its listing may be stale).
     private(set) var generation = 0
@@ -67,7 +72,8 @@ struct TaskStateMachine {
         case .imageReady: return report(.ready, "prepared") + startIfWanted()
         case let .imageFailed(error): return report(.rejected, "preparing", err: error) + finish()
         case let .containerStarted(container):
-            return report(.running, "started", container: container) + watch(container) + finish()
+            return serving(container) + watch(container) + finish()
+        case let .healthChanged(container): return healthChanged(container)
         case let .containerFailedToStart(error): return report(.rejected, "starting", err: error) + finish()
         case let .containerExited(container): return exited(container)
         case let .stopFinished(container): return report(.shutdown, "shutdown", container: container) + finish()
@@ -83,7 +89,7 @@ struct TaskStateMachine {
         guard operation == nil else { return [] }
         if task.desiredState <= .running {
             if let container {
-                if container.isRunning { return report(.running, "started", container: container) + watch(container) }
+                if container.isRunning { return serving(container) + watch(container) }
                 return reportExit(container)
             }
             if task.status.state >= .starting && !task.status.state.isTerminal {
@@ -139,6 +145,35 @@ struct TaskStateMachine {
         guard task == nil else { return [] }
         operation = .removing
         return [.removeLeftovers]
+    }
+
+    /// A started container counts as running once its health check (if it
+    /// has one) says healthy, as Docker's tasks do; an unhealthy one fails.
+    private mutating func serving(_ container: TaskContainerState) -> [Action] {
+        switch container.health {
+        case nil, .healthy?: return report(.running, "started", container: container)
+        case .starting?:
+            guard watchingHealth == nil else { return [] }
+            watchingHealth = container.id
+            return [.watchHealth(container.id)]
+        case .unhealthy?: return unhealthy(container)
+        }
+    }
+
+    private mutating func healthChanged(_ container: TaskContainerState) -> [Action] {
+        guard container.health != .starting else { return [] }
+        if container.health == .unhealthy { watchingHealth = nil }
+        guard (task?.desiredState ?? .running) <= .running else { return [] }
+        return container.health == .healthy ? report(.running, "started", container: container) : unhealthy(container)
+    }
+
+    /// Docker's verdict and error for a task whose check failed: the task
+    /// fails (the orchestrator replaces it) and its container is stopped.
+    private mutating func unhealthy(_ container: TaskContainerState) -> [Action] {
+        let failed = report(.failed, "started", err: "task: non-zero exit (137): dockerexec: unhealthy container", container: container)
+        guard operation == nil, container.isRunning else { return failed }
+        operation = .stopping
+        return failed + [.stopContainer(container, grace: .seconds(0))]
     }
 
     private mutating func watch(_ container: TaskContainerState) -> [Action] {

@@ -112,7 +112,22 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var `init`: Bool?
     public var capabilityAdd: [String]?
     public var capabilityDrop: [String]?
+    /// Overrides the image's HEALTHCHECK; Test ["NONE"] turns it off.
+    public var healthcheck: HealthConfig?
     public init(image: String) { self.image = image }
+}
+
+/// Docker's health check: Test is ["CMD", args…], ["CMD-SHELL", command] or
+/// ["NONE"]; durations in nanoseconds; nil fields come from the image.
+public struct HealthConfig: Codable, Hashable, Sendable {
+    public var test: [String]?
+    public var interval: Int64?
+    public var timeout: Int64?
+    public var startPeriod: Int64?
+    public var retries: Int?
+    public init(test: [String]? = nil, interval: Int64? = nil, timeout: Int64? = nil, startPeriod: Int64? = nil, retries: Int? = nil) {
+        self.test = test; self.interval = interval; self.timeout = timeout; self.startPeriod = startPeriod; self.retries = retries
+    }
 }
 
 public struct Limits: Codable, Hashable, Sendable {

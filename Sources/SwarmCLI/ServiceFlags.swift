@@ -24,6 +24,7 @@ struct ServiceSpecOptions: ParsableArguments {
     @Option(name: .customLong("restart-max-attempts"), help: "Maximum number of restarts before giving up") var restartMaxAttempts: UInt64?
     @Option(name: .customLong("restart-window"), help: "Window used to evaluate the restart policy (ns|us|ms|s|m|h)") var restartWindow: String?
     @OptionGroup var updates: UpdateConfigOptions
+    @OptionGroup var health: HealthOptions
     @Flag(name: .customLong("init"), help: "Use an init inside each service container to forward signals and reap processes") var initProcess = false
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
@@ -74,6 +75,7 @@ struct ServiceSpecOptions: ParsableArguments {
         }
         if let stopGracePeriod { container.stopGracePeriod = try Self.duration(stopGracePeriod, "stop-grace-period") }
         if initProcess { container.`init` = true }
+        try health.apply(to: &container)
         task.containerSpec = container
         var resources = task.resources ?? ResourceRequirements()
         if let reserveCPU { resources.reservations = (resources.reservations ?? SwarmAPI.Resources()).with(cpu: try Self.cpus(reserveCPU, "reserve-cpu")) }

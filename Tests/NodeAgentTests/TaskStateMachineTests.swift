@@ -232,6 +232,37 @@ struct AssignmentCase: Sendable, CustomTestStringConvertible {
         #expect(machine.isIdle)
     }
 
+    @Test func aHealthCheckHoldsRunningUntilHealthyAndUnhealthyFails() {
+        var machine = TaskStateMachine(taskID: "t1")
+        var checking = running()
+        checking.health = .starting
+        _ = machine.handle(.assigned(makeTask("t1", state: .ready), container: nil))
+        // Started, not yet healthy: still `starting`; its health and its exit are followed.
+        #expect(machine.handle(.containerStarted(checking)) == [.watchHealth("c1"), .watchContainer("c1")])
+        var healthy = checking
+        healthy.health = .healthy
+        let status = ContainerStatus(containerID: "c1", pid: 42)
+        #expect(machine.handle(.healthChanged(healthy)) == [.report(.running, message: "started", container: status)])
+        var unhealthy = checking
+        unhealthy.health = .unhealthy
+        #expect(machine.handle(.healthChanged(unhealthy)) == [
+            .report(.failed, message: "started", err: "task: non-zero exit (137): dockerexec: unhealthy container", container: status),
+            .stopContainer(unhealthy, grace: .seconds(0)),
+        ])
+        // Its stop and exit change nothing more: failed stays.
+        #expect(machine.handle(.stopFinished(exited(137))) == [])
+        #expect(machine.handle(.containerExited(exited(137))) == [])
+    }
+
+    @Test func readoptedWhileStartingWaitsForHealth() {
+        var machine = TaskStateMachine(taskID: "t1")
+        var checking = running()
+        checking.health = .starting
+        #expect(machine.handle(.assigned(makeTask("t1", state: .starting), container: checking)) == [.watchHealth("c1"), .watchContainer("c1")])
+        // A second pass does not follow it twice.
+        #expect(machine.handle(.assigned(makeTask("t1", state: .starting), container: checking)) == [])
+    }
+
     @Test func generationCountsEvents() {
         var machine = TaskStateMachine(taskID: "t1")
         _ = machine.handle(.assigned(makeTask("t1"), container: nil))

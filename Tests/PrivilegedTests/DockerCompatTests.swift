@@ -77,8 +77,12 @@ struct DockerCompatTests {
         #expect(published.status == 1 && published.stderr.contains("published ports (--publish) are not supported yet"), "\(published.stderr)")
         let network = node.docker("service", "create", "--detach", "--network", "app", "busybox")
         #expect(network.status == 1 && network.stderr.contains("networks other than host are not supported yet"), "\(network.stderr)")
-        let health = node.docker("service", "create", "--detach", "--health-cmd", "true", "busybox")
-        #expect(health.status == 1 && health.stderr.contains("health checks in services (--health-cmd, --health-*) are not supported yet"), "\(health.stderr)")
+        // Health checks as the docker CLI sends them.
+        let health = node.docker("service", "create", "--detach", "--name", "checked", "--health-cmd", "true", "--health-interval", "1s", "busybox", "sleep", "1000")
+        #expect(health.status == 0, "\(health.stderr)")
+        let check = node.docker("service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}", "checked").stdout
+        #expect(check.contains(#""Test":["CMD-SHELL","true"]"#) && check.contains(#""Interval":1000000000"#), "\(check)")
+        #expect(node.docker("service", "rm", "checked").status == 0)
         let secrets = node.docker("secret", "ls")
         #expect(secrets.status == 1 && secrets.stderr.contains("secrets (docker secret) are not supported yet"), "\(secrets.stderr)")
         #expect(node.docker("service", "ls", "-q").stdout.isEmpty)

@@ -62,6 +62,7 @@ public struct ContainerRuntime: Sendable {
                 try FileManager.default.createDirectory(atPath: image.dataDir + "/" + sub, withIntermediateDirectories: true)
             }
         }
+        try makeVolumes(prepared.volumes, layers: record.image?.layers ?? [])
         try cgroups.create(id: record.id, resources: spec.resources)
 
         let started = try launch(record, capabilities: prepared.capabilities, seccomp: prepared.seccomp, attach: attach)
@@ -71,7 +72,7 @@ public struct ContainerRuntime: Sendable {
 
     /// Everything that can be checked or computed before touching the host.
     private func prepare(_ spec: ContainerSpec, name: String?) throws
-        -> (record: ContainerRecord, capabilities: CapabilitySet, seccomp: SeccompProgram?) {
+        -> (record: ContainerRecord, capabilities: CapabilitySet, seccomp: SeccompProgram?, volumes: [VolumeUse]) {
         let id = Self.newID()
         var image: (use: ImageUse, config: ImageConfig.ContainerConfig)?
         if let reference = spec.image {
@@ -113,6 +114,10 @@ public struct ContainerRuntime: Sendable {
         for mount in spec.mounts where !FileManager.default.fileExists(atPath: mount.source) {
             throw RuntimeError.badInput("invalid mount config for type \"bind\": bind source path does not exist: \(mount.source)")
         }
+        // Volumes become binds of their directories (made in `run`).
+        let volumeUses = try volumeUses(spec, imageVolumes: Array((image?.config.Volumes ?? [:]).keys))
+        var spec = spec
+        spec.mounts += volumeUses.map { BindMount(source: volumes.mountpoint(of: $0.name), target: $0.target, readOnly: $0.readOnly) }
         let capabilities = try CapabilitySet.dockerDefault.adding(spec.capAdd, dropping: spec.capDrop)
         try cgroups.check(spec.resources)
         let user = try ResolvedUser.resolve(spec.user ?? image?.config.User, roots: image?.use.layers.reversed() ?? [spec.rootfs])
@@ -137,9 +142,9 @@ public struct ContainerRuntime: Sendable {
             id: id, name: name ?? NameGenerator.generate(taken: Set((try? FileManager.default.contentsOfDirectory(atPath: store.namesDir)) ?? [])), created: Date(), spec: spec,
             argv: argv, workingDir: workingDir, stopSignal: stopSignal, rootfs: rootfs, image: image?.use, health: health,
             hostname: hostname, user: user, env: env, cgroupPath: cgroups.path(of: id),
-            logPath: store.directory(of: id) + "/\(id)-json.log")
+            logPath: store.directory(of: id) + "/\(id)-json.log", volumes: volumeUses.isEmpty ? nil : volumeUses.map(\.name))
         let seccomp = spec.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
-        return (record, capabilities, seccomp)
+        return (record, capabilities, seccomp, volumeUses)
     }
 
     /// Hands the prepared container to the monitor (CRuntime) and waits for
@@ -271,7 +276,8 @@ public struct ContainerRuntime: Sendable {
 
     /// Removes a container and all it left: state, logs, cgroup, name. A
     /// running container needs `force`, which kills it first.
-    public func remove(_ ref: String, force: Bool = false) throws {
+    /// `volumes`: its anonymous volumes go too (`rm -v`, `--rm`).
+    public func remove(_ ref: String, force: Bool = false, volumes: Bool = false) throws {
         let info = try inspect(ref)
         if info.state.status == .running {
             guard force else {
@@ -289,6 +295,7 @@ public struct ContainerRuntime: Sendable {
             try cgroups.remove(id: info.id)
         }
         try store.delete(info.record)
+        if volumes { removeAnonymousVolumes(of: info.record) }
     }
 
     /// Waits until the container has exited (or `timeout` seconds pass) and
@@ -351,7 +358,7 @@ public struct ContainerRuntime: Sendable {
 
     // MARK: - Names and ids
 
-    static func newID() -> String {
+    public static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<4).map { _ in
             let value = generator.next() as UInt64

@@ -42,6 +42,13 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     public var healthcheck: ImageConfig.Healthcheck?
     /// Docker's container labels (the agent marks its task containers).
     public var labels: [String: String]?
+    /// Volumes: named ones are made on first use, anonymous ones for the
+    /// container (as are the image's VOLUMEs not otherwise mounted).
+    public var volumes: [VolumeMount]?
+    public var tmpfs: [TmpfsMount]?
+    /// Names the anonymous volumes PREFIX-path (a service slot's: the task
+    /// replacing another gets its volumes back); nil: random names, as Docker.
+    public var anonymousVolumePrefix: String?
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs

@@ -39,6 +39,8 @@ public struct ContainerRecord: Codable, Equatable, Sendable {
     public var env: [String]
     public var cgroupPath: String
     public var logPath: String
+    /// The volumes it mounts, by name (anonymous ones included).
+    public var volumes: [String]? = nil
 }
 
 public enum ContainerStatus: String, Codable, Sendable {

@@ -75,6 +75,10 @@ public enum MountPlan {
             plan.append(PlannedMount(op: .bind, source: mount.source, target: mount.target,
                                      flags: mount.readOnly ? UInt(MS_RDONLY) : 0))
         }
+        for mount in spec.tmpfs ?? [] {
+            plan.append(PlannedMount(op: .mount, source: "tmpfs", target: mount.target, fstype: "tmpfs",
+                                     data: mount.options, flags: UInt(MS_NOSUID | MS_NODEV)))
+        }
         // Docker creates the working directory; it must exist before a
         // read-only root is remounted.
         if workingDir != "/" {

@@ -145,8 +145,11 @@ extension ClusterManager {
             if mount.type == "bind", !(mount.source ?? "").hasPrefix("/") {
                 throw APIError.badRequest("rpc error: code = InvalidArgument desc = ContainerSpec: invalid bind mount source, must be an absolute path: \(mount.source ?? "")")
             }
-            guard ["bind", "tmpfs"].contains(mount.type) else {
-                throw APIError(501, "mount type \(mount.type) is not supported yet: use type=bind or type=tmpfs")
+            guard ["bind", "volume", "tmpfs"].contains(mount.type) else {
+                throw APIError(501, "mount type \(mount.type) is not supported yet: use type=bind, volume or tmpfs")
+            }
+            if mount.type == "volume", let driver = mount.volumeOptions?.driverConfig?.name, !driver.isEmpty, driver != "local" {
+                throw APIError(501, "volume driver \(driver) is not supported yet: only local volumes")
             }
         }
     }

@@ -21,9 +21,23 @@ enum TaskContainer {
         spec.workingDir = source.dir.flatMap { $0.isEmpty ? nil : $0 }
         spec.user = source.user.flatMap { $0.isEmpty ? nil : $0 }
         spec.hostname = source.hostname.flatMap { $0.isEmpty ? nil : $0 }
-        spec.mounts = (source.mounts ?? []).filter { $0.type == "bind" }.map {
-            BindMount(source: $0.source ?? "", target: $0.target, readOnly: $0.readOnly ?? false)
+        for mount in source.mounts ?? [] {
+            switch mount.type {
+            case "volume":
+                let name = mount.source.flatMap { $0.isEmpty ? nil : $0 }
+                spec.volumes = (spec.volumes ?? []) + [VolumeMount(name: name, target: mount.target, readOnly: mount.readOnly ?? false,
+                                                                   noCopy: mount.volumeOptions?.noCopy ?? false)]
+            case "tmpfs":
+                spec.tmpfs = (spec.tmpfs ?? []) + [TmpfsMount(target: mount.target, sizeBytes: mount.tmpfsOptions?.sizeBytes,
+                                                              mode: mount.tmpfsOptions?.mode)]
+            default:
+                spec.mounts.append(BindMount(source: mount.source ?? "", target: mount.target, readOnly: mount.readOnly ?? false))
+            }
         }
+        // Beyond Docker: the slot's anonymous volumes (its own and the
+        // image's VOLUMEs) are named after the slot, so the task replacing
+        // another on this node (a restart, an update) gets the data back.
+        spec.anonymousVolumePrefix = "\(task.serviceName ?? "task").\(task.slot.map(String.init) ?? task.nodeID ?? "0").\(task.serviceID.prefix(12))"
         if task.spec.networks?.contains(where: { $0.target == "host" }) == true { spec.network = .host }
         spec.capAdd = source.capabilityAdd ?? []
         spec.capDrop = source.capabilityDrop ?? []

@@ -88,12 +88,28 @@ public struct Node: Codable, Hashable, Sendable {
 // MARK: - Services
 
 public struct Mount: Codable, Hashable, Sendable {
+    /// "bind", "volume" (a named volume on the task's node, or an anonymous one without source) or "tmpfs".
     public var type: String
     public var source: String?
     public var target: String
     public var readOnly: Bool?
+    public var volumeOptions: VolumeOptions?
+    public var tmpfsOptions: TmpfsOptions?
     public init(type: String, source: String?, target: String, readOnly: Bool? = nil) {
         self.type = type; self.source = source; self.target = target; self.readOnly = readOnly
+    }
+
+    public struct VolumeOptions: Codable, Hashable, Sendable {
+        public var noCopy: Bool?
+        public var labels: [String: String]?
+        public var driverConfig: NetworkDriver?
+        public init(noCopy: Bool? = nil, labels: [String: String]? = nil) { self.noCopy = noCopy; self.labels = labels }
+    }
+
+    public struct TmpfsOptions: Codable, Hashable, Sendable {
+        public var sizeBytes: Int64?
+        public var mode: UInt32?
+        public init(sizeBytes: Int64? = nil, mode: UInt32? = nil) { self.sizeBytes = sizeBytes; self.mode = mode }
     }
 }
 

@@ -32,7 +32,10 @@ extension ContainerCommand {
         @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to pass it through).")
         var env: [String] = []
         @Option(name: .customLong("env-file"), help: "Read environment variables from a file.") var envFile: [String] = []
-        @Option(help: "Bind mount: type=bind,source=S,target=T[,readonly].") var mount: [String] = []
+        @Option(help: "Attach a mount: type=bind|volume|tmpfs,source=S,target=T[,readonly].") var mount: [String] = []
+        @Option(name: [.customShort("v"), .customLong("volume")], help: "Bind mount a host path or a volume: /host:/path, NAME:/path or /path (anonymous), [:ro].")
+        var volume: [String] = []
+        @Option(help: "Mount a tmpfs: /path[:size=64m,mode=1777].") var tmpfs: [String] = []
         @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.")
         var workdir: String?
         @Option(name: [.customShort("u"), .long], help: "User: UID[:GID] or name[:group].") var user: String?
@@ -80,7 +83,15 @@ extension ContainerCommand {
                 ?? ContainerSpec(image: positionals[0], command: Array(positionals.dropFirst()))
             spec.entrypoint = entrypoint.map { $0.isEmpty ? [] : [$0] }
             spec.env = try envFile.flatMap(EnvFile.read) + env.compactMap(EnvFile.entry)
-            spec.mounts = try mount.map(BindMount.parse)
+            for option in try mount.map(MountOption.parse(mount:)) + volume.map(MountOption.parse(volume:)) {
+                switch option {
+                case .bind(let bind): spec.mounts.append(bind)
+                case .volume(let volume): spec.volumes = (spec.volumes ?? []) + [volume]
+                case .tmpfs(let mount): spec.tmpfs = (spec.tmpfs ?? []) + [mount]
+                }
+            }
+            let tmpfsMounts = try tmpfs.map(MountOption.parse(tmpfs:))
+            if !tmpfsMounts.isEmpty { spec.tmpfs = (spec.tmpfs ?? []) + tmpfsMounts }
             spec.workingDir = workdir
             spec.user = user
             spec.hostname = hostname
@@ -254,11 +265,12 @@ extension ContainerCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove containers.")
         @OptionGroup var global: RuntimeOptions
         @Flag(name: .shortAndLong, help: "Kill and remove a running container.") var force = false
+        @Flag(name: [.customShort("v"), .customLong("volumes")], help: "Remove anonymous volumes associated with the container.") var volumes = false
         @Argument(help: "Container IDs or names.") var containers: [String]
 
         func run() throws {
             let runtime = try global.runtime()
-            try each(containers) { try runtime.remove($0, force: force) }
+            try each(containers) { try runtime.remove($0, force: force, volumes: volumes) }
         }
     }
 }

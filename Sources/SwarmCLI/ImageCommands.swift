@@ -84,7 +84,7 @@ extension ImageCommand {
             abstract: "Make an image from a root file system tarball.",
             usage: "swarm image import ROOTFS.tar [REPOSITORY[:TAG]]")
         @OptionGroup var global: RuntimeOptions
-        @Option(name: .shortAndLong, help: "Apply a Dockerfile-like instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER (JSON or plain form).")
+        @Option(name: .shortAndLong, help: "Apply a Dockerfile-like instruction: CMD, ENTRYPOINT, ENV, EXPOSE, STOPSIGNAL, USER, VOLUME, WORKDIR (JSON or plain form).")
         var change: [String] = []
         @Argument(help: "A tar archive (plain, gzip or zstd) of a root file system.") var file: String
         @Argument(help: "Name for the image.") var name: String?
@@ -240,7 +240,12 @@ enum Changes {
             var ports = config.ExposedPorts ?? [:]
             for port in value.split(separator: " ") { ports[port.contains("/") ? String(port) : "\(port)/tcp"] = .init() }
             config.ExposedPorts = ports
-        default: throw RuntimeError.badInput("\(parts[0]) is not a valid change command: use CMD, ENTRYPOINT, ENV, EXPOSE, STOPSIGNAL, USER or WORKDIR")
+        case "VOLUME":
+            var volumes = config.Volumes ?? [:]
+            let paths = value.hasPrefix("[") ? ((try? JSONDecoder().decode([String].self, from: Data(value.utf8))) ?? []) : value.split(separator: " ").map(String.init)
+            for path in paths where path.hasPrefix("/") { volumes[path] = .init() }
+            config.Volumes = volumes
+        default: throw RuntimeError.badInput("\(parts[0]) is not a valid change command: use CMD, ENTRYPOINT, ENV, EXPOSE, STOPSIGNAL, USER, VOLUME or WORKDIR")
         }
     }
 }

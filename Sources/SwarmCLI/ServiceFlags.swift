@@ -116,9 +116,12 @@ extension SwarmAPI.Resources {
     func with(memory: Int64) -> SwarmAPI.Resources { var copy = self; copy.memoryBytes = memory; return copy }
 }
 
-/// `--mount type=bind,source=…,target=…[,readonly]` (and tmpfs) into the API's Mount.
+/// `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy][,volume-label=K=V][,tmpfs-size=…][,tmpfs-mode=…]`
+/// into the API's Mount.
 func parseServiceMount(_ text: String) throws -> SwarmAPI.Mount {
     var type = "volume", source: String?, target: String?, readOnly = false
+    var noCopy: Bool?, labels: [String: String] = [:], size: Int64?, mode: UInt32?
+    func bad(_ why: String) -> RuntimeError { RuntimeError.badInput("invalid argument \"\(text)\" for \"--mount\" flag: \(why)") }
     for field in text.split(separator: ",") {
         let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
         let value = parts.count > 1 ? parts[1] : nil
@@ -127,16 +130,28 @@ func parseServiceMount(_ text: String) throws -> SwarmAPI.Mount {
         case "source", "src": source = value
         case "target", "destination", "dst": target = value
         case "readonly", "ro": readOnly = value.map { ["true", "1"].contains($0.lowercased()) } ?? true
+        case "volume-nocopy": noCopy = value.map { ["true", "1"].contains($0.lowercased()) } ?? true
+        case "volume-label":
+            let pair = (value ?? "").split(separator: "=", maxSplits: 1).map(String.init)
+            guard let key = pair.first else { throw bad("volume-label takes KEY=VALUE") }
+            labels[key] = pair.count > 1 ? pair[1] : ""
+        case "tmpfs-size":
+            do { size = try Containers.Resources.parseBytes(value ?? "") } catch { throw bad("tmpfs-size takes a size such as 64m") }
+        case "tmpfs-mode":
+            guard let value, let bits = UInt32(value, radix: 8) else { throw bad("tmpfs-mode takes octal bits such as 1770") }
+            mode = bits
         case "bind-propagation", "consistency": continue
-        default: throw RuntimeError.badInput("invalid argument \"\(text)\" for \"--mount\" flag: unexpected key '\(parts[0])' in '\(field)'")
+        default: throw bad("unexpected key '\(parts[0])' in '\(field)'")
         }
     }
-    guard type == "bind" || type == "tmpfs" else {
-        throw RuntimeError.badInput("invalid argument \"\(text)\" for \"--mount\" flag: mount type \(type) is not supported yet: use type=bind")
-    }
-    guard let target, !target.isEmpty else { throw RuntimeError.badInput("invalid argument \"\(text)\" for \"--mount\" flag: target is required") }
-    if type == "bind" && (source ?? "").isEmpty { throw RuntimeError.badInput("invalid argument \"\(text)\" for \"--mount\" flag: source is required") }
-    return SwarmAPI.Mount(type: type, source: source, target: target, readOnly: readOnly ? true : nil)
+    guard ["bind", "volume", "tmpfs"].contains(type) else { throw bad("mount type \(type) is not supported: use bind, volume or tmpfs") }
+    guard let target, !target.isEmpty else { throw bad("target is required") }
+    if type == "bind" && (source ?? "").isEmpty { throw bad("source is required") }
+    if type == "tmpfs" && source != nil { throw bad("a tmpfs takes no source") }
+    var mount = SwarmAPI.Mount(type: type, source: source, target: target, readOnly: readOnly ? true : nil)
+    if type == "volume" && (noCopy != nil || !labels.isEmpty) { mount.volumeOptions = .init(noCopy: noCopy, labels: labels.isEmpty ? nil : labels) }
+    if type == "tmpfs" && (size != nil || mode != nil) { mount.tmpfsOptions = .init(sizeBytes: size, mode: mode) }
+    return mount
 }
 
 /// KEY=VALUE lines of an env file, as `--env-file` reads them.

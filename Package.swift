@@ -101,6 +101,7 @@ let package = Package(
             dependencies: [
                 "SwarmAPI", "ClusterStore", "ClusterTLS", "HTTPServer", "Formatting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]

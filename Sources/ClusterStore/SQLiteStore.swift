@@ -68,6 +68,8 @@ public actor SQLiteStore: ClusterStore {
         case Node.kind: .node(try decoder.decode(Node.self, from: body))
         case Service.kind: .service(try decoder.decode(Service.self, from: body))
         case SwarmTask.kind: .task(try decoder.decode(SwarmTask.self, from: body))
+        case SwarmSecret.kind: .secret(try decoder.decode(SwarmSecret.self, from: body))
+        case SwarmConfig.kind: .config(try decoder.decode(SwarmConfig.self, from: body))
         default: nil
         }
     }
@@ -105,6 +107,8 @@ public actor SQLiteStore: ClusterStore {
             case .node(let value): try json.encode(value)
             case .service(let value): try json.encode(value)
             case .task(let value): try tasks.encode(value)
+            case .secret(let value): try json.encode(value)
+            case .config(let value): try json.encode(value)
             }
         }
     }

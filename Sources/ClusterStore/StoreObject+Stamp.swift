@@ -14,6 +14,8 @@ extension StoreObject {
         case .node(let value): return stamp(value)
         case .service(let value): return stamp(value)
         case .task(let value): return stamp(value)
+        case .secret(let value): return stamp(value)
+        case .config(let value): return stamp(value)
         }
     }
 }

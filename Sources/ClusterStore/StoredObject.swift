@@ -20,6 +20,8 @@ public indirect enum StoreObject: Sendable, Equatable {
     case node(Node)
     case service(Service)
     case task(SwarmTask)
+    case secret(SwarmSecret)
+    case config(SwarmConfig)
 
     public var kind: String {
         switch self {
@@ -27,6 +29,8 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .node: Node.kind
         case .service: Service.kind
         case .task: SwarmTask.kind
+        case .secret: SwarmSecret.kind
+        case .config: SwarmConfig.kind
         }
     }
 
@@ -36,6 +40,8 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .node(let node): node.id
         case .service(let service): service.id
         case .task(let task): task.id
+        case .secret(let secret): secret.id
+        case .config(let config): config.id
         }
     }
 
@@ -45,6 +51,8 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .node(let node): node.version.index
         case .service(let service): service.version.index
         case .task(let task): task.version.index
+        case .secret(let secret): secret.version.index
+        case .config(let config): config.version.index
         }
     }
 }
@@ -71,4 +79,16 @@ extension SwarmTask: StoredObject {
     public static let kind = "task"
     public var stored: StoreObject { .task(self) }
     public init?(_ object: StoreObject) { guard case .task(let value) = object else { return nil }; self = value }
+}
+
+extension SwarmSecret: StoredObject {
+    public static let kind = "secret"
+    public var stored: StoreObject { .secret(self) }
+    public init?(_ object: StoreObject) { guard case .secret(let value) = object else { return nil }; self = value }
+}
+
+extension SwarmConfig: StoredObject {
+    public static let kind = "config"
+    public var stored: StoreObject { .config(self) }
+    public init?(_ object: StoreObject) { guard case .config(let value) = object else { return nil }; self = value }
 }

@@ -46,8 +46,6 @@ extension APIRouter {
     /// Endpoints of the Engine API this swarm does not serve, by their first
     /// path component: what the operator is missing.
     static let unsupportedFamilies: [String: String] = [
-        "secrets": "secrets (docker secret) are not supported yet",
-        "configs": "configs (docker config) are not supported yet",
         "networks": "networks other than host are not supported yet: only --network host",
         "volumes": "volumes are not supported yet",
         "plugins": "plugins are not supported",

@@ -58,10 +58,11 @@ public struct APIRouter: Sendable {
     /// Anyone who reaches the port: joining needs only the token.
     static let openRoutes: [String: Route] = swarmOpenRoutes
     /// Nodes, by their certificate.
-    static let nodeRoutes: [String: Route] = agentRoutes.merging(agentLogRoutes) { $1 }
+    static let nodeRoutes: [String: Route] = agentRoutes.merging(agentLogRoutes) { $1 }.merging(agentSecretRoutes) { $1 }
     /// Managers (unix socket, or a manager's certificate).
     static let managerRoutes: [String: Route] = swarmRoutes
         .merging(nodesRoutes) { $1 }.merging(servicesRoutes) { $1 }.merging(tasksRoutes) { $1 }.merging(networkRoutes) { $1 }.merging(logRoutes) { $1 }.merging(eventRoutes) { $1 }
+        .merging(secretRoutes) { $1 }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         withEngineHeaders(await answer(request))
@@ -119,7 +120,8 @@ public struct APIRouter: Sendable {
     /// "POST services/*/update": the method and path with the object reference as `*`.
     static func routeKey(_ method: String, _ parts: [String]) -> String {
         var pattern = parts
-        if pattern.count >= 2, ["nodes", "services", "tasks", "networks"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
+        if pattern.count >= 2, ["nodes", "services", "tasks", "networks", "secrets", "configs"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
+        if pattern.count == 3, pattern[0] == "agent", ["secrets", "configs"].contains(pattern[1]) { pattern[2] = "*" }
         return method + " " + pattern.joined(separator: "/")
     }
 

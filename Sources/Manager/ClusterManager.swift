@@ -17,13 +17,19 @@ public actor ClusterManager {
     let scheduler: Scheduler
     let dispatcher: Dispatcher
 
-    public init(store: any ClusterStore, nodeID: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) async throws {
+    /// Seals secrets in the store; its key lives beside the store, never in it.
+    let vault: SecretVault
+
+    /// `vault`: the managers' key for secrets (a new one for a store that keeps none, as tests' stores).
+    public init(store: any ClusterStore, nodeID: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
+                vault: SecretVault = SecretVault()) async throws {
         guard await store.all(SwarmInfo.self).first != nil else {
             throw APIError.unavailable("This node is not a swarm manager: the store has no swarm. Use \"swarm init\" or \"swarm join\".")
         }
         self.store = store
         self.nodeID = nodeID
         self.clock = clock
+        self.vault = vault
         orchestrator = Orchestrator(store: store, clock: clock)
         allocator = Allocator(store: store, clock: clock)
         scheduler = Scheduler(store: store, clock: clock)

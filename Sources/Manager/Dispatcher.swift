@@ -81,7 +81,7 @@ actor Dispatcher: StoreFollower {
         case (.node(let node), _):
             if nodes[node.id] == nil && lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = clock() }
             nodes[node.id] = node
-        case (.service, _): break
+        case (.service, _), (.secret, _), (.config, _): break
         case (.task(let task), .deleted):
             if let node = nodeOfTask[task.id] { takeOff(task.id, node, at: change.index) }
         case (.task(let task), _):

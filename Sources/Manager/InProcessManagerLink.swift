@@ -31,4 +31,11 @@ public struct InProcessManagerLink: ManagerLink {
     public func assignments(since: UInt64?) async throws -> Assignments {
         try await manager.assignments(nodeID: nodeID, since: since, timeout: pollTimeout)
     }
+
+    public func secretValue(_ kind: SecretKind, id: String) async throws -> String {
+        switch kind {
+        case .secrets: try await manager.secretValue(SwarmSecret.self, id, forNode: nodeID)
+        case .configs: try await manager.secretValue(SwarmConfig.self, id, forNode: nodeID)
+        }
+    }
 }

@@ -64,6 +64,7 @@ extension ClusterManager {
 
     public func createService(_ spec: ServiceSpec) async throws -> Service {
         try validate(spec)
+        let spec = try await resolveReferences(spec)
         if await store.all(Service.self).contains(where: { $0.spec.name == spec.name }) { throw Self.nameConflict(spec.name) }
         let now = clock()
         let service = Service(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec, specIndex: 0)
@@ -89,6 +90,7 @@ extension ClusterManager {
             spec = previous
         }
         try validate(spec)
+        spec = try await resolveReferences(spec)
         if spec.name != service.spec.name {
             throw APIError.badRequest("rpc error: code = Unimplemented desc = renaming services is not supported")
         }

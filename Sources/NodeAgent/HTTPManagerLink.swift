@@ -62,4 +62,8 @@ public final class HTTPManagerLink: ManagerLink {
         let query = since.map { "?since=\($0)" } ?? ""
         return try await call(.GET, "/agent/assignments" + query, timeout: .seconds(60), as: Assignments.self)!
     }
+
+    public func secretValue(_ kind: SecretKind, id: String) async throws -> String {
+        try await call(.GET, "/agent/\(kind.rawValue)/\(id)", as: SecretPayload.self)!.data
+    }
 }

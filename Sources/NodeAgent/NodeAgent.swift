@@ -25,7 +25,12 @@ public actor NodeAgent {
     let jobs: AsyncStream<Job>
     let jobQueue: AsyncStream<Job>.Continuation
 
-    public init(engine: any ContainerEngine, link: any ManagerLink, session: @escaping @Sendable () -> SessionRequest) {
+    /// Where tasks' secrets and configs are written (under the state directory: tmpfs).
+    let secretsDirectory: String?
+
+    public init(engine: any ContainerEngine, link: any ManagerLink, secretsDirectory: String? = nil,
+                session: @escaping @Sendable () -> SessionRequest) {
+        self.secretsDirectory = secretsDirectory
         self.engine = engine
         self.link = link
         self.session = session
@@ -129,8 +134,9 @@ public actor NodeAgent {
             spawn {
                 let event: TaskStateMachine.Event
                 do {
-                    event = .containerStarted(try await engine.run(task))
+                    event = .containerStarted(try await engine.run(try await self.withSecretFiles(task)))
                 } catch {
+                    self.removeSecretFiles(of: taskID)
                     event = .containerFailedToStart("\(error)")
                 }
                 await self.deliver(taskID, event)
@@ -167,6 +173,7 @@ public actor NodeAgent {
     }
 
     nonisolated func remove(_ containerIDs: [String], of taskID: String) async {
+        removeSecretFiles(of: taskID)
         for containerID in containerIDs {
             do {
                 try await engine.remove(containerID)

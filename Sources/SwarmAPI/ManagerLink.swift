@@ -7,4 +7,8 @@ public protocol ManagerLink: Sendable {
     func heartbeat() async throws -> SessionResponse
     func report(_ batch: StatusBatch) async throws
     func assignments(since: UInt64?) async throws -> Assignments
+    /// The value (base64) of a secret or config one of the node's tasks is granted.
+    func secretValue(_ kind: SecretKind, id: String) async throws -> String
 }
+
+public enum SecretKind: String, Sendable { case secrets, configs }

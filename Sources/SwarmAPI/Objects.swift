@@ -130,6 +130,8 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var capabilityDrop: [String]?
     /// Overrides the image's HEALTHCHECK; Test ["NONE"] turns it off.
     public var healthcheck: HealthConfig?
+    public var secrets: [SecretReference]?
+    public var configs: [ConfigReference]?
     public init(image: String) { self.image = image }
 }
 

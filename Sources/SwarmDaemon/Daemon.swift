@@ -91,7 +91,7 @@ enum Daemon {
         let description = nodeDescription(runtime)
         // The index spares a listing of every container on disk per assignment change.
         let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
-        let agent = NodeAgent(engine: engine, link: link) {
+        let agent = NodeAgent(engine: engine, link: link, secretsDirectory: stateDir + "/secrets") {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
         // Everything the daemon runs is a child of this group, and the first
@@ -129,7 +129,8 @@ enum Daemon {
         }
         let ca = try RootCA(certificatePEM: material.caCertificatePEM, keyPEM: String(decoding: keyData, as: UTF8.self))
         let store = try SQLiteStore(path: directory + "/state.db")
-        let manager = try await ClusterManager(store: store, nodeID: config.nodeID)
+        let manager = try await ClusterManager(store: store, nodeID: config.nodeID,
+                                               vault: try SecretVault.loadOrCreate(at: directory + "/secrets.key"))
         let router = APIRouter(
             manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
             images: ImageStoreBlobSource(store: images),

@@ -68,6 +68,14 @@ actor FakeManagerLink: ManagerLink {
 
     // MARK: - The test's side
 
+    /// Values by "secrets/ID" or "configs/ID".
+    var values: [String: String] = [:]
+
+    func secretValue(_ kind: SecretKind, id: String) throws -> String {
+        guard let value = values["\(kind.rawValue)/\(id)"] else { throw Failure(description: "\(kind.rawValue) \(id) is not granted") }
+        return value
+    }
+
     func assign(_ task: SwarmTask) {
         tasks.removeAll { $0.id == task.id }
         tasks.append(task)

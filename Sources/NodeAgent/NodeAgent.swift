@@ -12,6 +12,9 @@ public actor NodeAgent {
     typealias Job = @Sendable () async -> Void
 
     let engine: any ContainerEngine
+    /// The node's data path for overlay networks; nil: tasks run without
+    /// (in an empty namespace or the host's).
+    let networking: (any TaskNetworking)?
     let link: any ManagerLink
     let session: @Sendable () -> SessionRequest
     let logger = Logger(label: "swarm.agent")
@@ -25,8 +28,10 @@ public actor NodeAgent {
     let jobs: AsyncStream<Job>
     let jobQueue: AsyncStream<Job>.Continuation
 
-    public init(engine: any ContainerEngine, link: any ManagerLink, session: @escaping @Sendable () -> SessionRequest) {
+    public init(engine: any ContainerEngine, link: any ManagerLink, networking: (any TaskNetworking)? = nil,
+                session: @escaping @Sendable () -> SessionRequest) {
         self.engine = engine
+        self.networking = networking
         self.link = link
         self.session = session
         (jobs, jobQueue) = AsyncStream.makeStream()
@@ -53,16 +58,25 @@ public actor NodeAgent {
         // The node's set as the manager sent it, kept current from its
         // incremental answers.
         var known: [String: SwarmTask] = [:]
+        // Once per agent: namespaces of tasks that went while it was away.
+        var orphansReleased = false
         while !Task.isCancelled {
             do {
                 let answer = try await link.assignments(since: since)
                 since = answer.version
                 known = answer.applied(to: known)
+                // Sandboxes and peers first: a task started by this answer
+                // reaches its peers from its first packet.
+                if let networks = answer.networks, let networking { await networking.update(networks) }
                 let set = Array(known.values)
                 // Tasks skipped for a stale listing get another pass now
                 // (a few at most: the next version brings one anyway).
                 var passes = 1
                 while !(await apply(set)) && passes < 4 { passes += 1 }
+                if answer.complete && !orphansReleased {
+                    orphansReleased = true
+                    await releaseOrphans(assigned: Set(known.keys))
+                }
             } catch {
                 guard !Task.isCancelled else { return }
                 logger.warning("assignments: \(error)")
@@ -96,8 +110,21 @@ public actor NodeAgent {
         }
         for (taskID, machine) in tasks where machine.isIdle && containers[taskID] == nil {
             tasks[taskID] = nil
+            // A task whose container never started (or was removed behind
+            // the agent's back) may still have a namespace.
+            if let networking { spawn { await networking.release(taskID: taskID) } }
         }
         return moved.isEmpty
+    }
+
+    /// Releases what the data path has wired for tasks that are neither
+    /// assigned nor have a container (removed while the agent was away).
+    func releaseOrphans(assigned: Set<String>) async {
+        guard let networking else { return }
+        let containers = Set(await engine.taskContainers().map(\.taskID))
+        for taskID in await networking.wiredTaskIDs() where !assigned.contains(taskID) && !containers.contains(taskID) {
+            await networking.release(taskID: taskID)
+        }
     }
 
     /// Hands an event to the task's machine and performs what it returns.
@@ -126,10 +153,17 @@ public actor NodeAgent {
                 await self.deliver(taskID, event)
             }
         case let .startContainer(task):
+            let networking = self.networking
             spawn {
                 let event: TaskStateMachine.Event
                 do {
-                    event = .containerStarted(try await engine.run(task))
+                    let namespace = try await networking?.prepare(task)
+                    do {
+                        event = .containerStarted(try await engine.run(task, networkNamespace: namespace))
+                    } catch {
+                        await networking?.release(taskID: taskID)
+                        throw error
+                    }
                 } catch {
                     event = .containerFailedToStart("\(error)")
                 }
@@ -151,14 +185,18 @@ public actor NodeAgent {
                 await self.deliver(taskID, .stopFinished(stopped))
             }
         case let .removeContainers(containerIDs):
+            let networking = self.networking
             spawn {
                 await self.remove(containerIDs, of: taskID)
+                await networking?.release(taskID: taskID)
                 await self.deliver(taskID, .removalDone)
             }
         case .removeLeftovers:
+            let networking = self.networking
             spawn {
                 let leftovers = await engine.taskContainers().filter { $0.taskID == taskID }.map(\.id)
                 await self.remove(leftovers, of: taskID)
+                await networking?.release(taskID: taskID)
                 await self.deliver(taskID, .removalDone)
             }
         }

@@ -18,6 +18,14 @@ public protocol TaskNetworking: Sendable {
     /// On leave: every namespace, link, address, route, neighbour and rule
     /// this node's data path made.
     func removeAll() async
+    /// The tasks wired now (after a restart: those found wired). The agent
+    /// releases those neither assigned nor with a container once it knows
+    /// its whole set.
+    func wiredTaskIDs() async -> Set<String>
+}
+
+extension TaskNetworking {
+    public func wiredTaskIDs() async -> Set<String> { [] }
 }
 
 /// One task's interface in one overlay network, as the data path made it.

@@ -157,6 +157,9 @@ public actor NodeAgent {
             spawn {
                 let event: TaskStateMachine.Event
                 do {
+                    guard networking != nil || (task.networksAttachments ?? []).isEmpty else {
+                        throw NetworkingError.noDataPath
+                    }
                     let namespace = try await networking?.prepare(task)
                     do {
                         event = .containerStarted(try await engine.run(task, networkNamespace: namespace))

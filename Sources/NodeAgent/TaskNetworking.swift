@@ -28,6 +28,14 @@ extension TaskNetworking {
     public func wiredTaskIDs() async -> Set<String> { [] }
 }
 
+public enum NetworkingError: Error, CustomStringConvertible {
+    /// A task on an overlay network, on a node without a data path.
+    case noDataPath
+    public var description: String {
+        "this node has no overlay data path (it advertises a loopback address): the task's networks cannot be wired; join with --advertise-addr set to an address other nodes reach"
+    }
+}
+
 /// One task's interface in one overlay network, as the data path made it.
 public struct WiredInterface: Codable, Hashable, Sendable {
     public var networkID: String

@@ -12,6 +12,8 @@ extension OverlayDataPath {
         let outside = try nodeLinks()
         if try !outside.linkExists(OverlayNames.gatewayBridge) {
             try outside.createBridge(OverlayNames.gatewayBridge)
+            node.gatewayBridgeMade = true
+            try records.save(node)
             do {
                 try outside.addAddress(subnet.address(1), prefix: subnet.prefix, link: OverlayNames.gatewayBridge,
                                        broadcast: IPv4Subnet.text(subnet.network | ~subnet.mask))
@@ -66,7 +68,7 @@ extension OverlayDataPath {
     /// The gateway bridge and the ingress endpoint, on leave.
     func removeNodeLinks() {
         removeIngressEndpoint()
-        _ = try? nodeLinks().deleteLinkIfPresent(OverlayNames.gatewayBridge)
+        if node.gatewayBridgeMade == true { _ = try? nodeLinks().deleteLinkIfPresent(OverlayNames.gatewayBridge) }
     }
 
     /// net.ipv4.ip_forward=1 in the node's namespace (/proc/sys/net is the

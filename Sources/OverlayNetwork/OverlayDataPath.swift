@@ -142,6 +142,15 @@ public actor OverlayDataPath: TaskNetworking {
 
     func nodeLinks() throws -> Netlink { try Netlink(namespace: nodeNamespace) }
 
+    /// Whether a node advertising `address` gets a data path: not one that
+    /// advertises a loopback address (a swarm of one, as tests make on the
+    /// host), whose overlay networks no other node could reach and whose data
+    /// path would change the host's own network (a bridge, forwarding).
+    public nonisolated static func serves(advertiseAddr address: String) -> Bool {
+        let host = host(address)
+        return !(host.hasPrefix("127.") || host == "localhost")
+    }
+
     /// "10.77.0.2:2377" → "10.77.0.2": a node's address as a VTEP.
     nonisolated static func host(_ address: String) -> String {
         String(address.split(separator: ":", maxSplits: 1).first ?? Substring(address))

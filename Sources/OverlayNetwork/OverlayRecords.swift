@@ -17,6 +17,9 @@ struct SandboxRecord: Codable, Equatable, Sendable {
 
 struct NodeRecord: Codable, Equatable, Sendable {
     var gatewaySubnet: String
+    /// The gateway bridge is ours (made here, so removed on leave); one
+    /// found there already is used and left.
+    var gatewayBridgeMade: Bool?
     /// The node's ingress endpoint, once made.
     var ingressNetworkID: String?
     var ingressAddress: String?

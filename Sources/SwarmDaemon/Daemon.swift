@@ -94,7 +94,8 @@ enum Daemon {
         let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
         // The overlay data path keeps its namespaces in the state directory
         // (each lab node has its own) and re-adopts them after a restart.
-        let networking = OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir)
+        let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
+            ? OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir) : nil
         let agent = NodeAgent(engine: engine, link: link, networking: networking) {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }

@@ -16,6 +16,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     public init() {}
 
     public func removeNodeNetworking(_ options: RuntimeOptions, advertiseAddr: String) async {
+        guard OverlayDataPath.serves(advertiseAddr: advertiseAddr) else { return }
         await OverlayDataPath(nodeAddr: advertiseAddr, stateDirectory: options.stateDir).removeAll()
     }
 

@@ -17,6 +17,19 @@ actor FakeNetworking: TaskNetworking {
 }
 
 @Suite struct AgentNetworkingTests {
+    @Test func anOverlayTaskIsRejectedWithoutADataPath() async throws {
+        let engine = FakeEngine()
+        var task = makeTask("t1")
+        let network = SwarmNetwork(id: "net1", version: ObjectVersion(index: 1), createdAt: Timestamp(nanoseconds: 0), spec: NetworkSpec(name: "app"))
+        task.networksAttachments = [NetworkAttachment(network: network, addresses: ["10.0.1.5/24"])]
+        let link = FakeManagerLink(tasks: [task])
+        try await withAgent(engine: engine, link: link) { _ in
+            try await eventually("rejected") { await link.task("t1")?.status.state == .rejected }
+        }
+        #expect(await link.task("t1")?.status.err?.hasPrefix("this node has no overlay data path") == true)
+        #expect(await engine.container(ofTask: "t1") == nil)
+    }
+
     @Test func networksFirstThenPrepareThenReleaseAfterRemoval() async throws {
         let engine = FakeEngine(), networking = FakeNetworking()
         let link = FakeManagerLink(tasks: [])

@@ -32,6 +32,11 @@ struct OverlayNetworkTests {
         #expect(OverlayNames.safe("ab/../c d") == "abcd")
     }
 
+    @Test func aLoopbackNodeGetsNoDataPath() {
+        #expect(!OverlayDataPath.serves(advertiseAddr: "127.0.0.1:2377") && !OverlayDataPath.serves(advertiseAddr: "127.0.1.1"))
+        #expect(OverlayDataPath.serves(advertiseAddr: "10.77.0.2:2377"))
+    }
+
     @Test func aNodeAddressLosesItsPort() {
         #expect(OverlayDataPath.host("10.77.0.2:2377") == "10.77.0.2")
         #expect(OverlayDataPath.host("10.77.0.2") == "10.77.0.2")

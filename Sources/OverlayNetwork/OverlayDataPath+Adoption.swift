@@ -36,7 +36,7 @@ extension OverlayDataPath {
             }
         }
         if !adopted.isEmpty || !sandboxes.isEmpty {
-            logger.info("overlay: re-adopted \(sandboxes.count) sandbox(es) and \(adopted.count) task namespace(s)")
+            logger.debug("overlay: re-adopted \(sandboxes.count) sandbox(es) and \(adopted.count) task namespace(s)")
         }
     }
 

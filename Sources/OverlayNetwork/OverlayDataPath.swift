@@ -72,6 +72,13 @@ public actor OverlayDataPath: TaskNetworking {
         return adopted
     }
 
+    /// The network's sandbox namespace (its bridge `br0` and VXLAN device),
+    /// once made: where rules for the whole network (the ingress mesh) can go.
+    public func sandboxPath(_ networkID: String) -> String? {
+        loadIfNeeded()
+        return sandboxes[networkID] == nil ? nil : namespace(OverlayNames.sandboxNamespace(networkID)).path
+    }
+
     /// Every task wired now.
     public func wiredTasks() -> [WiredTask] {
         loadIfNeeded()

@@ -162,6 +162,7 @@ struct OverlayDataPathTests {
 
             // The peer's FDB and neighbour entries, and nothing flooded: no all-zero entry.
             let sandbox = lab.stateDirectory(0) + "/overlay/netns/sb-" + Self.app.id
+            #expect(await one.sandboxPath(Self.app.id) == sandbox)
             let fdb = lab.run(in: sandbox, "bridge", "fdb", "show", "dev", "vx-appnet000000").stdout
             #expect(fdb.contains("02:42:0a:00:09:04 dst 10.231.1.2") && !fdb.contains("00:00:00:00:00:00"), "\(fdb)")
             let vxlan = lab.run(in: sandbox, "ip", "-d", "link", "show", "vx-appnet000000").stdout

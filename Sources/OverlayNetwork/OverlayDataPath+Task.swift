@@ -10,8 +10,8 @@ extension OverlayDataPath {
     func wireTask(_ task: SwarmTask) throws -> WiredTask {
         let made = try NetworkNamespace.create(OverlayNames.taskNamespace(task.id), in: namespaceDirectory)
         var wired = WiredTask(taskID: task.id, serviceID: task.serviceID, namespacePath: made.path, interfaces: [], gatewayAddress: nil)
-        // Recorded at once and after every step, so a failure (or a crash)
-        // midway leaves a record of what to remove.
+        // Recorded at once, so a crash midway leaves a record of the
+        // namespace; removing it removes every veth with an end inside.
         tasks[task.id] = wired
         try records.save(wired)
         try made.bringUpLoopback()
@@ -30,7 +30,6 @@ extension OverlayDataPath {
             try made.withFileDescriptor { try sandbox.createVeth(port, peer: name, peerNamespace: $0) }
             wired.interfaces.append(WiredInterface(networkID: attachment.network.id, name: name, address: address))
             tasks[task.id] = wired
-            try records.save(wired)
             try sandbox.setMTU(port, Self.mtu)
             try sandbox.setMaster(port, bridge: OverlayNames.sandboxBridge)
             try sandbox.setLinkUp(port)
@@ -63,7 +62,6 @@ extension OverlayDataPath {
         try made.withFileDescriptor { try outside.createVeth(port, peer: name, peerNamespace: $0) }
         wired.gatewayAddress = address
         tasks[wired.taskID] = wired
-        try records.save(wired)
         try outside.setMaster(port, bridge: OverlayNames.gatewayBridge)
         try outside.setLinkUp(port)
         try inside.addAddress(address, prefix: subnet.prefix, link: name, broadcast: IPv4Subnet.text(subnet.network | ~subnet.mask))

@@ -69,6 +69,11 @@ struct OverlayRecords: Sendable {
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try writeFileAtomically(Array(try encoder.encode(value)), to: path, mode: 0o600)
+        // Replaced whole (rename), not synced: the namespaces these records
+        // describe do not outlive a reboot either.
+        let temporary = path + ".tmp"
+        guard writeFile(temporary, try encoder.encode(value), mode: 0o600), rename(temporary, path) == 0 else {
+            throw RuntimeError.system(errno: errno, call: "write", detail: path)
+        }
     }
 }

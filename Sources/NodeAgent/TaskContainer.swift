@@ -28,9 +28,8 @@ enum TaskContainer {
         spec.mounts = (source.mounts ?? []).filter { $0.type == "bind" }.map {
             BindMount(source: $0.source ?? "", target: $0.target, readOnly: $0.readOnly ?? false)
         }
-        if task.spec.networks?.contains(where: { $0.target == "host" }) == true {
-            spec.network = .host
-        } else if let networkNamespace {
+        if task.spec.networks?.contains(where: { $0.target == "host" }) == true { spec.network = .host }
+        if spec.network != .host, let networkNamespace {
             spec.networkNamespace = networkNamespace
             if let first = task.networksAttachments?.first?.addresses.first {
                 spec.nameservers = [dnsServer]

@@ -19,6 +19,14 @@ extension Netlink {
         }
     }
 
+    /// Removes what the bridge `link` is a port of learned about `mac` on it
+    /// (`bridge fdb del MAC dev LINK master`): a peer gone must not stay
+    /// reachable through the port until the entry ages out.
+    public func deleteLearnedFDBEntry(mac: String, link: String) throws {
+        try neighbour("delete learned fdb entry \(mac) dev \(link)", type: LinuxNetlink.RTM_DELNEIGH, flags: 0,
+                      family: Int32(AF_BRIDGE), ndmFlags: OverlayNetlink.NTF_MASTER, link: link, mac: mac, address: nil)
+    }
+
     /// Sets the link's MAC address (`ip link set NAME address MAC`).
     public func setMACAddress(_ name: String, _ mac: String) throws {
         let bytes = try macAddress(mac)
@@ -51,4 +59,6 @@ extension Netlink {
 enum OverlayNetlink {
     static let IFLA_ADDRESS: UInt16 = 1
     static let IFLA_VXLAN_PROXY: UInt16 = 11
+    // linux/neighbour.h
+    static let NTF_MASTER: UInt8 = 0x04
 }

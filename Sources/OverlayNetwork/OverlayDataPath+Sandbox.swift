@@ -67,6 +67,7 @@ extension OverlayDataPath {
             if let mac = OverlayAddress.mac(of: address) {
                 try? inside.deleteNeighbor(address, link: vxlan)
                 try? inside.deleteFDBEntry(mac: mac, link: vxlan)
+                try? inside.deleteLearnedFDBEntry(mac: mac, link: vxlan)
             }
             record.peers[address] = nil
             sandboxes[view.network.id] = record

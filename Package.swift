@@ -54,6 +54,11 @@ let package = Package(
         // The host's network plumbing: rtnetlink behind a socket protocol,
         // network namespaces. Nothing of the runtime.
         .target(name: "HostNetwork", dependencies: ["SystemCalls"]),
+        // A node's overlay data path: sandboxes, VXLAN peers, task namespaces, the gateway bridge.
+        .target(
+            name: "OverlayNetwork",
+            dependencies: ["HostNetwork", "SwarmAPI", "NodeAgent", "SystemCalls", .product(name: "Logging", package: "swift-log")]
+        ),
         // The lab: a swarm of several nodes on one machine, each in a network
         // namespace of its own; used by the CLI (`swarm lab`) and the tests.
         .target(name: "Lab", dependencies: ["HostNetwork", "Containers", "SystemCalls"]),
@@ -137,7 +142,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer",
+                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer", "OverlayNetwork", "HostNetwork",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -181,6 +186,7 @@ let package = Package(
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Manager", "ClusterStore", "SwarmAPI", "HTTPServer"]),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
+        .testTarget(name: "OverlayNetworkTests", dependencies: ["OverlayNetwork", "NodeAgent", "SwarmAPI"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI", "Manager", "ClusterStore"]),
         .testTarget(
@@ -209,6 +215,8 @@ let package = Package(
         ),
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
-        .testTarget(name: "PrivilegedTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry", "HostNetwork", "Lab"]),
+        .testTarget(name: "PrivilegedTests", dependencies: [
+            "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "HostNetwork", "Lab", "OverlayNetwork", "NodeAgent", "SwarmAPI",
+        ]),
     ]
 )

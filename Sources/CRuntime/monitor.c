@@ -435,6 +435,19 @@ static void monitor_main(const struct crt_config *cfg) {
         .cgroup_procs = -1,
     };
 
+    // A network namespace made beforehand (the agent's overlay data path):
+    // joined by the monitor, so the container is cloned into it. The
+    // monitor is single-threaded here, as setns requires.
+    if (cfg->netns_path) {
+        int netns = open(cfg->netns_path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0 || setns(netns, CLONE_NEWNET) != 0) {
+            ev.kind = 2; ev.error = errno; ev.step = CRT_STEP_SETNS;
+            send_event(event_fd, &ev);
+            _exit(1);
+        }
+        close(netns);
+    }
+
     pid_t pid = clone_container(cfg, cgroup_fd);
     if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
         // Kernels before 5.7: plain clone; the child joins its cgroup itself.

@@ -56,7 +56,8 @@ public struct ContainerRuntime: Sendable {
         try FileManager.default.createDirectory(atPath: store.containersDir, withIntermediateDirectories: true)
         try syscall("mkdir", dir) { mkdir(dir, 0o700) }
         try store.save(record)
-        try EtcFiles.write(to: dir, hostname: record.hostname, network: spec.network)
+        try EtcFiles.write(to: dir, hostname: record.hostname, network: spec.network,
+                           nameservers: spec.nameservers, address: spec.hostAddress)
         if let image = record.image {
             for sub in ["upper", "work", "merged"] {
                 try FileManager.default.createDirectory(atPath: image.dataDir + "/" + sub, withIntermediateDirectories: true)
@@ -122,6 +123,12 @@ public struct ContainerRuntime: Sendable {
         try cgroups.check(spec.resources)
         let user = try ResolvedUser.resolve(spec.user ?? image?.config.User, roots: image?.use.layers.reversed() ?? [spec.rootfs])
         if let name { try Self.validate(name: name) }
+        if let path = spec.networkNamespace {
+            var info = stat()
+            guard spec.network == .none, stat(path, &info) == 0 else {
+                throw RuntimeError.badInput("network namespace \(path) does not exist: give the path of a bind-mounted network namespace (and no host network)")
+            }
+        }
         if let hostname = spec.hostname, hostname.isEmpty || hostname.utf8.count > 64 || hostname.contains("/") {
             throw RuntimeError.badInput("invalid hostname \(hostname): use 1 to 64 characters without '/'")
         }
@@ -160,7 +167,8 @@ public struct ContainerRuntime: Sendable {
                       flags: step.flags, mode: step.mode, dev: step.device)
         }
         var flags = CRT_CLONE_NEWNS | CRT_CLONE_NEWPID | CRT_CLONE_NEWUTS | CRT_CLONE_NEWIPC | CRT_CLONE_NEWCGROUP
-        if spec.network == .none { flags |= CRT_CLONE_NEWNET }
+        // Joining a namespace (setns before clone) replaces making one.
+        if spec.network == .none && spec.networkNamespace == nil { flags |= CRT_CLONE_NEWNET }
 
         var config = crt_config()
         config.argv = arena.stringArray(record.argv)
@@ -185,7 +193,8 @@ public struct ContainerRuntime: Sendable {
         }
         config.readonly_rootfs = spec.readOnlyRootfs ? 1 : 0
         config.hostname = arena.string(record.hostname)
-        config.setup_loopback = spec.network == .none ? 1 : 0
+        config.setup_loopback = spec.network == .none && spec.networkNamespace == nil ? 1 : 0
+        config.netns_path = arena.optionalString(spec.networkNamespace)
         config.mounts = arena.array(mounts)
         config.nmounts = mounts.count
         config.masked_paths = arena.stringArray(MountPlan.maskedPaths)

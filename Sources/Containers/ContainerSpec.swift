@@ -28,6 +28,15 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     /// Run a reaping init as PID 1 in front of the command.
     public var initProcess = false
     public var network: NetworkMode = .none
+    /// With `network` .none: join this network namespace (a bind-mounted
+    /// nsfs file, as the agent's overlay data path makes one per task)
+    /// instead of making an empty one. Nil in specs stored before it existed.
+    public var networkNamespace: String?
+    /// Replace the host's nameservers in /etc/resolv.conf (its search and
+    /// options stay): ["127.0.0.11"] for a task on an overlay network.
+    public var nameservers: [String]?
+    /// The container's own address, written for its hostname in /etc/hosts.
+    public var hostAddress: String?
     public var resources = Resources()
     /// nil: the image's StopSignal, or SIGTERM.
     public var stopSignal: Int32?

@@ -11,6 +11,9 @@ public protocol ContainerEngine: Sendable {
     func ensureImage(_ reference: String) async throws
     /// Creates and starts the task's container; returns it running.
     func run(_ task: SwarmTask) async throws -> TaskContainerState
+    /// The same, in the network namespace at `networkNamespace` (the data
+    /// path's, see `TaskNetworking.prepare`); nil: as `run(_:)`.
+    func run(_ task: SwarmTask, networkNamespace: String?) async throws -> TaskContainerState
     func inspect(_ containerID: String) async throws -> TaskContainerState
     /// The stop signal, up to `grace` for the exit, then a kill. Returns
     /// the container as it ended; stopping a stopped container is no error.
@@ -20,6 +23,22 @@ public protocol ContainerEngine: Sendable {
     /// Returns once the container has exited, with its final state; nil if
     /// it is gone or the waiting task was cancelled.
     func waitForExit(_ containerID: String) async -> TaskContainerState?
+}
+
+extension ContainerEngine {
+    /// For engines without network namespaces (the tests' fakes): a
+    /// namespace asked for is an error, never silently dropped.
+    public func run(_ task: SwarmTask, networkNamespace: String?) async throws -> TaskContainerState {
+        guard networkNamespace == nil else {
+            throw EngineError.networkNamespaceUnsupported
+        }
+        return try await run(task)
+    }
+}
+
+public enum EngineError: Error, CustomStringConvertible {
+    case networkNamespaceUnsupported
+    public var description: String { "this engine cannot run a container in a given network namespace" }
 }
 
 /// A task's container as the agent sees it: enough to report and decide.

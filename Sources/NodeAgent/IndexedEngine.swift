@@ -45,7 +45,11 @@ public actor IndexedEngine: ContainerEngine {
     }
 
     public func run(_ task: SwarmTask) async throws -> TaskContainerState {
-        let container = try await engine.run(task)
+        try await run(task, networkNamespace: nil)
+    }
+
+    public func run(_ task: SwarmTask, networkNamespace: String?) async throws -> TaskContainerState {
+        let container = try await engine.run(task, networkNamespace: networkNamespace)
         add(container)
         return container
     }

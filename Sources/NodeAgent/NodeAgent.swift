@@ -12,6 +12,9 @@ public actor NodeAgent {
     typealias Job = @Sendable () async -> Void
 
     let engine: any ContainerEngine
+    /// The node's data path for overlay networks; nil: tasks run without
+    /// (in an empty namespace or the host's).
+    let networking: (any TaskNetworking)?
     let link: any ManagerLink
     let session: @Sendable () -> SessionRequest
     let logger = Logger(label: "swarm.agent")
@@ -28,10 +31,11 @@ public actor NodeAgent {
     /// Where tasks' secrets and configs are written (under the state directory: tmpfs).
     let secretsDirectory: String?
 
-    public init(engine: any ContainerEngine, link: any ManagerLink, secretsDirectory: String? = nil,
-                session: @escaping @Sendable () -> SessionRequest) {
+    public init(engine: any ContainerEngine, link: any ManagerLink, networking: (any TaskNetworking)? = nil,
+                secretsDirectory: String? = nil, session: @escaping @Sendable () -> SessionRequest) {
         self.secretsDirectory = secretsDirectory
         self.engine = engine
+        self.networking = networking
         self.link = link
         self.session = session
         (jobs, jobQueue) = AsyncStream.makeStream()
@@ -58,16 +62,25 @@ public actor NodeAgent {
         // The node's set as the manager sent it, kept current from its
         // incremental answers.
         var known: [String: SwarmTask] = [:]
+        // Once per agent: namespaces of tasks that went while it was away.
+        var orphansReleased = false
         while !Task.isCancelled {
             do {
                 let answer = try await link.assignments(since: since)
                 since = answer.version
                 known = answer.applied(to: known)
+                // Sandboxes and peers first: a task started by this answer
+                // reaches its peers from its first packet.
+                if let networks = answer.networks, let networking { await networking.update(networks) }
                 let set = Array(known.values)
                 // Tasks skipped for a stale listing get another pass now
                 // (a few at most: the next version brings one anyway).
                 var passes = 1
                 while !(await apply(set)) && passes < 4 { passes += 1 }
+                if answer.complete && !orphansReleased {
+                    orphansReleased = true
+                    await releaseOrphans(assigned: Set(known.keys))
+                }
             } catch {
                 guard !Task.isCancelled else { return }
                 logger.warning("assignments: \(error)")
@@ -101,8 +114,21 @@ public actor NodeAgent {
         }
         for (taskID, machine) in tasks where machine.isIdle && containers[taskID] == nil {
             tasks[taskID] = nil
+            // A task whose container never started (or was removed behind
+            // the agent's back) may still have a namespace.
+            if let networking { spawn { await networking.release(taskID: taskID) } }
         }
         return moved.isEmpty
+    }
+
+    /// Releases what the data path has wired for tasks that are neither
+    /// assigned nor have a container (removed while the agent was away).
+    func releaseOrphans(assigned: Set<String>) async {
+        guard let networking else { return }
+        let containers = Set(await engine.taskContainers().map(\.taskID))
+        for taskID in await networking.wiredTaskIDs() where !assigned.contains(taskID) && !containers.contains(taskID) {
+            await networking.release(taskID: taskID)
+        }
     }
 
     /// Hands an event to the task's machine and performs what it returns.
@@ -131,10 +157,21 @@ public actor NodeAgent {
                 await self.deliver(taskID, event)
             }
         case let .startContainer(task):
+            let networking = self.networking
             spawn {
                 let event: TaskStateMachine.Event
                 do {
-                    event = .containerStarted(try await engine.run(try await self.withSecretFiles(task)))
+                    guard networking != nil || (task.networksAttachments ?? []).isEmpty else {
+                        throw NetworkingError.noDataPath
+                    }
+                    let ready = try await self.withSecretFiles(task)
+                    let namespace = try await networking?.prepare(task)
+                    do {
+                        event = .containerStarted(try await engine.run(ready, networkNamespace: namespace))
+                    } catch {
+                        await networking?.release(taskID: taskID)
+                        throw error
+                    }
                 } catch {
                     self.removeSecretFiles(of: taskID)
                     event = .containerFailedToStart("\(error)")
@@ -159,14 +196,18 @@ public actor NodeAgent {
                 await self.deliver(taskID, .stopFinished(stopped))
             }
         case let .removeContainers(containerIDs):
+            let networking = self.networking
             spawn {
                 await self.remove(containerIDs, of: taskID)
+                await networking?.release(taskID: taskID)
                 await self.deliver(taskID, .removalDone)
             }
         case .removeLeftovers:
+            let networking = self.networking
             spawn {
                 let leftovers = await engine.taskContainers().filter { $0.taskID == taskID }.map(\.id)
                 await self.remove(leftovers, of: taskID)
+                await networking?.release(taskID: taskID)
                 await self.deliver(taskID, .removalDone)
             }
         }

@@ -45,7 +45,11 @@ public struct RuntimeEngine: ContainerEngine {
     }
 
     public func run(_ task: SwarmTask) async throws -> TaskContainerState {
-        let spec = try TaskContainer.spec(task)
+        try await run(task, networkNamespace: nil)
+    }
+
+    public func run(_ task: SwarmTask, networkNamespace: String?) async throws -> TaskContainerState {
+        let spec = try TaskContainer.spec(task, networkNamespace: networkNamespace)
         let name = TaskContainer.name(task)
         let runtime = self.runtime
         return try await pool.runIfActive {

@@ -7,13 +7,18 @@ import SystemCalls
 /// container spec mapped onto the runtime's.
 enum TaskContainer {
     static let taskLabel = "com.docker.swarm.task.id"
+    /// The service mesh's DNS server, in every overlay task's namespace.
+    static let dnsServer = "127.0.0.11"
 
     /// `web.1.<task id>` for replicated services, `web.<node id>.<task id>` for global ones.
     static func name(_ task: SwarmTask) -> String {
         "\(task.serviceName ?? task.serviceID).\(task.slot.map(String.init) ?? task.nodeID ?? "0").\(task.id)"
     }
 
-    static func spec(_ task: SwarmTask) throws -> Containers.ContainerSpec {
+    /// `networkNamespace`: the namespace the data path wired for the task
+    /// (`TaskNetworking.prepare`); the container joins it, and a task on an
+    /// overlay network resolves names through the DNS server at 127.0.0.11.
+    static func spec(_ task: SwarmTask, networkNamespace: String? = nil) throws -> Containers.ContainerSpec {
         guard let source = task.spec.containerSpec else { throw RuntimeError.badInput("task has no container spec") }
         var spec = Containers.ContainerSpec(image: source.image, command: source.args ?? [])
         spec.entrypoint = source.command
@@ -39,6 +44,13 @@ enum TaskContainer {
         // another on this node (a restart, an update) gets the data back.
         spec.anonymousVolumePrefix = "\(task.serviceName ?? "task").\(task.slot.map(String.init) ?? task.nodeID ?? "0").\(task.serviceID.prefix(12))"
         if task.spec.networks?.contains(where: { $0.target == "host" }) == true { spec.network = .host }
+        if spec.network != .host, let networkNamespace {
+            spec.networkNamespace = networkNamespace
+            if let first = task.networksAttachments?.first?.addresses.first {
+                spec.nameservers = [dnsServer]
+                spec.hostAddress = OverlayAddress.withoutPrefix(first)
+            }
+        }
         spec.capAdd = source.capabilityAdd ?? []
         spec.capDrop = source.capabilityDrop ?? []
         spec.initProcess = source.`init` ?? false

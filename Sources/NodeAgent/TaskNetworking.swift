@@ -18,6 +18,22 @@ public protocol TaskNetworking: Sendable {
     /// On leave: every namespace, link, address, route, neighbour and rule
     /// this node's data path made.
     func removeAll() async
+    /// The tasks wired now (after a restart: those found wired). The agent
+    /// releases those neither assigned nor with a container once it knows
+    /// its whole set.
+    func wiredTaskIDs() async -> Set<String>
+}
+
+extension TaskNetworking {
+    public func wiredTaskIDs() async -> Set<String> { [] }
+}
+
+public enum NetworkingError: Error, CustomStringConvertible {
+    /// A task on an overlay network, on a node without a data path.
+    case noDataPath
+    public var description: String {
+        "this node has no overlay data path (it advertises a loopback address): the task's networks cannot be wired; join with --advertise-addr set to an address other nodes reach"
+    }
 }
 
 /// One task's interface in one overlay network, as the data path made it.

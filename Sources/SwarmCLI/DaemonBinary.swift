@@ -20,6 +20,9 @@ public protocol DaemonOperations: Sendable {
     func checkLogin(domain: String, _ login: CredentialStore.Login, insecureRegistries: [String]) async throws
     /// `image@sha256:…` as the registry reports the tag; nil if none answers.
     func resolveImageDigest(_ image: String) async -> String?
+    /// On leave, once the task containers are gone: every namespace, link,
+    /// address, route and neighbour entry the node's overlay data path made.
+    func removeNodeNetworking(_ options: RuntimeOptions, advertiseAddr: String) async
 }
 
 public enum DaemonBinary {

@@ -120,12 +120,15 @@ struct LeaveCommand: AsyncParsableCommand {
         if config.role == .manager && !force {
             throw RuntimeError.badInput("Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.")
         }
+        // In `swarm`, this runs the whole command again in swarmd (which links the overlay data path).
+        let operations = try DaemonBinary.operations()
         stopDaemon(options.stateDir)
         // The node's task containers go with it, as Docker's do.
         let runtime = try options.runtime()
         for container in runtime.list(all: true) where container.record.spec.labels?["com.docker.swarm.task.id"] != nil {
             try? runtime.remove(container.id, force: true)
         }
+        await operations.removeNodeNetworking(options, advertiseAddr: config.advertiseAddr)
         try? FileManager.default.removeItem(atPath: NodeConfig.directory(options.dataDir))
         // The containers' cgroup parent goes too when nothing else uses it.
         rmdir(runtime.cgroups.parentPath)

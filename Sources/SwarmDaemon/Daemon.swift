@@ -9,6 +9,7 @@ import HTTPServer
 import Logging
 import Manager
 import NodeAgent
+import OverlayNetwork
 import OCIImages
 import OCIRegistry
 import SwarmAPI
@@ -91,7 +92,11 @@ enum Daemon {
         let description = nodeDescription(runtime)
         // The index spares a listing of every container on disk per assignment change.
         let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
-        let agent = NodeAgent(engine: engine, link: link, secretsDirectory: stateDir + "/secrets") {
+        // The overlay data path keeps its namespaces in the state directory
+        // (each lab node has its own) and re-adopts them after a restart.
+        let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
+            ? OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir) : nil
+        let agent = NodeAgent(engine: engine, link: link, networking: networking, secretsDirectory: stateDir + "/secrets") {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
         // Everything the daemon runs is a child of this group, and the first

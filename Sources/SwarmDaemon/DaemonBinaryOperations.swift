@@ -4,6 +4,7 @@ import FoundationEssentials
 import Manager
 import OCIImages
 import OCIRegistry
+import OverlayNetwork
 import SwarmAPI
 import SwarmCLI
 import SwarmClient
@@ -13,6 +14,11 @@ import SystemCalls
 /// `init`, the join handshake, registries, and `tcp://` hosts.
 public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     public init() {}
+
+    public func removeNodeNetworking(_ options: RuntimeOptions, advertiseAddr: String) async {
+        guard OverlayDataPath.serves(advertiseAddr: advertiseAddr) else { return }
+        await OverlayDataPath(nodeAddr: advertiseAddr, stateDirectory: options.stateDir).removeAll()
+    }
 
     public func runDaemon(_ options: RuntimeOptions, listeners: DaemonListenOptions) async throws -> Never {
         try await Daemon.run(dataDir: options.dataDir, stateDir: options.stateDir, cgroupParent: options.cgroupParent, listeners: listeners)

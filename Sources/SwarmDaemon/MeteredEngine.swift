@@ -16,9 +16,13 @@ struct MeteredEngine: ContainerEngine {
     func ensureImage(_ reference: String) async throws { try await engine.ensureImage(reference) }
 
     func run(_ task: SwarmTask) async throws -> TaskContainerState {
+        try await run(task, networkNamespace: nil)
+    }
+
+    func run(_ task: SwarmTask, networkNamespace: String?) async throws -> TaskContainerState {
         let start = ContinuousClock.now
         do {
-            let container = try await engine.run(task)
+            let container = try await engine.run(task, networkNamespace: networkNamespace)
             Timer(label: Self.startLatency, dimensions: [], factory: factory)
                 .recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
             Counter(label: Self.starts, dimensions: [("result", "started")], factory: factory).increment()

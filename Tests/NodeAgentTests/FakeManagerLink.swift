@@ -13,6 +13,7 @@ actor FakeManagerLink: ManagerLink {
 
     private var tasks: [SwarmTask] = []
     private var version: UInt64 = 1
+    private var networks: [NetworkView]?
     private(set) var batches: [StatusBatch] = []
     private(set) var sessions = 0
     /// The version the agent last polled with: it applied that set.
@@ -63,7 +64,15 @@ actor FakeManagerLink: ManagerLink {
                 Task { await self.cancelPoller(token) }
             }
         }
-        return Assignments(version: version, tasks: tasks)
+        var answer = Assignments(version: version, tasks: tasks)
+        answer.networks = networks
+        return answer
+    }
+
+    /// The network views sent with every answer from now on.
+    func setNetworks(_ views: [NetworkView]?) {
+        networks = views
+        changed()
     }
 
     // MARK: - The test's side

@@ -35,8 +35,9 @@ func makeTask(_ id: String, image: String = "busybox", state: TaskState = .assig
 
 /// Runs an agent on the fakes for the body, then cancels it and checks
 /// that `run` returns (cancelling it ends all it started).
-func withAgent(engine: any ContainerEngine, link: FakeManagerLink, _ body: (NodeAgent) async throws -> Void) async throws {
-    let agent = NodeAgent(engine: engine, link: link) {
+func withAgent(engine: any ContainerEngine, link: FakeManagerLink, networking: (any TaskNetworking)? = nil,
+               _ body: (NodeAgent) async throws -> Void) async throws {
+    let agent = NodeAgent(engine: engine, link: link, networking: networking) {
         SessionRequest(description: NodeDescription(hostname: "node-1", platform: Platform(architecture: "x86_64", os: "linux"),
                                                     resources: SwarmAPI.Resources(nanoCPUs: 1_000_000_000, memoryBytes: 1 << 30),
                                                     engine: EngineDescription(engineVersion: "test"), cgroupControllers: []),

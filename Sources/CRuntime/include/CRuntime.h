@@ -89,6 +89,8 @@ struct crt_config {
     int readonly_rootfs;
     const char *hostname;
     int setup_loopback;             // bring `lo` up in the new net namespace
+    const char *netns_path;         // if set: join this network namespace (setns
+                                    // before clone; no CLONE_NEWNET in clone_flags)
     const struct crt_mount *mounts;
     size_t nmounts;
     const char *const *masked_paths;    // NULL-terminated

@@ -46,7 +46,8 @@ struct DNSZone: Equatable, Sendable {
         case ignore
     }
 
-    func answer(_ query: DNSMessage) -> Outcome {
+    /// `sizeLimit`: the largest reply (nil: the asker's UDP size).
+    func answer(_ query: DNSMessage, sizeLimit: Int? = nil) -> Outcome {
         if query.isResponse { return .ignore }
         let rd = query.flags & DNSMessage.recursionDesired
         func reply(_ code: DNSMessage.ResponseCode, authoritative: Bool = false, answers: [DNSMessage.Record] = []) -> Outcome {
@@ -66,8 +67,8 @@ struct DNSZone: Equatable, Sendable {
         // A, or ANY; for other types (AAAA…) a known name has no data: NOERROR, empty.
         guard question.type == DNSMessage.typeA || question.type == 255,
               question.class == DNSMessage.classIN || question.class == 255 else { return reply(.noError, authoritative: true) }
-        // As many as fit the asker's UDP size (12 header, the question, 16 per answer): a round-robin subset, shuffled.
-        let room = (query.udpPayloadLimit - 12 - (question.name.utf8.count + 2) - 4) / 16
+        // As many as fit (12 header, the question, 16 per answer): over UDP a round-robin subset, shuffled.
+        let room = ((sizeLimit ?? query.udpPayloadLimit) - 12 - (question.name.utf8.count + 2) - 4) / 16
         let answers = addresses.shuffled().prefix(max(0, room)).compactMap { address -> DNSMessage.Record? in
             guard let number = MeshRules.ipv4Number(address) else { return nil }
             let data = [UInt8(number >> 24), UInt8(number >> 16 & 0xFF), UInt8(number >> 8 & 0xFF), UInt8(number & 0xFF)]

@@ -28,7 +28,7 @@ public actor ServiceMesh {
         var task: WiredTask
         var rules: TaskRules?
         var zone: DNSZoneBox
-        var server: any Channel
+        var servers: [any Channel]
     }
 
     /// `nodeNamespace`: the node's network namespace (nil: the agent's own, as
@@ -57,28 +57,30 @@ public actor ServiceMesh {
     public func attach(_ task: WiredTask) async throws {
         if attached[task.taskID] != nil { await detach(taskID: task.taskID) }
         let zone = DNSZoneBox(DNSZone(task: task, views: views))
-        let server: any Channel
+        var servers: [any Channel] = []
         do {
-            server = try await DNSServer.start(namespacePath: task.namespacePath, zone: zone, forwarder: forwarder, group: group)
+            servers.append(try await DNSServer.start(namespacePath: task.namespacePath, zone: zone, forwarder: forwarder, group: group))
+            servers.append(try await DNSServer.startTCP(namespacePath: task.namespacePath, zone: zone, forwarder: forwarder, group: group))
         } catch {
+            for server in servers { try? await server.close() }
             throw MeshError.dns("cannot serve DNS in task \(task.taskID)'s namespace: \(error)")
         }
         let rules = MeshRules.task(task, views: views)
         do {
             try apply(rules, over: nil, in: task.namespacePath)
         } catch {
-            try? await server.close()
+            for server in servers { try? await server.close() }
             removeTable(in: task.namespacePath)
             throw error
         }
-        attached[task.taskID] = AttachedTask(task: task, rules: rules, zone: zone, server: server)
+        attached[task.taskID] = AttachedTask(task: task, rules: rules, zone: zone, servers: servers)
         applyNodeTable()
     }
 
     /// Everything `attach` made for the task goes (what is left of it, if its namespace is gone already).
     public func detach(taskID: String) async {
         guard let entry = attached.removeValue(forKey: taskID) else { return }
-        try? await entry.server.close()
+        for server in entry.servers { try? await server.close() }
         if FileManager.default.fileExists(atPath: entry.task.namespacePath) {
             removeRoutes(entry.rules?.routes ?? [], in: entry.task.namespacePath)
             removeTable(in: entry.task.namespacePath)

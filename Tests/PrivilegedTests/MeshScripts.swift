@@ -40,13 +40,23 @@ for i in range(count):
         print("error %s" % e)
 """#
 
-    /// argv: NAME…; one line per name: "NAME RCODE ADDRESS,ADDRESS" from 127.0.0.11.
+    /// argv: NAME…; one line per name: "NAME RCODE ADDRESS,ADDRESS" from
+    /// 127.0.0.11 (over TCP for "tcp:NAME").
     static let dnsQuery = #"""
 import socket, struct, sys
 def query(name):
+    tcp = name.startswith("tcp:"); name = name[4:] if tcp else name
     packet = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
     packet += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(packet, ("127.0.0.11", 53)); data = s.recv(4096)
+    if tcp:
+        s = socket.create_connection(("127.0.0.11", 53), timeout=3); s.sendall(struct.pack(">H", len(packet)) + packet); data = b""
+        while len(data) < 2 or len(data) < 2 + struct.unpack(">H", data[:2])[0]:
+            chunk = s.recv(4096)
+            if not chunk: break
+            data += chunk
+        data = data[2:]; s.close()
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(packet, ("127.0.0.11", 53)); data = s.recv(4096)
     rcode, count, i, found = data[3] & 15, struct.unpack(">H", data[6:8])[0], 12, []
     while data[i] != 0: i += data[i] + 1
     i += 5

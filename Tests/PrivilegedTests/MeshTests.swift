@@ -189,6 +189,7 @@ struct MeshTests {
             #expect(try !lab.run(task, "ip", "rule").contains("fwmark"))
             #expect(try lab.run(task, "ip", "route", "show", "table", "all").contains("10.0.0.2 dev eth1 table") == false)
             #expect(try !lab.run(task, "ss", "-uln").contains("127.0.0.11:53"))
+            #expect(try !lab.run(task, "ss", "-tln").contains("127.0.0.11:53"))
         }
     }
 
@@ -219,9 +220,11 @@ struct MeshTests {
         #expect(local.count == 3 && local.allSatisfy { $0.hasPrefix("t") }, "\(local)")
 
         // DNS from a task.
-        let names = try lab.python(tasks[0], MeshScripts.dnsQuery, "web", "tasks.web", "www", "web.2.t2", "empty", "example.test", "secret", "tasks.secret")
+        let names = try lab.python(tasks[0], MeshScripts.dnsQuery, "web", "tasks.web", "www", "web.2.t2", "empty", "example.test", "secret", "tasks.secret",
+                                   "tcp:tasks.web", "tcp:example.test")
         #expect(names == ["web 0 10.0.1.2", "tasks.web 0 10.0.1.5,10.0.1.6,10.0.1.7", "www 0 10.0.1.2", "web.2.t2 0 10.0.1.6",
-                          "empty 0 ", "example.test 0 192.0.2.7", "secret 3 ", "tasks.secret 3 "])
+                          "empty 0 ", "example.test 0 192.0.2.7", "secret 3 ", "tasks.secret 3 ",
+                          "tcp:tasks.web 0 10.0.1.5,10.0.1.6,10.0.1.7", "tcp:example.test 0 192.0.2.7"])
 
         // t3 stops running: new connections avoid it, its name goes, ingress too; nothing listens on it anymore for the mesh.
         await mesh1.update(views(running: [1, 2]), node: wiring1)

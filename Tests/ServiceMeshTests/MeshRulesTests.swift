@@ -6,7 +6,7 @@ import Testing
 struct MeshRulesTests {
     @Test func taskTableBalancesVIPsOverRunningTasksAndRefusesEmptyOnes() {
         let rules = MeshRules.task(MeshFixtures.w1, views: [MeshFixtures.app, MeshFixtures.other, MeshFixtures.ingress])
-        let lines = rules.nft.split(separator: "\n").map { $0.trimmingPrefix(" ") }.map(String.init)
+        let lines = rules.nft.split(separator: "\n").map { String($0.trimmingPrefix(while: { $0 == " " })) }
         // The whole table is replaced in one transaction.
         #expect(Array(lines.prefix(3)) == ["table ip swarm", "delete table ip swarm", "table ip swarm {"])
         #expect(lines.contains("ip daddr 10.0.1.2 dnat to numgen inc mod 3 map { 0 : 10.0.1.5, 1 : 10.0.1.6, 2 : 10.0.1.7 }"))

@@ -51,14 +51,21 @@ extension MeshRules {
                 dnat.append("\(match) \(MeshRules.dnat(addresses, port: port.target))")
             }
         }
-        let masquerade = ["ip saddr \(node.gatewaySubnet) oifname != \"\(node.gatewayBridge)\" masquerade"]
+        // Tasks reaching outside; and the node's own connections from 127.0.0.0/8 to its
+        // published ports (a loopback source cannot leave the node: the node's address instead).
+        var masquerade = ["ip saddr \(node.gatewaySubnet) oifname != \"\(node.gatewayBridge)\" masquerade"]
+        for link in loopbackLinks(node) { masquerade.append("ip saddr 127.0.0.0/8 oifname \"\(link)\" masquerade") }
         return replacement([
             chain("published", "type nat hook prerouting priority -100;", rules: dnat),
-            // The node's own connections to its published ports, but not to 127.0.0.0/8: a
-            // loopback source cannot leave the node (Docker's needs route_localnet and SNAT for it).
-            chain("published_local", "type nat hook output priority -100;", rules: dnat.map { "ip daddr != 127.0.0.0/8 " + $0 }),
+            chain("published_local", "type nat hook output priority -100;", rules: dnat),
             chain("published_refused", "type filter hook input priority 0;", rules: refused),
             chain("gateway", "type nat hook postrouting priority 100;", rules: masquerade),
         ])
+    }
+
+    /// The links the node's own connections to published ports leave by: they
+    /// need `route_localnet` for 127.0.0.1:PORT to work, as Docker's gateway bridge has it.
+    static func loopbackLinks(_ node: NodeWiring) -> [String] {
+        [node.ingressInterface, node.gatewayBridge].compactMap { $0 }
     }
 }

@@ -104,6 +104,7 @@ public actor ServiceMesh {
         let localTasks = attached.values.map(\.task).sorted { $0.taskID < $1.taskID }
         let text = MeshRules.node(views: views, node: node, localTasks: localTasks)
         guard text != nodeTable else { return }
+        allowLoopbackSources(MeshRules.loopbackLinks(node))
         do {
             _ = try Nftables.run(text, in: nodeNamespace)
             nodeTable = text
@@ -151,6 +152,20 @@ public actor ServiceMesh {
         for route in routes {
             try? netlink.deleteRule(fwmark: route.mark, table: route.table, priority: MarkRoute.rulePriority)
             try? netlink.deleteDefaultRoute(table: route.table)
+        }
+    }
+
+    /// `net.ipv4.conf.LINK.route_localnet=1` in the node's namespace (a
+    /// link not there yet is set at a later update).
+    private func allowLoopbackSources(_ links: [String]) {
+        let write = { (link: String) in
+            let fd = open("/proc/sys/net/ipv4/conf/\(link)/route_localnet", O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }
+            _ = Glibc.write(fd, "1", 1)
+            close(fd)
+        }
+        for link in links where !link.isEmpty && !link.contains("/") {
+            if let nodeNamespace { try? networkNamespace(at: nodeNamespace).run { write(link) } } else { write(link) }
         }
     }
 

@@ -215,9 +215,11 @@ struct MeshTests {
             let datagrams = try lab.python(client, MeshScripts.client, "udp", node, "5353", "6")
             #expect(datagrams.count == 6 && datagrams.allSatisfy { $0.hasSuffix(" " + clientAddress) }, "\(node) udp: \(datagrams)")
         }
-        // The node itself uses the published port (on its own address).
+        // The node itself uses the published port, on its own address and on 127.0.0.1.
         let local = try lab.python(node2, MeshScripts.client, "tcp", "10.98.0.1", "8080", "3")
-        #expect(local.count == 3 && local.allSatisfy { $0.hasPrefix("t") }, "\(local)")
+        #expect(local.count == 3 && local.allSatisfy { $0.hasSuffix(" 10.98.0.1") }, "\(local)")
+        let loopback = try lab.python(node2, MeshScripts.client, "tcp", "127.0.0.1", "8080", "3")
+        #expect(loopback.count == 3 && loopback.allSatisfy { $0.hasSuffix(" 10.0.0.3") }, "\(loopback)")
 
         // DNS from a task.
         let names = try lab.python(tasks[0], MeshScripts.dnsQuery, "web", "tasks.web", "www", "web.2.t2", "empty", "example.test", "secret", "tasks.secret",

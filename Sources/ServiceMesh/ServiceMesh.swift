@@ -65,6 +65,8 @@ public actor ServiceMesh {
             for server in servers { try? await server.close() }
             throw MeshError.dns("cannot serve DNS in task \(task.taskID)'s namespace: \(error)")
         }
+        // The views may have changed while the servers started (an actor's awaits let `update` in).
+        zone.set(DNSZone(task: task, views: views))
         let rules = MeshRules.task(task, views: views)
         do {
             try apply(rules, over: nil, in: task.namespacePath)

@@ -74,7 +74,8 @@ private func network(_ id: String, ingress: Bool = false) -> SwarmNetwork {
     return SwarmNetwork(id: id, version: ObjectVersion(index: 1), createdAt: .zero, spec: spec)
 }
 
-private let ports = [PortConfig(targetPort: 80, publishedPort: 8080), PortConfig(protocol: "udp", targetPort: 9999, publishedPort: 5353)]
+private let ports = [PortConfig(targetPort: 80, publishedPort: 8080), PortConfig(protocol: "udp", targetPort: 9999, publishedPort: 5353),
+                     PortConfig(targetPort: 80, publishedPort: 9090, publishMode: "host")]
 
 /// web (VIP 10.0.1.2, alias www, tasks t1–t3 where `running`), empty (VIP
 /// 10.0.1.3, no task), secret on a network no task is on; the ingress network
@@ -133,6 +134,15 @@ struct MeshTests {
             try links.setLinkUp("eth1")
             try links.addDefaultRoute(via: "10.0.0.2", link: "eth1")
         }
+        // node1's gateway bridge; only t1 is on it (172.31.0.5): host-mode ports go there.
+        try links1.createBridge("swgw0")
+        try links1.addAddress("172.31.0.1", prefix: 16, link: "swgw0")
+        try links1.setLinkUp("swgw0")
+        try tasks[0].withFileDescriptor { try links1.createVeth("g5", peer: "eth2", peerNamespace: $0) }
+        try links1.setMaster("g5", bridge: "swgw0")
+        try links1.setLinkUp("g5")
+        try Netlink(namespace: tasks[0]).addAddress("172.31.0.5", prefix: 16, link: "eth2")
+        try Netlink(namespace: tasks[0]).setLinkUp("eth2")
         // node2: a veth into node1's ingress bridge.
         try node2.withFileDescriptor { try links1.createVeth("n2", peer: "ing", peerNamespace: $0) }
         try links1.setMaster("n2", bridge: "br-ing")
@@ -164,7 +174,7 @@ struct MeshTests {
             WiredTask(taskID: "t\(index + 1)", serviceID: "web", namespacePath: task.path,
                       interfaces: [WiredInterface(networkID: "app", name: "eth0", address: "10.0.1.\(index + 5)"),
                                    WiredInterface(networkID: "ingress", name: "eth1", address: "10.0.0.\(index + 5)")],
-                      gatewayAddress: nil)
+                      gatewayAddress: index == 0 ? "172.31.0.5" : nil)
         }
         do {
             await mesh1.update(views(), node: wiring1)
@@ -216,6 +226,11 @@ struct MeshTests {
             let datagrams = try lab.python(client, MeshScripts.client, "udp", node, "5353", "6")
             #expect(datagrams.count == 6 && datagrams.allSatisfy { $0.hasSuffix(" " + clientAddress) }, "\(node) udp: \(datagrams)")
         }
+        // Host mode: node1 runs t1 (on its gateway bridge), node2 runs no task and does not publish the port.
+        let host = try lab.python(client, MeshScripts.client, "tcp", "10.99.0.1", "9090", "3")
+        #expect(host == Array(repeating: "t1 10.99.0.2", count: 3), "\(host)")
+        let notHere = try lab.python(client, MeshScripts.client, "tcp", "10.98.0.1", "9090", "1")
+        #expect(notHere.first?.hasPrefix("refused") == true, "\(notHere)")
         // The node itself uses the published port, on its own address and on 127.0.0.1.
         let local = try lab.python(node2, MeshScripts.client, "tcp", "10.98.0.1", "8080", "3")
         #expect(local.count == 3 && local.allSatisfy { $0.hasSuffix(" 10.98.0.1") }, "\(local)")

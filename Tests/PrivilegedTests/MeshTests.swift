@@ -176,6 +176,8 @@ struct MeshTests {
                                    WiredInterface(networkID: "ingress", name: "eth1", address: "10.0.0.\(index + 5)")],
                       gatewayAddress: index == 0 ? "172.31.0.5" : nil)
         }
+        // Someone else's table in node1: the mesh must leave it alone.
+        try lab.run(node1, "nft", "add table inet foreign; add chain inet foreign input { type filter hook input priority 10; }; add rule inet foreign input counter")
         do {
             await mesh1.update(views(), node: wiring1)
             await mesh2.update(views(), node: wiring2)
@@ -192,9 +194,11 @@ struct MeshTests {
         await mesh1.removeAll()
         await mesh2.removeAll()
         // Nothing of ours left: no table, rule, route table or socket.
-        for namespace in [node1, node2] + tasks {
+        for namespace in [node2] + tasks {
             #expect(try lab.run(namespace, "nft", "list", "tables") == "", "\(namespace.name)")
         }
+        #expect(try lab.run(node1, "nft", "list", "tables") == "table inet foreign\n")
+        #expect(try lab.run(node1, "nft", "list", "chain", "inet", "foreign", "input").contains("counter packets"))
         for task in tasks {
             #expect(try !lab.run(task, "ip", "rule").contains("fwmark"))
             #expect(try lab.run(task, "ip", "route", "show", "table", "all").contains("10.0.0.2 dev eth1 table") == false)
@@ -259,7 +263,12 @@ struct MeshTests {
                                                                    ingressInterface: "ing", ingressAddress: "10.0.0.3"))
         let none = try lab.python(client, MeshScripts.client, "tcp", "10.98.0.1", "8080", "1")
         #expect(none.first?.hasPrefix("refused") == true, "\(none)")
-        // Our table only: the node's ruleset is `table ip swarm`.
-        #expect(try lab.run(node1, "nft", "list", "tables") == "table ip swarm\n")
+        // Ours beside the other table; the reply routes by mark in each task.
+        #expect(try lab.run(node1, "nft", "list", "tables") == "table inet foreign\ntable ip swarm\n")
+        for task in tasks {
+            let rules = try lab.run(task, "ip", "rule")
+            #expect(rules.contains("from all fwmark 0xa000002 lookup 167772162") && rules.contains("from all fwmark 0xa000003 lookup 167772163"), "\(rules)")
+            #expect(try lab.run(task, "ip", "route", "show", "table", "167772163") == "default via 10.0.0.3 dev eth1 \n")
+        }
     }
 }

@@ -18,8 +18,10 @@ extension MeshRules {
         for view in views {
             for service in view.services {
                 for port in service.ports {
-                    guard let published = port.publishedPort, let target = port.targetPort ?? port.publishedPort else { continue }
-                    ports.insert(PublishedPort(serviceID: service.serviceID, protocol: (port.protocol ?? "tcp").lowercased(),
+                    let proto = (port.protocol ?? "tcp").lowercased()
+                    guard let published = port.publishedPort, let target = port.targetPort ?? port.publishedPort,
+                          ["tcp", "udp", "sctp"].contains(proto), published <= 65535, target <= 65535 else { continue }
+                    ports.insert(PublishedPort(serviceID: service.serviceID, protocol: proto,
                                                published: published, target: target, host: port.publishMode == "host"))
                 }
             }
@@ -39,13 +41,13 @@ extension MeshRules {
             // `th dport`: the port of whichever transport the l4proto match chose.
             let match = "fib daddr type local meta l4proto \(port.protocol) th dport \(port.published)"
             if port.host {
-                let addresses = localTasks.filter { $0.serviceID == port.serviceID }.compactMap(\.gatewayAddress).sorted(by: addressOrder)
+                let addresses = localTasks.filter { $0.serviceID == port.serviceID }.compactMap(\.gatewayAddress).filter(isIPv4).sorted(by: addressOrder)
                 // Host mode: a node with no task of the service does not publish the port at all.
                 if !addresses.isEmpty { dnat.append("\(match) \(MeshRules.dnat(addresses, port: port.target))") }
                 continue
             }
             let addresses = ingress.map { backends($0, serviceID: port.serviceID) } ?? []
-            if addresses.isEmpty || node.ingressInterface == nil {
+            if addresses.isEmpty || !(node.ingressInterface.map(isInterfaceName) ?? false) {
                 refused += refusal("meta l4proto \(port.protocol) th dport \(port.published)", protocol: port.protocol)
             } else {
                 dnat.append("\(match) \(MeshRules.dnat(addresses, port: port.target))")
@@ -53,7 +55,10 @@ extension MeshRules {
         }
         // Tasks reaching outside; and the node's own connections from 127.0.0.0/8 to its
         // published ports (a loopback source cannot leave the node: the node's address instead).
-        var masquerade = ["ip saddr \(node.gatewaySubnet) oifname != \"\(node.gatewayBridge)\" masquerade"]
+        var masquerade: [String] = []
+        if isIPv4Subnet(node.gatewaySubnet) && isInterfaceName(node.gatewayBridge) {
+            masquerade.append("ip saddr \(node.gatewaySubnet) oifname != \"\(node.gatewayBridge)\" masquerade")
+        }
         for link in loopbackLinks(node) { masquerade.append("ip saddr 127.0.0.0/8 oifname \"\(link)\" masquerade") }
         return replacement([
             chain("published", "type nat hook prerouting priority -100;", rules: dnat),
@@ -66,6 +71,6 @@ extension MeshRules {
     /// The links the node's own connections to published ports leave by: they
     /// need `route_localnet` for 127.0.0.1:PORT to work, as Docker's gateway bridge has it.
     static func loopbackLinks(_ node: NodeWiring) -> [String] {
-        [node.ingressInterface, node.gatewayBridge].compactMap { $0 }
+        [node.ingressInterface, node.gatewayBridge].compactMap { $0 }.filter(isInterfaceName)
     }
 }

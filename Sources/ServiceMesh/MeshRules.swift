@@ -40,7 +40,24 @@ enum MeshRules {
 
     /// The running tasks of `serviceID` in `view`, by address, in a stable order.
     static func backends(_ view: NetworkView, serviceID: String) -> [String] {
-        view.endpoints.filter { $0.running && $0.taskID != nil && $0.serviceID == serviceID }.map(\.address).sorted(by: addressOrder)
+        view.endpoints.filter { $0.running && $0.taskID != nil && $0.serviceID == serviceID && isIPv4($0.address) }
+            .map(\.address).sorted(by: addressOrder)
+    }
+
+    // What goes into nft's text is checked first: a stray character in a
+    // view must not become a command of its own.
+
+    static func isIPv4(_ text: String) -> Bool { ipv4Number(text) != nil }
+
+    /// "172.18.0.0/16".
+    static func isIPv4Subnet(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && isIPv4(String(parts[0])) && (Int(parts[1]).map { (0...32).contains($0) } ?? false)
+    }
+
+    /// A Linux interface name: at most 15 of letters, digits and `_.-@`.
+    static func isInterfaceName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 15 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-@".contains($0)) }
     }
 
     static func addressOrder(_ a: String, _ b: String) -> Bool {
@@ -86,9 +103,9 @@ extension MeshRules {
         var balanced: [String] = [], refused: [String] = [], marking: [String] = []
         var routes = Set<MarkRoute>()
         for view in views.sorted(by: { $0.network.id < $1.network.id }) {
-            guard let interface = interfaces[view.network.id] else { continue }
+            guard let interface = interfaces[view.network.id], isInterfaceName(interface.name) else { continue }
             for service in view.services.sorted(by: { $0.serviceID < $1.serviceID }) where service.mode != "dnsrr" {
-                guard let vip = service.vip else { continue }
+                guard let vip = service.vip, isIPv4(vip) else { continue }
                 let addresses = backends(view, serviceID: service.serviceID)
                 if addresses.isEmpty {
                     refused += refusal("ip daddr \(vip)")

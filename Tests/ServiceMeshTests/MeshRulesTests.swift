@@ -63,3 +63,21 @@ struct MeshRulesTests {
         #expect(one.contains("fib daddr type local meta l4proto tcp th dport 9090 dnat to 172.18.0.5 : 80\n"))
     }
 }
+
+struct MeshRulesInputTests {
+    /// Nothing from a view reaches nft's text unless it is what it claims to be.
+    @Test func strayTextNeverReachesNft() {
+        var view = MeshFixtures.app
+        view.services[0].vip = "10.0.1.2; flush ruleset"
+        view.endpoints.append(MeshFixtures.task("x", "10.0.1.99 }; flush ruleset", service: "db"))
+        view.services[0].ports = [PortConfig(protocol: "icmp", targetPort: 1, publishedPort: 1), PortConfig(targetPort: 80, publishedPort: 70000)]
+        var task = MeshFixtures.w1
+        task.interfaces[0].name = "eth0\"; flush"
+        let node = NodeWiring(nodeAddr: "10.77.0.2", gatewayBridge: "br\" ;", gatewaySubnet: "172.18.0.0/16; flush", ingressInterface: "a b")
+        let texts = [MeshRules.task(task, views: [view]).nft, MeshRules.task(MeshFixtures.w1, views: [view]).nft,
+                     MeshRules.node(views: [view], node: node, localTasks: [task])]
+        for text in texts { #expect(!text.contains("flush") && !text.contains("\";") && !text.contains("a b")) }
+        #expect(MeshRules.publishedPorts([view]).isEmpty)
+        #expect(MeshRules.isIPv4Subnet("10.0.0.0/8") && !MeshRules.isIPv4Subnet("10.0.0.0/33") && MeshRules.isInterfaceName("br-ing"))
+    }
+}

@@ -90,4 +90,15 @@ while True:
         reply = data[:2] + b"\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00" + question
     s.sendto(reply, peer)
 """#
+
+    /// One UDP flow to HOST:PORT: a datagram, then (once argv[3] exists) five
+    /// more from the same socket; each answer on its own line.
+    static let udpFlow = #"""
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(b"x", (sys.argv[1], int(sys.argv[2]))); print(s.recv(512).decode(), flush=True)
+while not os.path.exists(sys.argv[3]): time.sleep(0.01)
+for i in range(5):
+    s.sendto(b"x", (sys.argv[1], int(sys.argv[2]))); print(s.recv(512).decode(), flush=True)
+"""#
 }

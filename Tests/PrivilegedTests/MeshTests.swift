@@ -248,6 +248,26 @@ struct MeshTests {
                           "empty 0 10.0.1.3", "example.test 0 192.0.2.7", "secret 3 ", "tasks.secret 3 ",
                           "tcp:tasks.web 0 10.0.1.5,10.0.1.6,10.0.1.7", "tcp:example.test 0 192.0.2.7"])
 
+        // An established flow stays on its task when the table is replaced, even
+        // with its task gone from the views; new flows follow the new table.
+        let go = lab.files + "/go", flowOutput = lab.files + "/flow"
+        let outputFD = open(flowOutput, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let flow = try spawn("/usr/bin/nsenter", ["--net=" + tasks[0].path, "/usr/bin/python3", "-c", MeshScripts.udpFlow, "10.0.1.2", "9999", go],
+                             stdout: outputFD)
+        close(outputFD)
+        let firstLine = { (try? String(contentsOfFile: flowOutput, encoding: .utf8))?.split(separator: "\n").first.map(String.init) }
+        #expect(eventually(10) { firstLine() != nil })
+        let first = firstLine() ?? "none"
+        let other = ["t1", "t2", "t3"].first { !first.hasPrefix($0) }!
+        await mesh1.update(views(running: [Int(other.dropFirst())!]), node: wiring1)
+        FileManager.default.createFile(atPath: go, contents: nil)
+        #expect(waitFor(flow) == 0)
+        let flowLines = ((try? String(contentsOfFile: flowOutput, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        #expect(flowLines == Array(repeating: first, count: 6), "\(flowLines)")
+        let fresh = try lab.python(tasks[0], MeshScripts.client, "udp", "10.0.1.2", "9999", "3")
+        #expect(fresh.allSatisfy { $0.hasPrefix(other + " ") } && fresh.count == 3, "\(fresh)")
+        await mesh1.update(views(), node: wiring1)
+
         // t3 stops running: new connections avoid it, its name goes, ingress too; nothing listens on it anymore for the mesh.
         await mesh1.update(views(running: [1, 2]), node: wiring1)
         await mesh2.update(views(running: [1, 2]), node: NodeWiring(nodeAddr: "10.98.0.1", gatewayBridge: "swgw0", gatewaySubnet: "172.31.0.0/16",

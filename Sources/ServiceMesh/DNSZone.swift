@@ -6,6 +6,8 @@ import SwarmAPI
 struct DNSZone: Equatable, Sendable {
     /// Lower-cased name → its IPv4 addresses; a known name may have none (a service with no running task).
     var records: [String: [String]] = [:]
+    /// Reverse names ("5.1.0.10.in-addr.arpa") → the task's first name, or the service's for a VIP.
+    var pointers: [String: String] = [:]
 
     /// Short, not Docker's 600 s: a caching resolver in the container then
     /// follows tasks starting and stopping within a second, as the issue asks.
@@ -16,6 +18,8 @@ struct DNSZone: Equatable, Sendable {
     init(task: WiredTask, views: [NetworkView]) {
         let networks = Set(task.interfaces.map(\.networkID))
         var records: [String: [String]] = [:]
+    /// Reverse names ("5.1.0.10.in-addr.arpa") → the task's first name, or the service's for a VIP.
+    var pointers: [String: String] = [:]
         func add(_ name: String, _ addresses: [String]) {
             records[name.lowercased(), default: []] += addresses
         }
@@ -27,15 +31,25 @@ struct DNSZone: Equatable, Sendable {
                     if service.mode != "dnsrr", let vip = service.vip { add(name, [vip]) } else { add(name, tasks) }
                     add("tasks." + name, tasks)
                 }
+                if service.mode != "dnsrr", let vip = service.vip { pointers[Self.reverseName(vip)] = service.name }
             }
             for endpoint in running {
                 for name in endpoint.names ?? [] { add(name, [endpoint.address]) }
+                if let name = endpoint.names?.first { pointers[Self.reverseName(endpoint.address)] = name }
             }
         }
+        self.pointers = pointers
         self.records = records.mapValues { addresses in
             var seen = Set<String>()
             return addresses.filter { seen.insert($0).inserted }
         }
+    }
+
+    static let typePTR: UInt16 = 12
+
+    /// "10.0.1.5" → "5.1.0.10.in-addr.arpa".
+    static func reverseName(_ address: String) -> String {
+        address.split(separator: ".").reversed().joined(separator: ".") + ".in-addr.arpa"
     }
 
     enum Outcome: Equatable {
@@ -59,6 +73,12 @@ struct DNSZone: Equatable, Sendable {
         guard query.questions.count == 1, let question = query.questions.first else { return reply(.formatError) }
         var name = question.name.lowercased()
         while name.hasSuffix(".") { name.removeLast() }
+        if question.type == Self.typePTR, let target = pointers[name] {
+            var data: [UInt8] = []
+            data.appendName(target)
+            return reply(.noError, authoritative: true,
+                         answers: [DNSMessage.Record(name: question.name, type: Self.typePTR, class: DNSMessage.classIN, ttl: Self.ttl, data: data)])
+        }
         guard let addresses = records[name] else {
             // A single label or tasks.X we do not know is no one's: answered here, not leaked upstream.
             if !name.contains(".") || name.hasPrefix("tasks.") { return reply(.nameError, authoritative: true) }

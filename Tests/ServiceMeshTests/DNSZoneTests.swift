@@ -25,6 +25,16 @@ struct DNSZoneTests {
         #expect(addresses("db") == ["10.0.1.3"] && addresses("tasks.db") == [])
     }
 
+    @Test func reverseLookupsOfTasksAndVIPs() throws {
+        guard case .reply(let task) = ask("5.1.0.10.in-addr.arpa", type: DNSZone.typePTR),
+              case .reply(let vip) = ask("2.1.0.10.in-addr.arpa.", type: DNSZone.typePTR) else { Issue.record("forwarded"); return }
+        var reader = DNSReader(bytes: task.answers.first?.data ?? [])
+        #expect(try reader.name() == "web.1.w1")
+        reader = DNSReader(bytes: vip.answers.first?.data ?? [])
+        #expect(try reader.name() == "web")
+        #expect(ask("9.9.9.10.in-addr.arpa", type: DNSZone.typePTR) == .forward)
+    }
+
     @Test func replyCarriesTheQueryAndShortTTL() {
         guard case .reply(let reply) = ask("web") else { Issue.record("no reply"); return }
         #expect(reply.id == 9 && reply.isResponse && reply.flags & DNSMessage.recursionDesired != 0)

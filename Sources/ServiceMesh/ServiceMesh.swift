@@ -72,6 +72,7 @@ public actor ServiceMesh {
             try apply(rules, over: nil, in: task.namespacePath)
         } catch {
             for server in servers { try? await server.close() }
+            removeRoutes(rules.routes, in: task.namespacePath)
             removeTable(in: task.namespacePath)
             throw error
         }

@@ -268,6 +268,17 @@ struct MeshTests {
         #expect(fresh.allSatisfy { $0.hasPrefix(other + " ") } && fresh.count == 3, "\(fresh)")
         await mesh1.update(views(), node: wiring1)
 
+        // Attaching again (an agent restarted) replaces what was there; a namespace that is not there fails with the reason.
+        try await mesh1.attach(WiredTask(taskID: "t2", serviceID: "web", namespacePath: tasks[1].path,
+                                         interfaces: [WiredInterface(networkID: "app", name: "eth0", address: "10.0.1.6"),
+                                                      WiredInterface(networkID: "ingress", name: "eth1", address: "10.0.0.6")],
+                                         gatewayAddress: nil))
+        #expect(try lab.python(tasks[1], MeshScripts.dnsQuery, "www") == ["www 0 10.0.1.2"])
+        #expect(try lab.run(tasks[1], "ip", "rule").components(separatedBy: "fwmark 0xa000003").count == 2)
+        await #expect(throws: MeshError.self) {
+            try await mesh1.attach(WiredTask(taskID: "gone", serviceID: "web", namespacePath: lab.files + "/no-such-namespace", interfaces: [], gatewayAddress: nil))
+        }
+
         // t3 stops running: new connections avoid it, its name goes, ingress too; nothing listens on it anymore for the mesh.
         await mesh1.update(views(running: [1, 2]), node: wiring1)
         await mesh2.update(views(running: [1, 2]), node: NodeWiring(nodeAddr: "10.98.0.1", gatewayBridge: "swgw0", gatewaySubnet: "172.31.0.0/16",

@@ -52,6 +52,11 @@ struct MeshRulesTests {
         #expect(text.contains("    meta l4proto tcp th dport 8080 meta l4proto tcp reject with tcp reset\n"))
         #expect(text.contains("    meta l4proto udp th dport 5353 reject\n"))
         #expect(!text.contains("dnat"))
+        // Tasks running but no ingress interface on this node yet: refused too, not sent nowhere.
+        var unwired = MeshFixtures.nodeWiring
+        unwired.ingressInterface = nil
+        let early = MeshRules.node(views: [MeshFixtures.ingress], node: unwired, localTasks: [])
+        #expect(early.contains("meta l4proto tcp th dport 8080 meta l4proto tcp reject with tcp reset") && !early.contains("dnat"))
     }
 
     @Test func hostModePortsGoToThisNodesTasksOnly() {

@@ -113,6 +113,17 @@ let package = Package(
         ),
         // The built-in visualizer: the page's files embedded, its live feed (server-sent events).
         .target(name: "Visualizer", dependencies: ["Manager", "HTTPServer"]),
+        // The service mesh on every node: VIP balancing and the ingress routing mesh
+        // (nftables, libnftables loaded on first use), DNS at 127.0.0.11 in each task's namespace.
+        .target(
+            name: "ServiceMesh",
+            dependencies: [
+                "SwarmAPI", "NodeAgent", "HostNetwork", "SystemCalls",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The agent on every node: session with the manager, task executor.
         .target(
             name: "NodeAgent",
@@ -142,7 +153,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer", "OverlayNetwork", "HostNetwork",
+                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -188,6 +199,7 @@ let package = Package(
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork"]),
         .testTarget(name: "OverlayNetworkTests", dependencies: ["OverlayNetwork", "NodeAgent", "SwarmAPI"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
+        .testTarget(name: "ServiceMeshTests", dependencies: ["ServiceMesh", "SwarmAPI", "NodeAgent", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI", "Manager", "ClusterStore"]),
         .testTarget(
             name: "HTTPServerTests",
@@ -216,7 +228,7 @@ let package = Package(
         // Need root (namespaces, mounts, cgroups); each test skips with a reason otherwise.
         // The swarm binary they run is built by `swift build` (scripts/test).
         .testTarget(name: "PrivilegedTests", dependencies: [
-            "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "HostNetwork", "Lab", "OverlayNetwork", "NodeAgent", "SwarmAPI",
+            "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "HostNetwork", "Lab", "OverlayNetwork", "ServiceMesh", "NodeAgent", "SwarmAPI",
         ]),
     ]
 )

@@ -95,7 +95,7 @@ enum Daemon {
         // The overlay data path keeps its namespaces in the state directory
         // (each lab node has its own) and re-adopts them after a restart.
         let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
-            ? OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir) : nil
+            ? NodeNetworking(overlay: OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir)) : nil
         let agent = NodeAgent(engine: engine, link: link, networking: networking, secretsDirectory: stateDir + "/secrets") {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }

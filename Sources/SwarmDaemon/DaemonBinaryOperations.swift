@@ -17,7 +17,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
 
     public func removeNodeNetworking(_ options: RuntimeOptions, advertiseAddr: String) async {
         guard OverlayDataPath.serves(advertiseAddr: advertiseAddr) else { return }
-        await OverlayDataPath(nodeAddr: advertiseAddr, stateDirectory: options.stateDir).removeAll()
+        await NodeNetworking(overlay: OverlayDataPath(nodeAddr: advertiseAddr, stateDirectory: options.stateDir)).removeAll()
     }
 
     public func runDaemon(_ options: RuntimeOptions, listeners: DaemonListenOptions) async throws -> Never {

@@ -54,6 +54,14 @@ public struct SecretReference: Codable, Hashable, Sendable {
     public init(file: FileTarget?, secretID: String, secretName: String) {
         self.file = file; self.secretID = secretID; self.secretName = secretName
     }
+    enum CodingKeys: String, CodingKey { case file, secretID, secretName }
+    /// Either may be missing (a client naming the secret only): the manager resolves the other.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        file = try container.decodeIfPresent(FileTarget.self, forKey: .file)
+        secretID = try container.decodeIfPresent(String.self, forKey: .secretID) ?? ""
+        secretName = try container.decodeIfPresent(String.self, forKey: .secretName) ?? ""
+    }
 }
 
 public struct ConfigReference: Codable, Hashable, Sendable {
@@ -62,6 +70,13 @@ public struct ConfigReference: Codable, Hashable, Sendable {
     public var configName: String
     public init(file: FileTarget?, configID: String, configName: String) {
         self.file = file; self.configID = configID; self.configName = configName
+    }
+    enum CodingKeys: String, CodingKey { case file, configID, configName }
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        file = try container.decodeIfPresent(FileTarget.self, forKey: .file)
+        configID = try container.decodeIfPresent(String.self, forKey: .configID) ?? ""
+        configName = try container.decodeIfPresent(String.self, forKey: .configName) ?? ""
     }
 }
 

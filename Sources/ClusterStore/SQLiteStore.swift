@@ -68,6 +68,7 @@ public actor SQLiteStore: ClusterStore {
         case Node.kind: .node(try decoder.decode(Node.self, from: body))
         case Service.kind: .service(try decoder.decode(Service.self, from: body))
         case SwarmTask.kind: .task(try decoder.decode(SwarmTask.self, from: body))
+        case SwarmNetwork.kind: .network(try decoder.decode(SwarmNetwork.self, from: body))
         default: nil
         }
     }
@@ -105,6 +106,7 @@ public actor SQLiteStore: ClusterStore {
             case .node(let value): try json.encode(value)
             case .service(let value): try json.encode(value)
             case .task(let value): try tasks.encode(value)
+            case .network(let value): try json.encode(value)
             }
         }
     }
@@ -121,7 +123,7 @@ public actor SQLiteStore: ClusterStore {
 
     public func snapshot() -> StoreSnapshot {
         StoreSnapshot(index: index, swarm: all(SwarmInfo.self).first, nodes: all(Node.self),
-                      services: all(Service.self), tasks: all(SwarmTask.self))
+                      services: all(Service.self), tasks: all(SwarmTask.self), networks: all(SwarmNetwork.self))
     }
 
     // MARK: - Commits

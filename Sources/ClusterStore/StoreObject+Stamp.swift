@@ -14,6 +14,7 @@ extension StoreObject {
         case .node(let value): return stamp(value)
         case .service(let value): return stamp(value)
         case .task(let value): return stamp(value)
+        case .network(let value): return stamp(value)
         }
     }
 }

@@ -20,6 +20,7 @@ public indirect enum StoreObject: Sendable, Equatable {
     case node(Node)
     case service(Service)
     case task(SwarmTask)
+    case network(SwarmNetwork)
 
     public var kind: String {
         switch self {
@@ -27,6 +28,7 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .node: Node.kind
         case .service: Service.kind
         case .task: SwarmTask.kind
+        case .network: SwarmNetwork.kind
         }
     }
 
@@ -36,6 +38,7 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .node(let node): node.id
         case .service(let service): service.id
         case .task(let task): task.id
+        case .network(let network): network.id
         }
     }
 
@@ -45,6 +48,7 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .node(let node): node.version.index
         case .service(let service): service.version.index
         case .task(let task): task.version.index
+        case .network(let network): network.version.index
         }
     }
 }
@@ -71,4 +75,10 @@ extension SwarmTask: StoredObject {
     public static let kind = "task"
     public var stored: StoreObject { .task(self) }
     public init?(_ object: StoreObject) { guard case .task(let value) = object else { return nil }; self = value }
+}
+
+extension SwarmNetwork: StoredObject {
+    public static let kind = "network"
+    public var stored: StoreObject { .network(self) }
+    public init?(_ object: StoreObject) { guard case .network(let value) = object else { return nil }; self = value }
 }

@@ -17,7 +17,10 @@ public actor ClusterManager {
     let scheduler: Scheduler
     let dispatcher: Dispatcher
 
-    public init(store: any ClusterStore, nodeID: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) async throws {
+    /// `hostRoutes`: the subnets the host reaches already (its routing table,
+    /// by default), which no overlay network may be given.
+    public init(store: any ClusterStore, nodeID: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
+                hostRoutes: (@Sendable () -> [String])? = nil) async throws {
         guard await store.all(SwarmInfo.self).first != nil else {
             throw APIError.unavailable("This node is not a swarm manager: the store has no swarm. Use \"swarm init\" or \"swarm join\".")
         }
@@ -25,7 +28,8 @@ public actor ClusterManager {
         self.nodeID = nodeID
         self.clock = clock
         orchestrator = Orchestrator(store: store, clock: clock)
-        allocator = Allocator(store: store, clock: clock)
+        allocator = Allocator(store: store, clock: clock,
+                              hostRoutes: hostRoutes.map { routes in { routes().compactMap(IPv4Subnet.init) } } ?? Allocator.readHostRoutes)
         scheduler = Scheduler(store: store, clock: clock)
         dispatcher = Dispatcher(store: store, clock: clock)
     }

@@ -41,16 +41,21 @@ extension Allocator {
                 }
             } else {
                 // Kept from the current endpoint when it had one for this target, else the first free of the dynamic range.
-                let kept = current?.ports?.first { old in
-                    old.targetPort == target && old.protocol == port.protocol && (old.publishMode ?? "ingress") == "ingress"
-                        && old.publishedPort.map { Self.dynamicPorts.contains($0) && !seen.contains("\(port.protocol!)/\($0)") } == true
-                        && !(endpointSpec?.ports ?? []).contains { $0.publishedPort == old.publishedPort && $0.protocol ?? "tcp" == port.protocol }
-                }?.publishedPort
-                guard let chosen = kept ?? Self.dynamicPorts.first(where: {
-                    !ledger.isTaken(.port(protocol: port.protocol!, $0)) && !seen.contains("\(port.protocol!)/\($0)")
-                        && !(endpointSpec?.ports ?? []).contains { other in other.publishedPort == $0 && other.protocol ?? "tcp" == port.protocol }
-                }) else {
-                    throw APIError(500, "no published port left in \(Self.dynamicPorts) for \(port.protocol!)")
+                let proto = port.protocol!
+                let asked = Set((endpointSpec?.ports ?? []).filter { ($0.protocol ?? "tcp") == proto }.compactMap(\.publishedPort))
+                let chosenSoFar = seen
+                let ledger = self.ledger
+                func free(_ candidate: UInt32) -> Bool {
+                    !asked.contains(candidate) && !chosenSoFar.contains("\(proto)/\(candidate)")
+                        && (ledger.owner(of: .port(protocol: proto, candidate)).map { $0 == owner } ?? true)
+                }
+                let previous = (current?.ports ?? []).first { old in
+                    guard old.targetPort == target, old.protocol == proto, (old.publishMode ?? "ingress") == "ingress",
+                          let published = old.publishedPort else { return false }
+                    return Self.dynamicPorts.contains(published) && free(published)
+                }
+                guard let chosen = previous?.publishedPort ?? Self.dynamicPorts.first(where: { !ledger.isTaken(.port(protocol: proto, $0)) && free($0) }) else {
+                    throw APIError(500, "no published port left in \(Self.dynamicPorts) for \(proto)")
                 }
                 port.publishedPort = chosen
             }

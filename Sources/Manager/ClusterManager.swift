@@ -28,8 +28,9 @@ public actor ClusterManager {
         self.nodeID = nodeID
         self.clock = clock
         orchestrator = Orchestrator(store: store, clock: clock)
-        allocator = Allocator(store: store, clock: clock,
-                              hostRoutes: hostRoutes.map { routes in { routes().compactMap(IPv4Subnet.init) } } ?? Allocator.readHostRoutes)
+        let routes: @Sendable () -> [IPv4Subnet]
+        if let hostRoutes { routes = { hostRoutes().compactMap(IPv4Subnet.init) } } else { routes = Allocator.readHostRoutes }
+        allocator = Allocator(store: store, clock: clock, hostRoutes: routes)
         scheduler = Scheduler(store: store, clock: clock)
         dispatcher = Dispatcher(store: store, clock: clock)
     }

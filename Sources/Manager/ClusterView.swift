@@ -35,6 +35,7 @@ struct ClusterView {
         case (.service(let service), _): services[service.id] = service
         case (.task(let task), .deleted): remove(task.id)
         case (.task(let task), _): add(task, change.object)
+        case (.network, _): break
         }
     }
 

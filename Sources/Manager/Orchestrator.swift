@@ -49,7 +49,7 @@ actor Orchestrator: StoreFollower {
                     if change.action == .deleted { restartAt[task.id] = nil }
                 case .service(let service): dirtyServices.insert(service.id)
                 case .node: everythingDirty = true
-                case .swarm: break
+                case .swarm, .network: break
                 }
             }
         }

@@ -67,7 +67,7 @@ struct NetworkViewTests {
         let started = try await waiting.value
         #expect(started.tasks.isEmpty)
         let now = try #require(started.networks?.first { $0.network.spec.name == "app" })
-        #expect(now.endpoints.allSatisfy(\.running))
+        #expect(now.endpoints.allSatisfy { $0.running })
         // Removing the db service takes its endpoint and binding out of node 1's view.
         try await cluster.manager.removeService(dbService.id)
         try await cluster.settle()

@@ -20,7 +20,6 @@ struct ListedNetwork: Decodable {
     var `internal`: Bool?
     var enableIPv6: Bool?
     var labels: [String: String]?
-    enum CodingKeys: String, CodingKey { case name = "name", id = "id", driver, scope, created, `internal`, enableIPv6, labels }
 }
 
 struct NetworkCreate: AsyncParsableCommand {
@@ -55,10 +54,8 @@ struct NetworkCreate: AsyncParsableCommand {
         }
     }
 
-    struct Created: Decodable {
-        var id: String
-        enum CodingKeys: String, CodingKey { case id = "Id" }
-    }
+    /// `{"Id": …}`: APIJSON reads Go's "Id" as `id`.
+    struct Created: Decodable { var id: String }
 
     func run() async throws {
         // Docker's: one gateway per subnet, none without one.

@@ -190,6 +190,7 @@ let package = Package(
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
+        .testTarget(name: "SwarmCLITests", dependencies: ["SwarmCLI", "SwarmAPI"]),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: [
             "Manager", "ClusterStore", "SwarmAPI", "HTTPServer", .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -61,13 +61,15 @@ public struct StoreSnapshot: Sendable {
     public var nodes: [Node]
     public var services: [Service]
     public var tasks: [SwarmTask]
+    public var networks: [SwarmNetwork]
 
-    public init(index: UInt64, swarm: SwarmInfo?, nodes: [Node], services: [Service], tasks: [SwarmTask]) {
+    public init(index: UInt64, swarm: SwarmInfo?, nodes: [Node], services: [Service], tasks: [SwarmTask], networks: [SwarmNetwork] = []) {
         self.index = index
         self.swarm = swarm
         self.nodes = nodes
         self.services = services
         self.tasks = tasks
+        self.networks = networks
     }
 }
 

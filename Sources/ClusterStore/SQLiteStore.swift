@@ -70,6 +70,7 @@ public actor SQLiteStore: ClusterStore {
         case SwarmTask.kind: .task(try decoder.decode(SwarmTask.self, from: body))
         case SwarmSecret.kind: .secret(try decoder.decode(SwarmSecret.self, from: body))
         case SwarmConfig.kind: .config(try decoder.decode(SwarmConfig.self, from: body))
+        case SwarmNetwork.kind: .network(try decoder.decode(SwarmNetwork.self, from: body))
         default: nil
         }
     }
@@ -109,6 +110,7 @@ public actor SQLiteStore: ClusterStore {
             case .task(let value): try tasks.encode(value)
             case .secret(let value): try json.encode(value)
             case .config(let value): try json.encode(value)
+            case .network(let value): try json.encode(value)
             }
         }
     }
@@ -125,7 +127,7 @@ public actor SQLiteStore: ClusterStore {
 
     public func snapshot() -> StoreSnapshot {
         StoreSnapshot(index: index, swarm: all(SwarmInfo.self).first, nodes: all(Node.self),
-                      services: all(Service.self), tasks: all(SwarmTask.self))
+                      services: all(Service.self), tasks: all(SwarmTask.self), networks: all(SwarmNetwork.self))
     }
 
     // MARK: - Commits

@@ -16,6 +16,7 @@ extension StoreObject {
         case .task(let value): return stamp(value)
         case .secret(let value): return stamp(value)
         case .config(let value): return stamp(value)
+        case .network(let value): return stamp(value)
         }
     }
 }

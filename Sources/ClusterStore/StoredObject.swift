@@ -22,6 +22,7 @@ public indirect enum StoreObject: Sendable, Equatable {
     case task(SwarmTask)
     case secret(SwarmSecret)
     case config(SwarmConfig)
+    case network(SwarmNetwork)
 
     public var kind: String {
         switch self {
@@ -31,6 +32,7 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .task: SwarmTask.kind
         case .secret: SwarmSecret.kind
         case .config: SwarmConfig.kind
+        case .network: SwarmNetwork.kind
         }
     }
 
@@ -42,6 +44,7 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .task(let task): task.id
         case .secret(let secret): secret.id
         case .config(let config): config.id
+        case .network(let network): network.id
         }
     }
 
@@ -53,6 +56,7 @@ public indirect enum StoreObject: Sendable, Equatable {
         case .task(let task): task.version.index
         case .secret(let secret): secret.version.index
         case .config(let config): config.version.index
+        case .network(let network): network.version.index
         }
     }
 }
@@ -91,4 +95,10 @@ extension SwarmConfig: StoredObject {
     public static let kind = "config"
     public var stored: StoreObject { .config(self) }
     public init?(_ object: StoreObject) { guard case .config(let value) = object else { return nil }; self = value }
+}
+
+extension SwarmNetwork: StoredObject {
+    public static let kind = "network"
+    public var stored: StoreObject { .network(self) }
+    public init?(_ object: StoreObject) { guard case .network(let value) = object else { return nil }; self = value }
 }

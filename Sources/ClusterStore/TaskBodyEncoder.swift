@@ -30,6 +30,10 @@ struct TaskBodyEncoder {
         out.append(contentsOf: #","desiredState":"#.utf8); Self.state(task.desiredState, &out)
         out.append(contentsOf: #","specIndex":"#.utf8); Self.integer(task.specIndex, &out)
         if let name = task.serviceName { out.append(contentsOf: #","serviceName":"#.utf8); Self.string(name, &out) }
+        // Only tasks on overlay networks have them: through JSONEncoder, as the spec.
+        if let attachments = task.networksAttachments {
+            out.append(contentsOf: #","networksAttachments":"#.utf8); out.append(contentsOf: try specEncoder.encode(attachments))
+        }
         out.append(UInt8(ascii: "}"))
         return Data(out)
     }

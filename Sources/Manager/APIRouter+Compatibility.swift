@@ -3,25 +3,11 @@ import SwarmAPI
 
 /// What the Engine API's clients expect around the endpoints themselves:
 /// version negotiation (`/v1.xx/` paths checked against the versions this
-/// API serves, `API-Version` on every answer), the host network the
-/// docker CLI looks up for `--network host`, and a clear answer for the
+/// API serves, `API-Version` on every answer), and a clear answer for the
 /// endpoints swarm does not serve (yet).
 extension APIRouter {
     /// The oldest API version a client may ask for (Docker 25 and later: 1.24).
     public static let minAPIVersion = "1.24"
-
-    /// The network `--network host` names: the node's own network namespace.
-    static let hostNetwork = NetworkResource(name: "host", id: "host", scope: "swarm", driver: "host")
-
-    static let networkRoutes: [String: Route] = [
-        "GET networks": { _, _ in try ok([hostNetwork]) },
-        "GET networks/*": { _, call in
-            guard call.ref == "host" else {
-                throw APIError(501, "networks other than host are not supported yet: only --network host (network \(call.ref))")
-            }
-            return try ok(hostNetwork)
-        },
-    ]
 
     /// The error for a request whose `/v1.xx/` prefix names a version this API does not serve.
     static func versionError(_ path: String) -> HTTPResponse? {
@@ -46,7 +32,7 @@ extension APIRouter {
     /// Endpoints of the Engine API this swarm does not serve, by their first
     /// path component: what the operator is missing.
     static let unsupportedFamilies: [String: String] = [
-        "networks": "networks other than host are not supported yet: only --network host",
+        "networks": "this network operation is not supported yet",
         "volumes": "volumes are not supported yet",
         "plugins": "plugins are not supported",
         "system": "system df is not supported yet",
@@ -82,27 +68,5 @@ extension APIRouter {
             response.headers.append((name, value))
         }
         return response
-    }
-}
-
-/// `GET /networks/{id}`: the fields the docker CLI and SDKs read.
-struct NetworkResource: Codable, Sendable {
-    var name: String
-    var id: String
-    var created = "0001-01-01T00:00:00Z"
-    var scope: String
-    var driver: String
-    var enableIPv6 = false
-    var `internal` = false
-    var attachable = false
-    var ingress = false
-    var labels: [String: String] = [:]
-    var options: [String: String] = [:]
-    // Docker writes this one "Id".
-    enum CodingKeys: String, CodingKey {
-        case name, id = "Id", created, scope, driver, enableIPv6, `internal`, attachable, ingress, labels, options
-    }
-    init(name: String, id: String, scope: String, driver: String) {
-        self.name = name; self.id = id; self.scope = scope; self.driver = driver
     }
 }

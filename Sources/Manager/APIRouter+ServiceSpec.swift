@@ -30,8 +30,6 @@ extension APIRouter {
     /// What a field the model does not carry means to the operator.
     static func unsupportedServiceField(_ path: String) -> APIError? {
         let known: [(prefix: String, what: String)] = [
-            ("EndpointSpec.Ports", "published ports (--publish) are not supported yet: swarm has no ingress network yet; run the service with --network host and have it listen on the host's port"),
-            ("TaskTemplate.Networks", "networks other than host are not supported yet: only --network host"),
             ("TaskTemplate.LogDriver", "log drivers (--log-driver, --log-opt) are not supported yet: tasks log to json-file"),
             ("Mode.ReplicatedJob", "job services (--mode replicated-job) are not supported yet"),
             ("Mode.GlobalJob", "job services (--mode global-job) are not supported yet"),

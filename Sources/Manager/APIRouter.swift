@@ -120,7 +120,8 @@ public struct APIRouter: Sendable {
     /// "POST services/*/update": the method and path with the object reference as `*`.
     static func routeKey(_ method: String, _ parts: [String]) -> String {
         var pattern = parts
-        if pattern.count >= 2, ["nodes", "services", "tasks", "networks", "secrets", "configs"].contains(pattern[0]), pattern[1] != "create" { pattern[1] = "*" }
+        if pattern.count >= 2, ["nodes", "services", "tasks", "networks", "secrets", "configs"].contains(pattern[0]), pattern[1] != "create",
+           !(method == "POST" && pattern == ["networks", "prune"]) { pattern[1] = "*" }
         if pattern.count == 3, pattern[0] == "agent", ["secrets", "configs"].contains(pattern[1]) { pattern[2] = "*" }
         return method + " " + pattern.joined(separator: "/")
     }

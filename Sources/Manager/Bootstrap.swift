@@ -4,16 +4,52 @@ import SwarmAPI
 extension ClusterManager {
     /// `swarm init`: a new swarm whose first node (this one) is its manager.
     public static func bootstrap(store: any ClusterStore, clusterID: String, nodeID: String, hostname: String, addr: String,
-                                 tokens: JoinTokens, heartbeatPeriod: Int64) async throws {
+                                 tokens: JoinTokens, heartbeatPeriod: Int64,
+                                 addressPools: [String] = [], subnetSize: UInt32? = nil) async throws {
         let now = Timestamp.now()
-        let swarm = SwarmInfo(id: clusterID, version: ObjectVersion(index: 0), createdAt: now,
+        var swarm = SwarmInfo(id: clusterID, version: ObjectVersion(index: 0), createdAt: now,
                               spec: SwarmSpec(heartbeatPeriod: heartbeatPeriod), joinTokens: tokens)
+        try validatePools(addressPools, subnetSize: subnetSize)
+        swarm.defaultAddrPool = addressPools.isEmpty ? nil : addressPools
+        swarm.subnetSize = subnetSize
         var node = newNode(id: nodeID, role: .manager, hostname: hostname, addr: addr, now: now)
         node.managerStatus = ManagerStatus(leader: true, reachability: "reachable", addr: addr)
         var batch = StoreBatch(now: now)
         batch.put(swarm)
         batch.put(node)
+        batch.put(ingressNetwork(now: now))
         try await store.commit(batch)
+    }
+
+    /// Docker's `ingress` network, made at init; the allocator gives it its
+    /// numbers (the first free subnet of the pools: 10.0.0.0/24 by default).
+    static func ingressNetwork(now: Timestamp) -> SwarmNetwork {
+        var spec = NetworkSpec(name: "ingress")
+        spec.labels = [:]
+        spec.driverConfiguration = NetworkDriver(name: "overlay")
+        spec.ingress = true
+        spec.scope = "swarm"
+        return SwarmNetwork(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec)
+    }
+
+    /// `--default-addr-pool` and `--default-addr-pool-mask-length`, checked as Docker's.
+    public static func validatePools(_ pools: [String], subnetSize: UInt32?) throws {
+        let size = Int(subnetSize ?? 24)
+        guard (1...30).contains(size) else {
+            throw APIError.badRequest("invalid default address pool mask length \(size): use 1 to 30")
+        }
+        for pool in pools {
+            guard let subnet = IPv4Subnet(pool), subnet.description == pool else {
+                throw APIError.badRequest("invalid default address pool \(pool): use an IPv4 CIDR such as 10.20.0.0/16")
+            }
+            guard subnet.prefix <= size else {
+                throw APIError.badRequest("invalid default address pool \(pool): its prefix is longer than the mask length \(size)")
+            }
+        }
+        let parsed = pools.compactMap(IPv4Subnet.init)
+        for (index, pool) in parsed.enumerated() where parsed[..<index].contains(where: { $0.overlaps(pool) }) {
+            throw APIError.badRequest("invalid default address pool \(pool): it overlaps another pool")
+        }
     }
 
     static func newNode(id: String, role: NodeRole, hostname: String, addr: String, now: Timestamp) -> Node {

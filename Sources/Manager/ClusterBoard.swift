@@ -110,7 +110,7 @@ public actor ClusterBoard {
                     let shown = BoardTask(task)
                     if tasks[task.id] != shown { tasks[task.id] = shown; changedTasks[task.id] = shown }
                 }
-            case (.swarm, _), (.secret, _), (.config, _):
+            case (.swarm, _), (.network, _), (.secret, _), (.config, _):
                 break
             }
         }

@@ -20,9 +20,11 @@ public actor ClusterManager {
     /// Seals secrets in the store; its key lives beside the store, never in it.
     let vault: SecretVault
 
-    /// `vault`: the managers' key for secrets (a new one for a store that keeps none, as tests' stores).
+    /// `hostRoutes`: the subnets the host reaches already (its routing table,
+    /// by default), which no overlay network may be given. `vault`: the
+    /// managers' key for secrets (a new one for a store that keeps none, as tests' stores).
     public init(store: any ClusterStore, nodeID: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
-                vault: SecretVault = SecretVault()) async throws {
+                hostRoutes: (@Sendable () -> [String])? = nil, vault: SecretVault = SecretVault()) async throws {
         guard await store.all(SwarmInfo.self).first != nil else {
             throw APIError.unavailable("This node is not a swarm manager: the store has no swarm. Use \"swarm init\" or \"swarm join\".")
         }
@@ -31,7 +33,9 @@ public actor ClusterManager {
         self.clock = clock
         self.vault = vault
         orchestrator = Orchestrator(store: store, clock: clock)
-        allocator = Allocator(store: store, clock: clock)
+        let routes: @Sendable () -> [IPv4Subnet]
+        if let hostRoutes { routes = { hostRoutes().compactMap(IPv4Subnet.init) } } else { routes = Allocator.readHostRoutes }
+        allocator = Allocator(store: store, clock: clock, hostRoutes: routes)
         scheduler = Scheduler(store: store, clock: clock)
         dispatcher = Dispatcher(store: store, clock: clock)
     }

@@ -83,7 +83,7 @@ public actor ClusterMetrics {
         case (.node(let node), _):
             if nodeStates[node.id] == .ready && node.status.state == .down { missed.increment() }
             nodeStates[node.id] = node.status.state
-        case (.service, _), (.swarm, _), (.secret, _), (.config, _):
+        case (.service, _), (.swarm, _), (.network, _), (.secret, _), (.config, _):
             break
         }
     }

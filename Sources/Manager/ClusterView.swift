@@ -36,6 +36,7 @@ struct ClusterView {
         case (.task(let task), .deleted): remove(task.id)
         case (.task(let task), _): add(task, change.object)
         case (.secret, _), (.config, _): break
+        case (.network, _): break
         }
     }
 

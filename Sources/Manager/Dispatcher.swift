@@ -16,6 +16,8 @@ actor Dispatcher: StoreFollower {
     var progress = ProgressWaiters()
 
     private var nodes: [String: Node] = [:]
+    /// What each node is told of its overlay networks.
+    private var views = NetworkViews()
     /// A task on a node: the store's shared object (not a copy) and the
     /// index of its last change.
     private struct Assigned {
@@ -47,7 +49,13 @@ actor Dispatcher: StoreFollower {
     func handle(_ event: StoreEvent) async {
         switch event {
         case .snapshot(let snapshot): rebuild(snapshot)
-        case .changes(let changes): for change in changes { apply(change) }
+        case .changes(let changes):
+            for change in changes { apply(change) }
+            // One wake per node for the whole batch: a task starting on the
+            // ingress network changes every node's view.
+            if let last = changes.last, !views.dirtyNetworks.isEmpty || !views.dirtyNodes.isEmpty {
+                for node in views.stamp(last.index) { touch(node, last.index) }
+            }
         }
     }
 
@@ -56,6 +64,7 @@ actor Dispatcher: StoreFollower {
     private func rebuild(_ snapshot: StoreSnapshot) {
         let now = clock()
         nodes = [:]; tasksOfNode = [:]; nodeOfTask = [:]; removedFromNode = [:]
+        views = NetworkViews(snapshot)
         if let period = snapshot.swarm?.spec.dispatcher.heartbeatPeriod { heartbeatPeriod = period }
         for node in snapshot.nodes {
             nodes[node.id] = node
@@ -70,6 +79,7 @@ actor Dispatcher: StoreFollower {
     }
 
     private func apply(_ change: StoreChange) {
+        views.apply(change.object, deleted: change.action == .deleted)
         switch (change.object, change.action) {
         case (.swarm(let swarm), _):
             if let period = swarm.spec.dispatcher.heartbeatPeriod { heartbeatPeriod = period }
@@ -81,7 +91,7 @@ actor Dispatcher: StoreFollower {
         case (.node(let node), _):
             if nodes[node.id] == nil && lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = clock() }
             nodes[node.id] = node
-        case (.service, _), (.secret, _), (.config, _): break
+        case (.service, _), (.network, _), (.secret, _), (.config, _): break
         case (.task(let task), .deleted):
             if let node = nodeOfTask[task.id] { takeOff(task.id, node, at: change.index) }
         case (.task(let task), _):
@@ -206,12 +216,17 @@ actor Dispatcher: StoreFollower {
     private func answer(for nodeID: String, since: UInt64?) -> Assignments {
         let version = assignmentVersion[nodeID] ?? 0
         let assigned = tasksOfNode[nodeID] ?? [:]
-        guard let since, since >= (horizon[nodeID] ?? 0), since <= version else {
-            return Assignments(version: version, tasks: assigned.values.compactMap { SwarmTask($0.object) })
+        var answer: Assignments
+        if let since, since >= (horizon[nodeID] ?? 0), since <= version {
+            let changed = assigned.values.filter { $0.changedAt > since }.compactMap { SwarmTask($0.object) }
+            let removed = (removedFromNode[nodeID] ?? []).reversed().prefix { $0.index > since }.map(\.taskID).filter { assigned[$0] == nil }
+            answer = Assignments(version: version, complete: false, tasks: changed, removed: removed)
+        } else {
+            answer = Assignments(version: version, tasks: assigned.values.compactMap { SwarmTask($0.object) })
         }
-        let changed = assigned.values.filter { $0.changedAt > since }.compactMap { SwarmTask($0.object) }
-        let removed = (removedFromNode[nodeID] ?? []).reversed().prefix { $0.index > since }.map(\.taskID).filter { assigned[$0] == nil }
-        return Assignments(version: version, complete: false, tasks: changed, removed: removed)
+        // The networks whole, when what the node sees changed since it asked last.
+        if since == nil || since! > version || views.version(of: nodeID) > since! { answer.networks = views.views(of: nodeID) }
+        return answer
     }
 
     private func wake(_ nodeID: String, _ waiterID: UInt64) {

@@ -64,18 +64,31 @@ extension ClusterManager {
 
     public func createService(_ spec: ServiceSpec) async throws -> Service {
         try validate(spec)
-        let spec = try await resolveReferences(spec)
+        let spec = try await resolveReferences(try await resolvingNetworks(spec))
         if await store.all(Service.self).contains(where: { $0.spec.name == spec.name }) { throw Self.nameConflict(spec.name) }
         let now = clock()
-        let service = Service(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec, specIndex: 0)
+        var service = Service(id: newObjectID(), version: ObjectVersion(index: 0), createdAt: now, spec: spec, specIndex: 0)
+        let (endpoint, token) = try await allocateEndpoint(serviceID: service.id, spec, current: nil)
+        service.endpoint = endpoint
         var batch = StoreBatch(now: now)
         // Checked again in the commit: two creates of one name at once make one service.
         let name = spec.name
         batch.requireNone(Service.self, failing: Self.nameConflict(name)) { $0.spec.name == name }
         // The template's index is the index of this change.
         batch.put(service) { service, index in service.specIndex = index }
-        try await commit(batch)
+        try await commit(batch, reserved: token)
         return try await self.service(service.id)
+    }
+
+    /// Commits `batch`; the allocator's reservation `token` lasts until it has seen the commit, or ends with a failed one.
+    func commit(_ batch: StoreBatch, reserved token: UInt64?) async throws {
+        guard let token else { try await commit(batch); return }
+        do {
+            await allocator.committed(token, at: try await commit(batch))
+        } catch {
+            await allocator.cancel(token)
+            throw error
+        }
     }
 
     /// Docker's optimistic concurrency: the caller names the version it read.
@@ -97,22 +110,30 @@ extension ClusterManager {
         if spec.mode.isGlobal != service.spec.mode.isGlobal {
             throw APIError.badRequest("rpc error: code = Unimplemented desc = service mode change is not allowed")
         }
-        let templateChanged = spec.taskTemplate != service.spec.taskTemplate
+        spec = try await resolvingNetworks(spec)
+        // New ports or networks reach the tasks by replacing them, as Docker's.
+        let templateChanged = spec.taskTemplate != service.spec.taskTemplate || spec.endpointSpec != service.spec.endpointSpec
         let now = clock()
         let newSpec = spec
+        let (endpoint, token) = try await allocateEndpoint(serviceID: service.id, spec, current: service.endpoint)
         var batch = StoreBatch(now: now)
         batch.update(Service.self, id: service.id, expecting: version) { service, index in
-            if rollback { return service.rollBack(at: now, index: index, message: "manually requested rollback") }
+            if rollback {
+                guard service.rollBack(at: now, index: index, message: "manually requested rollback") else { return false }
+                service.endpoint = endpoint
+                return true
+            }
             service.previousSpec = service.spec
             service.previousSpecIndex = service.specIndex
             service.spec = newSpec
+            service.endpoint = endpoint
             if templateChanged {
                 service.specIndex = index
                 service.updateStatus = UpdateStatus(state: "updating", startedAt: now, message: "update in progress")
             }
             return true
         }
-        try await commit(batch)
+        try await commit(batch, reserved: token)
         return try await self.service(service.id)
     }
 
@@ -136,9 +157,6 @@ extension ClusterManager {
             do { _ = try Constraint(parsing: expression) } catch {
                 throw APIError.badRequest("rpc error: code = InvalidArgument desc = \(error)")
             }
-        }
-        for network in spec.taskTemplate.networks ?? [] where network.target != "host" {
-            throw APIError(501, "networks other than host are not supported yet: only --network host (network \(network.target))")
         }
         for mount in container.mounts ?? [] {
             guard mount.target.hasPrefix("/") else {

@@ -55,7 +55,7 @@ actor Orchestrator: StoreFollower {
                     dirtyServices.insert(service.id)
                     if change.action == .deleted { updates[service.id] = nil; updateWake[service.id] = nil }
                 case .node: everythingDirty = true
-                case .swarm, .secret, .config: break
+                case .swarm, .network, .secret, .config: break
                 }
             }
         }

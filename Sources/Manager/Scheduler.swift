@@ -57,7 +57,7 @@ actor Scheduler: StoreFollower {
         case (.service(let service), _): services[service.id] = service; if !pending.isEmpty { dirty = true }
         case (.task(let task), .deleted): untrack(task.id)
         case (.task(let task), _): track(task, change.object)
-        case (.swarm, _), (.secret, _), (.config, _): break
+        case (.swarm, _), (.network, _), (.secret, _), (.config, _): break
         }
     }
 

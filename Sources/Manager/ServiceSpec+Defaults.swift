@@ -24,7 +24,7 @@ extension ServiceSpec {
         spec.taskTemplate.runtime = spec.taskTemplate.runtime ?? "container"
         spec.updateConfig = Self.filled(spec.updateConfig)
         spec.rollbackConfig = Self.filled(spec.rollbackConfig)
-        spec.endpointSpec = EndpointSpec(mode: spec.endpointSpec?.mode ?? "vip")
+        spec.endpointSpec = EndpointSpec(mode: spec.endpointSpec?.mode ?? "vip", ports: spec.endpointSpec?.ports.flatMap { $0.isEmpty ? nil : $0 })
         return spec
     }
 

@@ -78,6 +78,10 @@ public struct Node: Codable, Hashable, Sendable {
     public var description: NodeDescription
     public var status: NodeStatus
     public var managerStatus: ManagerStatus?
+    /// The node's load-balancer address in the ingress network ("10.0.0.3/24"),
+    /// given by the allocator once a service publishes an ingress port (not
+    /// in Docker's API: swarmkit keeps it in the node's attachments).
+    public var ingressAddress: String?
     public init(id: String, version: ObjectVersion, createdAt: Timestamp, updatedAt: Timestamp, spec: NodeSpec,
                 description: NodeDescription, status: NodeStatus, managerStatus: ManagerStatus? = nil) {
         self.id = id; self.version = version; self.createdAt = createdAt; self.updatedAt = updatedAt
@@ -361,6 +365,11 @@ public struct SwarmInfo: Codable, Hashable, Sendable {
     public var spec: SwarmSpec
     public var joinTokens: JoinTokens
     public var rootRotationInProgress: Bool
+    /// Where overlay subnets come from (`swarm init --default-addr-pool`);
+    /// nil: Docker's default, 10.0.0.0/8.
+    public var defaultAddrPool: [String]?
+    /// The prefix length of each subnet cut from the pools (`--default-addr-pool-mask-length`); nil: 24.
+    public var subnetSize: UInt32?
     public init(id: String, version: ObjectVersion, createdAt: Timestamp, spec: SwarmSpec, joinTokens: JoinTokens) {
         self.id = id; self.version = version; self.createdAt = createdAt; self.updatedAt = createdAt
         self.spec = spec; self.joinTokens = joinTokens; rootRotationInProgress = false

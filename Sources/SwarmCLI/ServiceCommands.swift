@@ -24,9 +24,8 @@ struct ServiceCreate: AsyncParsableCommand {
     @Option(name: .customLong("container-label"), help: "Container labels") var containerLabels: [String] = []
     @Option(name: .customLong("mount"), help: "Attach a filesystem mount to the service") var mounts: [String] = []
     @Option(name: .customLong("constraint"), help: "Placement constraints") var constraints: [String] = []
-    @Option(name: .customLong("network"), help: "Network attachments (\"host\": the node's own network)") var networks: [String] = []
-    // Taken so that it is refused with what is missing, not read as the image; hidden until it works.
-    @Option(name: [.customShort("p"), .customLong("publish")], help: ArgumentHelp(visibility: .hidden)) var publish: [String] = []
+    @Option(name: .customLong("network"), help: "Network attachments (name=N[,alias=A]; \"host\": the node's own network)") var networks: [String] = []
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port as a node port (published=5000,target=80[,protocol=udp][,mode=host] or 5000:80[/udp])") var publish: [String] = []
     @OptionGroup var spec: ServiceSpecOptions
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Image") var image: String
@@ -47,13 +46,8 @@ struct ServiceCreate: AsyncParsableCommand {
         if container.mounts?.isEmpty == true { container.mounts = nil }
         var template = TaskSpec(containerSpec: container)
         if !constraints.isEmpty { template.placement = Placement(constraints: constraints) }
-        for network in networks where network != "host" {
-            throw RuntimeError.badInput("networks other than host are not supported yet: only --network host (network \(network))")
-        }
-        if !publish.isEmpty {
-            throw RuntimeError.badInput("published ports (--publish) are not supported yet: swarm has no ingress network yet; run the service with --network host and have it listen on the host's port")
-        }
-        if !networks.isEmpty { template.networks = [NetworkAttachmentConfig(target: "host")] }
+        if !networks.isEmpty { template.networks = try networks.map(NetworkOption.parse) }
+        let ports = try publish.map { try PublishOption.parse($0) }
         var pinned = false
         if !spec.noResolveImage, let resolved = try await resolveImageDigest(container.image) {
             template.containerSpec?.image = resolved
@@ -62,6 +56,7 @@ struct ServiceCreate: AsyncParsableCommand {
         var serviceSpec = ServiceSpec(name: name ?? NameGenerator.generate(), taskTemplate: template,
                                       mode: global ? ServiceMode(global: .init()) : .replicas(1))
         serviceSpec.labels = try keyValues(labels)
+        if !ports.isEmpty { serviceSpec.endpointSpec = EndpointSpec(mode: "vip", ports: ports) }
         try spec.apply(to: &serviceSpec)
         try await APIClient.with(host: cluster.host) { client in
             let reply = try await client.post("/services/create", serviceSpec)
@@ -138,7 +133,8 @@ struct ServiceList: AsyncParsableCommand {
                 if let max = service.spec.taskTemplate.placement?.maxReplicas, max > 0 { replicas += " (max \(max) per node)" }
                 return ["ID": .string(service.id), "Name": .string(service.spec.name),
                         "Mode": .string(service.spec.mode.isGlobal ? "global" : "replicated"), "Replicas": .string(replicas),
-                        "Image": .string(displayImage(service.spec.taskTemplate.containerSpec?.image ?? "", noTrunc: false)), "Ports": .string("")]
+                        "Image": .string(displayImage(service.spec.taskTemplate.containerSpec?.image ?? "", noTrunc: false)),
+                        "Ports": .string(PublishOption.column(service.endpoint?.ports))]
             }
             try printList(rows.map { row in var row = row; if !quiet && format == nil { row["ID"] = .string(shortID(row["ID"]!.stringValue!, false)) }; return row },
                           format: format, quiet: quiet,
@@ -271,7 +267,13 @@ struct ServiceInspect: AsyncParsableCommand {
             if let memory = limits.memoryBytes { text += "  Memory:\t\(Render.binarySize(memory))\n" }
             if let pids = limits.pids { text += "  PIDs:\t\t\(pids)\n" }
         }
-        text += "Endpoint Mode:\tvip\n\n"
+        text += "Endpoint Mode:\t\(spec.endpointSpec?.mode ?? "vip")\n"
+        if let ports = service.endpoint?.ports, !ports.isEmpty {
+            text += "Ports:\n" + ports.map {
+                " PublishedPort = \($0.publishedPort ?? 0)\n  Protocol = \($0.protocol ?? "tcp")\n  TargetPort = \($0.targetPort ?? 0)\n  PublishMode = \($0.publishMode ?? "ingress")\n"
+            }.joined()
+        }
+        text += "\n"
         return text
     }
 }
@@ -343,6 +345,10 @@ struct ServiceUpdate: AsyncParsableCommand {
     @Option(name: .customLong("constraint-rm"), help: "Remove a constraint") var constraintRemove: [String] = []
     @Option(name: .customLong("mount-add"), help: "Add or update a mount on a service") var mountAdd: [String] = []
     @Option(name: .customLong("mount-rm"), help: "Remove a mount by its target path") var mountRemove: [String] = []
+    @Option(name: .customLong("network-add"), help: "Add a network (name=N[,alias=A])") var networkAdd: [String] = []
+    @Option(name: .customLong("network-rm"), help: "Remove a network") var networkRemove: [String] = []
+    @Option(name: .customLong("publish-add"), help: "Add or update a published port") var publishAdd: [String] = []
+    @Option(name: .customLong("publish-rm"), help: "Remove a published port by its target port") var publishRemove: [String] = []
     @Flag(name: .customLong("force"), help: "Force update even if no changes require it") var force = false
     @Flag(name: .customLong("rollback"), help: "Rollback to previous specification") var rollback = false
     @OptionGroup var spec: ServiceSpecOptions
@@ -389,6 +395,7 @@ struct ServiceUpdate: AsyncParsableCommand {
             for (key, value) in try keyValues(labelAdd) ?? [:] { labels[key] = value }
             updated.labels = labels.isEmpty ? nil : labels
             if force { updated.taskTemplate.forceUpdate = (updated.taskTemplate.forceUpdate ?? 0) + 1 }
+            try await applyNetworksAndPorts(client, &updated)
             try spec.apply(to: &updated)
             _ = try await client.post("/services/\(current.id)/update",
                                       query: ["version": "\(current.version.index)"].merging(rollback ? ["rollback": "previous"] : [:]) { $1 }, updated)
@@ -398,4 +405,45 @@ struct ServiceUpdate: AsyncParsableCommand {
             }
         }
     }
+
+    /// `--network-add/--network-rm` (by name or ID: the spec holds IDs) and `--publish-add/--publish-rm`.
+    func applyNetworksAndPorts(_ client: APIClient, _ spec: inout ServiceSpec) async throws {
+        let adds = try networkAdd.map(NetworkOption.parse)
+        let portAdds = try publishAdd.map { try PublishOption.parse($0, flag: "publish-add") }
+        if !networkRemove.isEmpty || !adds.isEmpty {
+            var networks = spec.taskTemplate.networks ?? []
+            for ref in networkRemove {
+                let id = ref == "host" ? "host" : try await client.get(NetworkID.self, "/networks/\(APIClient.percentEncode(ref))").id
+                networks.removeAll { $0.target == id || $0.target == ref }
+            }
+            for attachment in adds {
+                let id = attachment.target == "host" ? "host" : try await client.get(NetworkID.self, "/networks/\(APIClient.percentEncode(attachment.target))").id
+                guard !networks.contains(where: { $0.target == id || $0.target == attachment.target }) else {
+                    throw RuntimeError.badInput("service is already attached to network \(attachment.target)")
+                }
+                networks.append(attachment)
+            }
+            spec.taskTemplate.networks = networks.isEmpty ? nil : networks
+        }
+        if !publishRemove.isEmpty || !portAdds.isEmpty {
+            var endpoint = spec.endpointSpec ?? EndpointSpec(mode: "vip")
+            var ports = endpoint.ports ?? []
+            for text in publishRemove {
+                let before = ports.count
+                ports = try ports.filter { !(try PublishOption.removes(text, $0)) }
+                if ports.count == before { writeStderr("swarm: no published port with target \(text) to remove\n") }
+            }
+            for port in portAdds {
+                ports.removeAll { $0.targetPort == port.targetPort && ($0.protocol ?? "tcp") == (port.protocol ?? "tcp") && ($0.publishedPort == port.publishedPort || port.publishedPort == nil) }
+                ports.append(port)
+            }
+            endpoint.ports = ports.isEmpty ? nil : ports
+            spec.endpointSpec = endpoint
+        }
+    }
+}
+
+/// A network's ID, from `GET /networks/{name}`.
+struct NetworkID: Decodable {
+    var id: String
 }

@@ -30,6 +30,7 @@ struct ServiceSpecOptions: ParsableArguments {
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
     @Flag(name: .customLong("no-resolve-image"), help: "Do not query the registry to resolve image digest and supported platforms") var noResolveImage = false
+    @Option(name: .customLong("endpoint-mode"), help: "Endpoint mode (vip or dnsrr) (default \"vip\")") var endpointMode: String?
 
     func parsedReplicas() throws -> UInt64? {
         guard let replicas else { return nil }
@@ -108,6 +109,14 @@ struct ServiceSpecOptions: ParsableArguments {
             task.placement = placement
         }
         spec.taskTemplate = task
+        if let endpointMode {
+            guard endpointMode == "vip" || endpointMode == "dnsrr" else {
+                throw RuntimeError.badInput("invalid argument \"\(endpointMode)\" for \"--endpoint-mode\" flag: use vip or dnsrr")
+            }
+            var endpoint = spec.endpointSpec ?? EndpointSpec()
+            endpoint.mode = endpointMode
+            spec.endpointSpec = endpoint
+        }
         try updates.apply(to: &spec)
         try secrets.apply(to: &spec)
     }

@@ -19,6 +19,8 @@ public struct InitCommand: AsyncParsableCommand {
     @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") public var advertiseAddr: String?
     @Option(name: .customLong("listen-addr"), help: "Listen address (format: <ip>[:port]) (default 0.0.0.0:2377)") public var listenAddr: String = "0.0.0.0:2377"
     @Option(name: .customLong("dispatcher-heartbeat"), help: "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)") public var heartbeat: String = "5s"
+    @Option(name: .customLong("default-addr-pool"), help: "Default address pool in CIDR format (default 10.0.0.0/8)") public var defaultAddrPool: [String] = []
+    @Option(name: .customLong("default-addr-pool-mask-length"), help: "Default address pool subnet mask length (default 24)") public var defaultAddrPoolMaskLength: UInt32 = 24
     @OptionGroup public var options: RuntimeOptions
     @OptionGroup public var listeners: DaemonListenOptions
 

@@ -145,7 +145,7 @@ struct UnixSocketHTTP: Sendable {
 
     /// The body as it arrives: chunk by chunk, by Content-Length, or up to the end.
     static func readBody(_ reader: inout Reader, _ head: Head, _ deliver: ([UInt8]) throws -> Void) throws {
-        // These never carry a body, whatever the headers say (RFC 9110).
+        // No body by definition (Docker answers DELETE /networks with 204, and servers drop its Content-Length).
         if head.status == 204 || head.status == 304 || (100..<200).contains(head.status) { return }
         if head.chunked {
             while true {

@@ -30,6 +30,9 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
         let options = command.options
         let period = try command.heartbeatPeriod()
         let advertise = command.advertiseAddress
+        do { try ClusterManager.validatePools(command.defaultAddrPool, subnetSize: command.defaultAddrPoolMaskLength) } catch let error as APIError {
+            throw RuntimeError.badInput(error.message)
+        }
         let directory = NodeConfig.directory(options.dataDir)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
@@ -44,7 +47,8 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
             let store = try SQLiteStore(path: directory + "/state.db")
             try await ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
                                          addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
-                                         heartbeatPeriod: period)
+                                         heartbeatPeriod: period, addressPools: command.defaultAddrPool,
+                                         subnetSize: command.defaultAddrPoolMaskLength)
             try NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
                            listenAddr: command.listenAddr).save(options.dataDir)
             try await startDaemon(options, listeners: command.listeners)

@@ -28,6 +28,11 @@ struct TaskBodyEncoderTests {
         task { $0.status.containerStatus = ContainerStatus(exitCode: 0) },
         task { $0.createdAt = Timestamp(nanoseconds: -1); $0.updatedAt = Timestamp(nanoseconds: -86_400_000_000_001) },
         task { $0.version = ObjectVersion(index: .max); $0.specIndex = 0; $0.slot = Int.min; $0.desiredState = .shutdown },
+        task {
+            var network = SwarmNetwork(id: "net1", version: ObjectVersion(index: 3), createdAt: .zero, spec: NetworkSpec(name: "app"))
+            network.ipamOptions = IPAMOptions(configs: [IPAMConfig(subnet: "10.0.1.0/24", gateway: "10.0.1.1")])
+            $0.networksAttachments = [NetworkAttachment(network: network, addresses: ["10.0.1.5/24"])]
+        },
     ]
 
     @Test func theBodyIsJSONEncodersObjectAndDecodesToTheTask() throws {

@@ -20,7 +20,8 @@ final class ClusterFixture: @unchecked Sendable {
         func advance(seconds: Double) { now = now.adding(nanoseconds: Int64(seconds * 1e9)) }
     }
 
-    init(nodes count: Int, heartbeatPeriod: Int64 = 5_000_000_000) async throws {
+    /// `hostRoutes`: the manager host's routes as the allocator sees them (none by default: tests do not depend on this machine's).
+    init(nodes count: Int, heartbeatPeriod: Int64 = 5_000_000_000, hostRoutes: [String] = []) async throws {
         directory = try TemporaryDirectories.make("swarm-test-manager")
         let store = try SQLiteStore(path: directory + "/state.db")
         self.store = store
@@ -28,7 +29,7 @@ final class ClusterFixture: @unchecked Sendable {
         self.clock = clock
         try await ClusterManager.bootstrap(store: store, clusterID: newObjectID(), nodeID: "node1", hostname: "host1", addr: "10.0.0.1:2377",
                                      tokens: JoinTokens(worker: "w", manager: "m"), heartbeatPeriod: heartbeatPeriod)
-        let manager = try await ClusterManager(store: store, nodeID: "node1", clock: { clock.now })
+        let manager = try await ClusterManager(store: store, nodeID: "node1", clock: { clock.now }, hostRoutes: { hostRoutes })
         self.manager = manager
         leader = Task { await manager.run(tickInterval: nil) }
         for index in 2...max(count, 2) where index <= count {

@@ -44,8 +44,12 @@ struct CompatibilityTests {
         }
         let published = Self.dockerCreate.replacingOccurrences(of: #""EndpointSpec":{"Mode":"vip"}"#,
             with: #""EndpointSpec":{"Mode":"vip","Ports":[{"Protocol":"tcp","TargetPort":80,"PublishedPort":8080,"PublishMode":"ingress"}]}"#)
+        // Published ports are taken now: the endpoint says what was allocated.
         let (status, message) = await refusal(published)
-        #expect(status == 501 && message.hasPrefix("published ports (--publish) are not supported yet"), "\(message)")
+        #expect(status == 201, "\(message)")
+        let publishing = try #require(await cluster.manager.allServices().first)
+        #expect(publishing.endpoint?.ports == [PortConfig(protocol: "tcp", targetPort: 80, publishedPort: 8080, publishMode: "ingress")])
+        try await cluster.manager.removeService(publishing.id)
         let secret = Self.dockerCreate.replacingOccurrences(of: #""Init":false"#, with: #""Init":false,"Secrets":[{"SecretName":"db"}]"#)
         #expect(await refusal(secret) == (400, "rpc error: code = InvalidArgument desc = secret reference is invalid: secret db not found"))
         let unknown = Self.dockerCreate.replacingOccurrences(of: #""Labels":{}"#, with: #""Labels":{},"Colour":"red""#)
@@ -53,7 +57,7 @@ struct CompatibilityTests {
         let job = Self.dockerCreate.replacingOccurrences(of: #""Mode":{"Replicated":{}}"#, with: #""Mode":{"ReplicatedJob":{}}"#)
         #expect(await refusal(job).0 == 501)
         let network = Self.dockerCreate.replacingOccurrences(of: #""ForceUpdate":0"#, with: #""ForceUpdate":0,"Networks":[{"Target":"app"}]"#)
-        #expect(await refusal(network).1.hasPrefix("networks other than host are not supported yet"))
+        #expect(await refusal(network) == (404, "network app not found"))
         let volume = Self.dockerCreate.replacingOccurrences(of: #""Init":false"#, with: #""Init":false,"Mounts":[{"Type":"npipe","Source":"v","Target":"/data"}]"#)
         #expect(await refusal(volume) == (501, "mount type npipe is not supported yet: use type=bind, volume or tmpfs"))
         #expect(await cluster.manager.allServices().isEmpty)
@@ -100,8 +104,52 @@ struct CompatibilityTests {
         let host = await router.handle(APIRouterTests.get("/v1.41/networks/host", query: ["scope": ["swarm"]]))
         #expect(host.status == 200 && String(decoding: APIRouterTests.body(host), as: UTF8.self).contains(#""Id":"host""#))
         let app = await router.handle(APIRouterTests.get("/networks/app"))
-        #expect(app.status == 501 && APIRouterTests.message(app)?.hasPrefix("networks other than host are not supported yet") == true)
+        #expect(app.status == 404 && APIRouterTests.message(app) == "network app not found")
         let create = await router.handle(Self.post("/networks/create", "{}"))
-        #expect(create.status == 501)
+        #expect(create.status == 400)
+        let connect = await router.handle(Self.post("/networks/ingress/connect", "{}"))
+        #expect(connect.status == 501)
+    }
+
+    /// What the docker CLI 28 sends for `network create -d overlay --subnet … --label … app`, and Docker's answers.
+    @Test func networksInDockersShapes() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let router = APIRouterTests.router(cluster)
+        let request = #"{"Name":"app","CheckDuplicate":true,"Driver":"overlay","Scope":"","EnableIPv6":false,"IPAM":{"Driver":"default","Options":{},"Config":[{"Subnet":"10.88.0.0/24","Gateway":"10.88.0.1"}]},"Internal":false,"Attachable":true,"Ingress":false,"ConfigOnly":false,"ConfigFrom":null,"Options":{},"Labels":{"team":"a"}}"#
+        let created = await router.handle(Self.post("/v1.41/networks/create", request))
+        #expect(created.status == 201)
+        let reply = try #require(try JSONSerialization.jsonObject(with: Data(APIRouterTests.body(created))) as? [String: Any])
+        let id = try #require(reply["Id"] as? String)
+        #expect(reply["Warning"] as? String == "")
+        let inspected = await router.handle(APIRouterTests.get("/networks/app"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(APIRouterTests.body(inspected))) as? [String: Any])
+        #expect(object["Id"] as? String == id && object["Name"] as? String == "app" && object["Driver"] as? String == "overlay")
+        #expect(object["Scope"] as? String == "swarm" && object["Attachable"] as? Bool == true && object["Ingress"] as? Bool == false)
+        #expect(object["EnableIPv6"] as? Bool == false && object["Internal"] as? Bool == false && (object["Labels"] as? [String: String]) == ["team": "a"])
+        let ipam = try #require(object["IPAM"] as? [String: Any])
+        #expect(ipam["Driver"] as? String == "default" && (ipam["Config"] as? [[String: String]]) == [["Subnet": "10.88.0.0/24", "Gateway": "10.88.0.1"]])
+        #expect((object["Options"] as? [String: String])?["com.docker.network.driver.overlay.vxlanid_list"] == "4097")
+        let list = await router.handle(APIRouterTests.get("/networks", query: ["filters": [#"{"driver":{"overlay":true}}"#]]))
+        let names = try #require(try JSONSerialization.jsonObject(with: Data(APIRouterTests.body(list))) as? [[String: Any]]).compactMap { $0["Name"] as? String }
+        #expect(names == ["app", "ingress"])
+        let builtin = await router.handle(APIRouterTests.get("/networks", query: ["filters": [#"{"type":{"builtin":true}}"#]]))
+        let builtinNames = try #require(try JSONSerialization.jsonObject(with: Data(APIRouterTests.body(builtin))) as? [[String: Any]]).compactMap { $0["Name"] as? String }
+        #expect(builtinNames == ["host", "ingress", "none"])
+        // A service on it, through Docker's JSON: the task template names the network by ID, the endpoint has Docker's keys.
+        let service = Self.dockerCreate
+            .replacingOccurrences(of: #""ForceUpdate":0"#, with: #""ForceUpdate":0,"Networks":[{"Target":"app","Aliases":["site"]}]"#)
+            .replacingOccurrences(of: #""EndpointSpec":{"Mode":"vip"}"#, with: #""EndpointSpec":{"Mode":"vip","Ports":[{"Protocol":"tcp","TargetPort":80,"PublishedPort":5000,"PublishMode":"ingress"}]}"#)
+        #expect(await router.handle(Self.post("/services/create", service)).status == 201)
+        let services = await router.handle(APIRouterTests.get("/services"))
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(APIRouterTests.body(services))) as? [[String: Any]]).first
+        let endpoint = try #require(first?["Endpoint"] as? [String: Any])
+        #expect((endpoint["Ports"] as? [[String: Any]])?.first?["PublishedPort"] as? Int == 5000)
+        let vips = try #require(endpoint["VirtualIPs"] as? [[String: String]])
+        #expect(vips.count == 2 && vips.contains { $0["NetworkID"] == id && $0["Addr"]?.hasPrefix("10.88.0.") == true })
+        let networks = ((first?["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["Networks"] as? [[String: Any]]
+        #expect(networks?.first?["Target"] as? String == id && networks?.first?["Aliases"] as? [String] == ["site"])
+        // In use: Docker's refusal; unused: removed with 204.
+        let refused = await router.handle(HTTPRequest(method: "DELETE", path: "/networks/app", query: [:], isUnixSocket: true))
+        #expect(refused.status == 400 && APIRouterTests.message(refused)?.contains("is in use by service") == true)
     }
 }

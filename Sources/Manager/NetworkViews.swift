@@ -91,7 +91,7 @@ struct NetworkViews {
             }
             if deleted { nodeChangedAt[node.id] = nil }
         case .service(let service):
-            let bound = deleted ? nil : Self.bound(service)
+            let bound = deleted ? nil : Self.bound(service, ingressID: ingressID)
             let old = services[service.id]
             guard bound != old else { return }
             for id in old.map({ Array($0.networks.keys) }) ?? [] { servicesOfNetwork[id]?.remove(service.id); dirtyNetworks.insert(id) }
@@ -137,16 +137,22 @@ struct NetworkViews {
         let service = task.serviceName ?? task.serviceID
         var names = ["\(service).\(task.slot.map(String.init) ?? node).\(task.id)"]
         if let hostname = task.spec.containerSpec?.hostname, !hostname.isEmpty { names.append(hostname) }
-        return TaskEndpoint(serviceID: task.serviceID, node: node, addresses: addresses, running: task.status.state == .running, names: names)
+        return TaskEndpoint(serviceID: task.serviceID, node: node, addresses: addresses, running: task.status.state == .running && task.desiredState <= .running, names: names)
     }
 
-    private static func bound(_ service: Service) -> Bound? {
+    /// A service with host-mode ports and no network is bound to the
+    /// ingress network's views (which every node gets), so the nodes running
+    /// its tasks learn its ports.
+    private static func bound(_ service: Service, ingressID: String?) -> Bound? {
         var networks: [String: (aliases: [String], vip: String?)] = [:]
         for attachment in service.spec.taskTemplate.networks ?? [] where attachment.target != "host" {
             networks[attachment.target] = (attachment.aliases ?? [], nil)
         }
         for vip in service.endpoint?.virtualIPs ?? [] {
             networks[vip.networkID] = (networks[vip.networkID]?.aliases ?? [], OverlayAddress.withoutPrefix(vip.addr))
+        }
+        if networks.isEmpty, let ingressID, (service.endpoint?.ports ?? []).contains(where: { $0.publishMode == "host" }) {
+            networks[ingressID] = ([], nil)
         }
         guard !networks.isEmpty else { return nil }
         return Bound(name: service.spec.name, mode: service.spec.endpointSpec?.mode ?? "vip", ports: service.endpoint?.ports ?? [], networks: networks)

@@ -4,8 +4,10 @@ import enum SwarmAPI.NameGenerator
 @testable import SystemCalls
 import Testing
 
-struct UserLookupTests {
+final class UserLookupTests {
     let rootfs: String
+
+    deinit { try? FileManager.default.removeItem(atPath: rootfs) }
 
     init() throws {
         rootfs = NSTemporaryDirectory() + "fake-rootfs-\(UUID().uuidString.prefix(8))"

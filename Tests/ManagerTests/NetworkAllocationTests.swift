@@ -135,6 +135,28 @@ struct NetworkAllocationTests {
         #expect(taker.endpoint?.ports?.first?.publishedPort == 5000)
     }
 
+    @Test func theIngressNetworkCanBeReplacedOnceNothingPublishes() async throws {
+        let cluster = try await ClusterFixture(nodes: 2)
+        let web = try await cluster.manager.createService(Self.spec("web", ports: [PortConfig(targetPort: 80, publishedPort: 5000)]))
+        try await cluster.settle()
+        #expect(await cluster.manager.allNodes().allSatisfy { $0.ingressAddress?.hasPrefix("10.0.1.") == true })
+        var spec = web.spec
+        spec.endpointSpec?.ports = nil
+        _ = try await cluster.manager.updateService("web", version: web.version.index, spec: spec)
+        try await cluster.settle()
+        try await cluster.manager.removeNetwork("ingress")
+        try await cluster.settle()
+        #expect(await cluster.manager.allNodes().allSatisfy { $0.ingressAddress == nil })
+        #expect(await Self.message { _ = try await cluster.manager.createService(Self.spec("p", ports: [PortConfig(targetPort: 80)])) }
+                .contains("no ingress network is present"))
+        var ingress = Self.network("mesh", subnet: "10.55.0.0/24")
+        ingress.ingress = true
+        _ = try await cluster.manager.createNetwork(ingress)
+        _ = try await cluster.manager.createService(Self.spec("p", ports: [PortConfig(targetPort: 80)]))
+        try await cluster.settle()
+        #expect(await cluster.manager.allNodes().allSatisfy { $0.ingressAddress?.hasPrefix("10.55.0.") == true })
+    }
+
     @Test func aRestartedAllocatorRebuildsWhatIsHeldAndHandsOutNothingTwice() async throws {
         let cluster = try await ClusterFixture(nodes: 2)
         _ = try await cluster.manager.createNetwork(Self.network("app"))

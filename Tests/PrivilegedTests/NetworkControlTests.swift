@@ -54,7 +54,8 @@ struct NetworkControlTests {
 
         let services = node.cli("service", "ls").stdout.split(separator: "\n")
         #expect(services.count == 2 && services[1].hasSuffix("*:5000->80/tcp"), "\(services)")
-        #expect(node.cli("service", "inspect", "--pretty", "web").stdout.contains("Ports:\n PublishedPort = 5000\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n"))
+        let pretty = node.cli("service", "inspect", "--pretty", "web").stdout
+        #expect(pretty.contains("Networks: app \nEndpoint Mode:\tvip\nPorts:\n PublishedPort = 5000\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n"), "\(pretty)")
         let endpoint = "{{range .Endpoint.VirtualIPs}}{{.NetworkID}}={{.Addr}} {{end}}{{range .Endpoint.Ports}}{{.PublishedPort}}{{end}}"
         let before = node.cli("service", "inspect", "--format", endpoint, "web").stdout
         #expect(before.contains(appID + "=") && before.hasSuffix(" 5000\n"), "\(before)")

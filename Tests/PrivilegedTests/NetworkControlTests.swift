@@ -97,6 +97,20 @@ struct NetworkControlTests {
         #expect(node.cli("network", "ls", "-q").stdout.split(separator: "\n").count == 3)
     }
 
+    @Test(.enabled(if: isRoot, "needs root to run swarmd"))
+    func initTakesTheAddressPools() throws {
+        let node = try SwarmNode()
+        let bad = node.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(node.port)", "--default-addr-pool", "10.200.0.0/33")
+        #expect(bad.status == 1 && bad.stderr.contains("invalid default address pool 10.200.0.0/33") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        #expect(node.cli("node", "ls").status == 1)
+        let good = node.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(node.port)", "--dispatcher-heartbeat", "1s",
+                            "--default-addr-pool", "10.200.0.0/16", "--default-addr-pool-mask-length", "26")
+        try #require(good.status == 0, "\(good.stderr)")
+        #expect(waitUntil(10) { node.cli("network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "ingress").stdout == "10.200.0.0/26\n" })
+        #expect(node.cli("network", "create", "app").status == 0)
+        #expect(node.cli("network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "app").stdout == "10.200.0.64/26\n")
+    }
+
     @Test(.enabled(if: hasDockerCLI, "needs root and the docker CLI (scripts/install-deps)"))
     func dockerCLICreatesNetworksAndPublishes() throws {
         let node = try SwarmNode()

@@ -94,6 +94,13 @@ public actor ClusterEvents {
                 nodes[node.id] = nil
                 emit("node", "remove", node.id, ["name": name], Timestamp.now())
             }
+        case .network(let network):
+            // Docker's swarm network events: made and removed (the allocator's numbers are no event).
+            switch change.action {
+            case .created: emit("network", "create", network.id, ["name": network.spec.name], network.updatedAt)
+            case .deleted: emit("network", "remove", network.id, ["name": network.spec.name], Timestamp.now())
+            case .updated: return
+            }
         default:
             return
         }

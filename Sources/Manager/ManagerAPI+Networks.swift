@@ -85,6 +85,14 @@ extension ClusterManager {
             }
             // Checked again in the commit: a service created meanwhile keeps it.
             batch.requireNone(Service.self, failing: Self.ingressInUse("")) { Allocator.publishesIngress($0.endpoint) }
+            // The nodes' load-balancer addresses go with it (a new ingress network gives new ones).
+            for node in await store.all(Node.self) where node.ingressAddress != nil {
+                batch.update(Node.self, id: node.id) { node, _ in
+                    guard node.ingressAddress != nil else { return false }
+                    node.ingressAddress = nil
+                    return true
+                }
+            }
         } else {
             if let user = await store.all(Service.self).first(where: { Self.uses($0, id) }) { throw Self.networkInUse(id, service: user.id) }
             if let task = await store.all(SwarmTask.self).first(where: { Self.uses($0, id) }) { throw Self.networkInUse(id, task: task.id) }

@@ -9,7 +9,7 @@ import SystemCalls
 /// them, from `GET /events` (past ones with --since, until --until or ^C).
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "events", abstract: "Get real time events from the server")
-    @Option(name: [.customShort("f"), .customLong("filter")], help: "Filter output based on conditions provided (type=service|node, event=create|update|remove, service=, node=, scope=swarm)")
+    @Option(name: [.customShort("f"), .customLong("filter")], help: "Filter output based on conditions provided (type=service|node|network, event=create|update|remove, service=, node=, scope=swarm)")
     var filters: [String] = []
     @Option(name: .customLong("format"), help: "Format output using a custom template: 'json' or a Go template") var format: String?
     @Option(name: .customLong("since"), help: "Show all events created since timestamp") var since: String?

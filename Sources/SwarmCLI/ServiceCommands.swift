@@ -221,7 +221,9 @@ struct ServiceInspect: AsyncParsableCommand {
                 }
             }
             if pretty {
-                for object in objects { writeStdout(Self.pretty(try APIJSON.decode(Service.self, from: object))) }
+                // Networks by name, as Docker's CLI shows them.
+                let names = Dictionary(try await client.get([ListedNetwork].self, "/networks").map { ($0.id, $0.name) }) { first, _ in first }
+                for object in objects { writeStdout(Self.pretty(try APIJSON.decode(Service.self, from: object), networkNames: names)) }
             } else {
                 try printObjects(objects, format: format)
             }
@@ -229,7 +231,7 @@ struct ServiceInspect: AsyncParsableCommand {
         }
     }
 
-    static func pretty(_ service: Service) -> String {
+    static func pretty(_ service: Service, networkNames: [String: String] = [:]) -> String {
         let spec = service.spec, container = spec.taskTemplate.containerSpec
         var text = "\nID:\t\t\(service.id)\nName:\t\t\(spec.name)\n"
         if let labels = spec.labels, !labels.isEmpty { text += "Labels:\n" + labels.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)\n" }.joined() }
@@ -266,6 +268,9 @@ struct ServiceInspect: AsyncParsableCommand {
             if let cpu = limits.nanoCPUs { text += "  CPU:\t\t\(Double(cpu) / 1e9)\n" }
             if let memory = limits.memoryBytes { text += "  Memory:\t\(Render.binarySize(memory))\n" }
             if let pids = limits.pids { text += "  PIDs:\t\t\(pids)\n" }
+        }
+        if let networks = spec.taskTemplate.networks, !networks.isEmpty {
+            text += "Networks:" + networks.map { " " + (networkNames[$0.target] ?? $0.target) }.joined() + " \n"
         }
         text += "Endpoint Mode:\t\(spec.endpointSpec?.mode ?? "vip")\n"
         if let ports = service.endpoint?.ports, !ports.isEmpty {

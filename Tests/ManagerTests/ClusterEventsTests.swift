@@ -55,6 +55,24 @@ struct ClusterEventsTests {
         #expect(bad.status == 400)
     }
 
+    @Test func networksCreatedAndRemoved() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let router = APIRouterTests.router(cluster)
+        let recording = Task { await router.events.record(cluster.store) }
+        defer { recording.cancel() }
+        try await cluster.settle()
+        let app = try await cluster.manager.createNetwork(NetworkAllocationTests.network("app"))
+        try await cluster.manager.removeNetwork("app")
+        var history: [ClusterEvent] = []
+        for _ in 0..<500 {
+            history = await router.events.history
+            if history.count >= 2 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(history.map { "\($0.type) \($0.action) \($0.actorID) \($0.attributes)" } == [
+            "network create \(app.id) [\"name\": \"app\"]", "network remove \(app.id) [\"name\": \"app\"]"])
+    }
+
     @Test func aReaderGetsNewEventsAsTheyHappen() async throws {
         let cluster = try await ClusterFixture(nodes: 1)
         let router = APIRouterTests.router(cluster)

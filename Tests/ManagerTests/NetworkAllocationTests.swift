@@ -135,6 +135,56 @@ struct NetworkAllocationTests {
         #expect(taker.endpoint?.ports?.first?.publishedPort == 5000)
     }
 
+    @Test func theIngressNetworkCanBeReplacedOnceNothingPublishes() async throws {
+        let cluster = try await ClusterFixture(nodes: 2)
+        let web = try await cluster.manager.createService(Self.spec("web", ports: [PortConfig(targetPort: 80, publishedPort: 5000)]))
+        try await cluster.settle()
+        #expect(await cluster.manager.allNodes().allSatisfy { $0.ingressAddress?.hasPrefix("10.0.1.") == true })
+        var spec = web.spec
+        spec.endpointSpec?.ports = nil
+        _ = try await cluster.manager.updateService("web", version: web.version.index, spec: spec)
+        try await cluster.settle()
+        // Its tasks were replaced: the new ones are on no network.
+        let replaced = await cluster.running(web.id)
+        #expect(replaced.count == 1 && replaced.allSatisfy { $0.networksAttachments == nil })
+        try await cluster.manager.removeNetwork("ingress")
+        try await cluster.settle()
+        #expect(await cluster.manager.allNodes().allSatisfy { $0.ingressAddress == nil })
+        #expect(await Self.message { _ = try await cluster.manager.createService(Self.spec("p", ports: [PortConfig(targetPort: 80)])) }
+                .contains("no ingress network is present"))
+        var ingress = Self.network("mesh", subnet: "10.55.0.0/24")
+        ingress.ingress = true
+        _ = try await cluster.manager.createNetwork(ingress)
+        _ = try await cluster.manager.createService(Self.spec("p", ports: [PortConfig(targetPort: 80)]))
+        try await cluster.settle()
+        #expect(await cluster.manager.allNodes().allSatisfy { $0.ingressAddress?.hasPrefix("10.55.0.") == true })
+    }
+
+    @Test func servicesJoinedToANetworkLaterReachIt() async throws {
+        // The seed's flow: services first, a network later, joined by an update.
+        let cluster = try await ClusterFixture(nodes: 2)
+        let web = try await cluster.manager.createService(Self.spec("web", replicas: 2))
+        try await cluster.settle()
+        #expect(web.endpoint?.virtualIPs == nil)
+        let app = try await cluster.manager.createNetwork(Self.network("app"))
+        var spec = web.spec
+        spec.taskTemplate.networks = [NetworkAttachmentConfig(target: "app", aliases: ["site"])]
+        let joined = try await cluster.manager.updateService("web", version: web.version.index, spec: spec)
+        try await cluster.settle()
+        #expect(joined.endpoint?.virtualIPs?.map(\.networkID) == [app.id])
+        let tasks = await cluster.running(web.id)
+        #expect(tasks.count == 2 && tasks.allSatisfy { $0.networksAttachments?.map(\.network.id) == [app.id] })
+        // And leaves it: the VIP goes, the tasks are replaced again, the network may go.
+        var left = joined.spec
+        left.taskTemplate.networks = nil
+        let gone = try await cluster.manager.updateService("web", version: try await cluster.manager.service("web").version.index, spec: left)
+        try await cluster.settle()
+        #expect(gone.endpoint?.virtualIPs == nil)
+        let after = await cluster.running(web.id)
+        #expect(after.count == 2 && after.allSatisfy { $0.networksAttachments == nil })
+        try await cluster.manager.removeNetwork("app")
+    }
+
     @Test func aRestartedAllocatorRebuildsWhatIsHeldAndHandsOutNothingTwice() async throws {
         let cluster = try await ClusterFixture(nodes: 2)
         _ = try await cluster.manager.createNetwork(Self.network("app"))

@@ -54,7 +54,8 @@ struct NetworkControlTests {
 
         let services = node.cli("service", "ls").stdout.split(separator: "\n")
         #expect(services.count == 2 && services[1].hasSuffix("*:5000->80/tcp"), "\(services)")
-        #expect(node.cli("service", "inspect", "--pretty", "web").stdout.contains("Ports:\n PublishedPort = 5000\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n"))
+        let pretty = node.cli("service", "inspect", "--pretty", "web").stdout
+        #expect(pretty.contains("Networks: app \nEndpoint Mode:\tvip\nPorts:\n PublishedPort = 5000\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n"), "\(pretty)")
         let endpoint = "{{range .Endpoint.VirtualIPs}}{{.NetworkID}}={{.Addr}} {{end}}{{range .Endpoint.Ports}}{{.PublishedPort}}{{end}}"
         let before = node.cli("service", "inspect", "--format", endpoint, "web").stdout
         #expect(before.contains(appID + "=") && before.hasSuffix(" 5000\n"), "\(before)")
@@ -94,6 +95,20 @@ struct NetworkControlTests {
         #expect(waitUntil(60) { node.cli("network", "rm", "app").status == 0 }, "\(node.cli("network", "rm", "app").stderr)")
         #expect(waitUntil(60) { node.cli("network", "prune", "-f").stdout == "Deleted Networks:\nmine\n" })
         #expect(node.cli("network", "ls", "-q").stdout.split(separator: "\n").count == 3)
+    }
+
+    @Test(.enabled(if: isRoot, "needs root to run swarmd"))
+    func initTakesTheAddressPools() throws {
+        let node = try SwarmNode()
+        let bad = node.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(node.port)", "--default-addr-pool", "10.200.0.0/33")
+        #expect(bad.status == 1 && bad.stderr.contains("invalid default address pool 10.200.0.0/33") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        #expect(node.cli("node", "ls").status == 1)
+        let good = node.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(node.port)", "--dispatcher-heartbeat", "1s",
+                            "--default-addr-pool", "10.200.0.0/16", "--default-addr-pool-mask-length", "26")
+        try #require(good.status == 0, "\(good.stderr)")
+        #expect(waitUntil(10) { node.cli("network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "ingress").stdout == "10.200.0.0/26\n" })
+        #expect(node.cli("network", "create", "app").status == 0)
+        #expect(node.cli("network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "app").stdout == "10.200.0.64/26\n")
     }
 
     @Test(.enabled(if: hasDockerCLI, "needs root and the docker CLI (scripts/install-deps)"))

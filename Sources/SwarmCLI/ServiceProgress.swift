@@ -61,16 +61,20 @@ struct ServiceProgress {
         var reported: Set<String> = []
         var lastErrors: [String] = []
         var rollbackNote: String?
+        // An update or rollback this command started (its state was seen under
+        // way): a completed rollback then means it was rolled back.
+        var sawUpdate = false
         while true {
             let service = try await client.get(Service.self, "/services/\(serviceID)")
             // Docker's CLI: a paused update or rollback ends the wait with
             // its reason; a rollback is announced once.
             let status = service.updateStatus, message = status?.message ?? ""
+            if status?.state == "updating" || status?.state == "rollback_started" { sawUpdate = true }
             switch status?.state {
             case "paused": throw RuntimeError.badInput("service update paused: \(message)")
             case "rollback_paused": throw RuntimeError.badInput("service rollback paused: \(message)")
             case "rollback_started" where rollbackNote == nil && !message.isEmpty: rollbackNote = "rollback: \(message)"
-            case "rollback_completed" where stableSince == nil && (rollbackNote != nil || rollback):
+            case "rollback_completed" where stableSince == nil && (rollbackNote != nil || rollback || sawUpdate):
                 if !quiet { screen.draw(screen.printed + ["service rolled back: \(message)"]) }
                 return
             default: break

@@ -11,7 +11,7 @@ import Testing
 struct LabMeshTests {
     @Test(.enabled(if: isRoot, rootReason))
     func seedFlowOverlayDNSAndRoutingMesh() throws {
-        let lab = try LabSwarm(name: "m\(getpid())")
+        let lab = try LabSwarm(name: "w\(getpid())")
         let nodes = lab.cluster.record.nodes
         let client = try #require(lab.cluster.record.client)
         // The web page: a CGI that asks `database` over the overlay.

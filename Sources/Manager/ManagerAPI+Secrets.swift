@@ -130,31 +130,41 @@ extension ClusterManager {
     /// A service's references named by ID or name, checked and completed.
     func resolveReferences(_ spec: ServiceSpec) async throws -> ServiceSpec {
         guard var container = spec.taskTemplate.containerSpec else { return spec }
-        let secrets = await store.all(SwarmSecret.self), configs = await store.all(SwarmConfig.self)
-        container.secrets = try container.secrets.map { references in
-            try references.map { reference in
-                guard let found = secrets.first(where: { $0.id == reference.secretID }) ?? secrets.first(where: { $0.spec.name == reference.secretName }) else {
-                    throw APIError.badRequest("rpc error: code = InvalidArgument desc = secret reference is invalid: secret \(reference.secretName.isEmpty ? reference.secretID : reference.secretName) not found")
-                }
-                var resolved = reference
-                resolved.secretID = found.id
-                resolved.secretName = found.spec.name
-                return resolved
-            }
-        }
-        container.configs = try container.configs.map { references in
-            try references.map { reference in
-                guard let found = configs.first(where: { $0.id == reference.configID }) ?? configs.first(where: { $0.spec.name == reference.configName }) else {
-                    throw APIError.badRequest("rpc error: code = InvalidArgument desc = config reference is invalid: config \(reference.configName.isEmpty ? reference.configID : reference.configName) not found")
-                }
-                var resolved = reference
-                resolved.configID = found.id
-                resolved.configName = found.spec.name
-                return resolved
-            }
-        }
+        container.secrets = try Self.resolved(container.secrets, in: await store.all(SwarmSecret.self))
+        container.configs = try Self.resolved(container.configs, in: await store.all(SwarmConfig.self))
         var resolved = spec
         resolved.taskTemplate.containerSpec = container
         return resolved
     }
+
+    private static func resolved<Reference: ObjectReference, T: SecretObject>(_ references: [Reference]?, in objects: [T]) throws -> [Reference]? {
+        try references.map { references in
+            try references.map { reference in
+                guard let found = objects.first(where: { $0.id == reference.objectID }) ?? objects.first(where: { $0.spec.name == reference.objectName }) else {
+                    let named = reference.objectName.isEmpty ? reference.objectID : reference.objectName
+                    throw APIError.badRequest("rpc error: code = InvalidArgument desc = \(T.noun) reference is invalid: \(T.noun) \(named) not found")
+                }
+                var resolved = reference
+                resolved.objectID = found.id
+                resolved.objectName = found.spec.name
+                return resolved
+            }
+        }
+    }
+}
+
+/// A secret's or config's reference in a container spec.
+protocol ObjectReference {
+    var objectID: String { get set }
+    var objectName: String { get set }
+}
+
+extension SecretReference: ObjectReference {
+    var objectID: String { get { secretID } set { secretID = newValue } }
+    var objectName: String { get { secretName } set { secretName = newValue } }
+}
+
+extension ConfigReference: ObjectReference {
+    var objectID: String { get { configID } set { configID = newValue } }
+    var objectName: String { get { configName } set { configName = newValue } }
 }

@@ -24,6 +24,10 @@ actor Orchestrator: StoreFollower {
     /// looked at again (a delay or a monitor period running out).
     private var updates: [String: RollingUpdate] = [:]
     private var updateWake: [String: Timestamp] = [:]
+    /// Stop-first replacements (desired `ready`) → the task each waits to
+    /// see stopped before it may start: two tasks of one slot never run at
+    /// once (they may share its volumes and ports).
+    private var startAfterStop: [String: String] = [:]
 
     init(store: any ClusterStore, clock: @escaping @Sendable () -> Timestamp) {
         self.store = store
@@ -87,6 +91,12 @@ actor Orchestrator: StoreFollower {
         if !due.isEmpty {
             for id in due { updateWake[id] = nil; dirtyServices.insert(id) }
             await reconcile()
+        }
+        for (replacement, old) in startAfterStop {
+            let task = view.task(old)
+            guard task == nil || task!.status.state.isTerminal || (task!.nodeID != nil && !nodeUsable(task!.nodeID)) else { continue }
+            startAfterStop[replacement] = nil
+            restartAt[replacement] = now
         }
         var batch = StoreBatch(now: now)
         for (id, at) in restartAt where at <= now {
@@ -323,7 +333,12 @@ actor Orchestrator: StoreFollower {
                     old.desiredState = .shutdown
                     changes.update(old)
                 }
-                let replacement = newTask(service, slot: old.slot, node: old.slot == nil ? old.nodeID : nil, now)
+                var replacement = newTask(service, slot: old.slot, node: old.slot == nil ? old.nodeID : nil, now)
+                if !startFirst && !old.status.state.isTerminal && old.nodeID != nil {
+                    // Stop-first: it starts once the old task has stopped (`tick`).
+                    replacement.desiredState = .ready
+                    startAfterStop[replacement.id] = old.id
+                }
                 updates[service.id]!.made(replacement.id)
                 changes.created.append(replacement)
             }

@@ -63,6 +63,9 @@ final class ClusterFixture: @unchecked Sendable {
         for _ in 0..<20 {
             let before = await store.index
             try await manager.settle()
+            // The timers, as the manager's loop runs them (the clock stands still: only what is due now).
+            await manager.tick()
+            try await manager.settle()
             if agentsRun {
                 for node in await manager.allNodes() where node.status.state == .ready {
                     let set = try await manager.assignments(nodeID: node.id, since: nil)

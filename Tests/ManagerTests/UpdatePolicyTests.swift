@@ -53,6 +53,21 @@ import SwarmAPI
         #expect(try await cluster.manager.service(old.id).updateStatus?.state == "completed")
     }
 
+    @Test func stopFirstStartsTheReplacementOnlyOnceTheOldTaskStopped() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let old = try await service(cluster, replicas: 1) { _ in }
+        let first = try #require(await cluster.running(old.id).first)
+        let new = try await update(cluster, old, env: "V=2")
+        // No agent reports: the old task is asked to stop and still runs; its replacement waits.
+        try await cluster.settle(agentsRun: false)
+        let waiting = try #require(await cluster.manager.allTasks().first { $0.serviceID == old.id && $0.specIndex == new.specIndex })
+        #expect(waiting.desiredState == .ready)
+        #expect(try await cluster.manager.task(first.id).desiredState == .shutdown)
+        // The old one reports shut down: the replacement may start.
+        try await cluster.settle()
+        #expect(await cluster.running(old.id).map(\.id) == [waiting.id])
+    }
+
     @Test func startFirstKeepsEverySlotServing() async throws {
         let cluster = try await ClusterFixture(nodes: 2)
         let old = try await service(cluster, replicas: 3) { $0.order = "start-first" }

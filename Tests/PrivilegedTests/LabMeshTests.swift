@@ -23,9 +23,9 @@ struct LabMeshTests {
         chmod(site + "/cgi-bin/page", 0o755)
 
         func ok(_ result: ProcessResult, _ what: String) { #expect(result.status == 0, "\(what): \(result.stdout) \(result.stderr)") }
-        ok(lab.swarm("node1", "service", "create", "-d", "--name", "database", "--constraint", "node.hostname==node3",
+        ok(lab.swarm("node1", "service", "create", "-d", "--name", "database", "--constraint", "node.hostname==node3", "--stop-grace-period", "1s",
                      "busybox", "nc", "-ll", "-p", "7000", "-e", "echo", "data-from-db"), "database")
-        ok(lab.swarm("node1", "service", "create", "-d", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "2",
+        ok(lab.swarm("node1", "service", "create", "-d", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "2", "--stop-grace-period", "1s",
                      "--constraint", "node.hostname!=node3", "-p", "5000:8080", "--mount", "type=bind,source=\(site),target=/www",
                      "busybox", "httpd", "-f", "-p", "8080", "-h", "/www"), "web")
         // The seed's order: the network comes after the services.

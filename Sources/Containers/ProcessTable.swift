@@ -52,7 +52,7 @@ public struct ProcessTable: Equatable, Sendable {
         let spawned = posix_spawnp(&pid, "ps", &actions, nil, cArgs, cEnv)
         close(output[1])
         close(errors[1])
-        let out = readAll(output[0]), err = readAll(errors[0])
+        let out = String(decoding: readAll(output[0]), as: UTF8.self), err = String(decoding: readAll(errors[0]), as: UTF8.self)
         close(output[0])
         close(errors[0])
         guard spawned == 0 else { throw RuntimeError.system(errno: spawned, call: "posix_spawn", detail: "ps") }
@@ -62,17 +62,5 @@ public struct ProcessTable: Equatable, Sendable {
             throw RuntimeError.badInput("ps: \(err.split(separator: "\n").first.map(String.init) ?? "exit status \(status >> 8)")")
         }
         return out
-    }
-
-    private static func readAll(_ fd: Int32) -> String {
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            data += buffer[..<count]
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -87,7 +87,7 @@ extension OverlayDataPath {
     /// it; then the first free one of 172.18.0.0/16 … 172.31.0.0/16.
     func chooseGatewaySubnet() -> IPv4Subnet {
         let preferred = IPv4Subnet(preferredGatewaySubnet) ?? IPv4Subnet(network: 0xAC12_0000, prefix: 16)
-        let routes = (try? inNode { Self.routes(try readAll("/proc/thread-self/net/route")) }) ?? []
+        let routes = (try? inNode { Self.routes(try readFile("/proc/thread-self/net/route")) }) ?? []
         let candidates = [preferred] + (18...31).map { IPv4Subnet(network: 0xAC00_0000 | UInt32($0) << 16, prefix: 16) }
         if let free = candidates.first(where: { candidate in !routes.contains { $0.overlaps(candidate) } }) { return free }
         logger.warning("overlay: every candidate gateway subnet overlaps a route of the node; using \(preferred)")
@@ -108,15 +108,8 @@ extension OverlayDataPath {
 }
 
 /// A whole /proc file (Foundation's readers stop after the first read).
-func readAll(_ path: String) throws -> String {
+func readFile(_ path: String) throws -> String {
     let fd = try syscall("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
     defer { close(fd) }
-    var text: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let count = read(fd, &chunk, chunk.count)
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        text += chunk[..<count]
-    }
-    return String(decoding: text, as: UTF8.self)
+    return String(decoding: readAll(fd), as: UTF8.self)
 }

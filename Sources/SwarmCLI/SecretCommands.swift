@@ -78,18 +78,6 @@ struct SecretCreate<Family: SecretFamilyKind>: AsyncParsableCommand {
             writeStdout(try APIJSON.decode(CreateResponse.self, from: reply.body).id + "\n")
         }
     }
-
-    private func readAll(_ fd: Int32) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += buffer[..<count]
-        }
-        return bytes
-    }
 }
 
 struct SecretInspect<Family: SecretFamilyKind>: AsyncParsableCommand {

@@ -72,3 +72,17 @@ public func writeFileAtomically(_ contents: [UInt8], to path: String, mode: mode
     defer { close(dirFD) }
     if fsync(dirFD) != 0 { throw RuntimeError.system(errno: errno, call: "fsync", detail: directory) }
 }
+
+/// Everything `fd` gives until its end (a pipe, a /proc file: Foundation's
+/// readers stop after the first read of those), EINTR retried.
+public func readAll(_ fd: Int32) -> [UInt8] {
+    var data: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = read(fd, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { break }
+        data += buffer[..<count]
+    }
+    return data
+}

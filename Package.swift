@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Only the code that must run between clone() and execve(), the
@@ -64,6 +65,9 @@ let package = Package(
         .target(name: "Lab", dependencies: ["HostNetwork", "Containers", "SystemCalls"]),
         // The object model shared by manager, agents and CLI. No I/O.
         .target(name: "SwarmAPI"),
+        // Compose files (Yams, with line and column) into a stack's plan: the
+        // services, networks, secrets and configs `stack deploy` makes. swarmd only.
+        .target(name: "Compose", dependencies: ["SwarmAPI", .product(name: "Yams", package: "Yams")]),
         // Cluster PKI: root CA, node certificates, join tokens, mTLS configurations.
         .target(
             name: "ClusterTLS",
@@ -153,7 +157,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork",
+                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork", "Compose",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -190,6 +194,7 @@ let package = Package(
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
+        .testTarget(name: "ComposeTests", dependencies: ["Compose", "SwarmAPI"]),
         .testTarget(name: "SwarmCLITests", dependencies: ["SwarmCLI", "SwarmAPI"]),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: [

@@ -237,6 +237,20 @@ public struct EndpointSpec: Codable, Hashable, Sendable {
     public init(mode: String? = "vip", ports: [PortConfig]? = nil) { self.mode = mode; self.ports = ports }
 }
 
+/// One entry of `depends_on`: another service, by its full name (a stack's
+/// services are `STACK_NAME`), and what it must reach first.
+public struct ServiceDependency: Codable, Hashable, Sendable {
+    public enum Condition: String, Codable, Sendable {
+        /// At least one task running.
+        case serviceStarted = "service_started"
+        /// At least one task running and healthy (running, where it has no check).
+        case serviceHealthy = "service_healthy"
+    }
+    public var service: String
+    public var condition: Condition
+    public init(service: String, condition: Condition = .serviceStarted) { self.service = service; self.condition = condition }
+}
+
 public struct ServiceSpec: Codable, Hashable, Sendable {
     public var name: String
     public var labels: [String: String]?
@@ -245,6 +259,10 @@ public struct ServiceSpec: Codable, Hashable, Sendable {
     public var updateConfig: UpdateConfig?
     public var rollbackConfig: UpdateConfig?
     public var endpointSpec: EndpointSpec?
+    /// Services whose tasks must run (or be healthy) before this one's are
+    /// scheduled: compose's `depends_on`, which Docker Swarm ignores. Not in
+    /// Docker's API; its CLI leaves it alone.
+    public var dependsOn: [ServiceDependency]?
     public init(name: String, taskTemplate: TaskSpec, mode: ServiceMode) {
         self.name = name; self.taskTemplate = taskTemplate; self.mode = mode
     }

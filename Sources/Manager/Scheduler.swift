@@ -23,6 +23,7 @@ actor Scheduler: StoreFollower {
     /// What each placed task counts for on its node.
     private var counted: [String: (service: String, node: String, reservation: Resources?)] = [:]
     private var load = NodeLoad()
+    private var dependencies = DependencyGate()
     /// Something changed that may let a pending task be placed.
     private var dirty = false
 
@@ -42,7 +43,7 @@ actor Scheduler: StoreFollower {
     // MARK: - The view
 
     private func rebuild(_ snapshot: StoreSnapshot) {
-        nodes = [:]; services = [:]; pending = [:]; counted = [:]; load = NodeLoad()
+        nodes = [:]; services = [:]; pending = [:]; counted = [:]; load = NodeLoad(); dependencies = DependencyGate()
         for node in snapshot.nodes { nodes[node.id] = node }
         for service in snapshot.services { services[service.id] = service }
         for task in snapshot.tasks { track(task, .task(task)) }
@@ -63,6 +64,7 @@ actor Scheduler: StoreFollower {
 
     private func track(_ task: SwarmTask, _ object: StoreObject) {
         untrack(task.id)
+        if dependencies.track(task) && !pending.isEmpty { dirty = true }
         if task.desiredState <= .running && !task.status.state.isTerminal, let node = task.nodeID {
             let reservation = task.spec.resources?.reservations
             counted[task.id] = (task.serviceID, node, reservation)
@@ -75,6 +77,7 @@ actor Scheduler: StoreFollower {
     }
 
     private func untrack(_ id: String) {
+        if dependencies.untrack(id) && !pending.isEmpty { dirty = true }
         if let entry = counted.removeValue(forKey: id) {
             load.remove(entry.service, entry.node, entry.reservation)
             if !pending.isEmpty { dirty = true }
@@ -102,6 +105,10 @@ actor Scheduler: StoreFollower {
         }
         for (serviceID, group) in groups {
             guard let spec = services[serviceID]?.spec.taskTemplate ?? group.first.flatMap({ SwarmTask($0.object)?.spec }) else { continue }
+            if let service = services[serviceID], let reason = dependencies.blocker(service.spec, serviceNamed) {
+                for entry in group { explainPending(entry.object, reason, &batch, now) }
+                continue
+            }
             var placement = ServicePlacement(serviceID: serviceID, spec)
             for entry in group.sorted(by: { ($0.slot, $0.id) < ($1.slot, $1.id) }) {
                 guard case .task(let task) = entry.object else { continue }
@@ -115,18 +122,26 @@ actor Scheduler: StoreFollower {
                 if let chosen = placement.choose(nodes, &load) {
                     assign(task, to: chosen, &batch, now)
                 } else {
-                    let error = placement.explanation
-                    guard task.status.err != error else { continue }
-                    batch.update(SwarmTask.self, id: task.id) { stored, _ in
-                        guard Self.waiting(stored), stored.nodeID == nil else { return false }
-                        stored.status = TaskStatus(timestamp: now, state: .pending, message: "pending task scheduling", err: error)
-                        return true
-                    }
+                    explainPending(entry.object, placement.explanation, &batch, now)
                 }
             }
         }
         guard !batch.isEmpty else { return }
         do { try await store.commit(batch) } catch is CancellationError {} catch { logger.error("schedule: \(error)") }
+    }
+
+    /// Leaves a task pending with the reason (once: the same reason is not rewritten).
+    private func explainPending(_ object: StoreObject, _ reason: String, _ batch: inout StoreBatch, _ now: Timestamp) {
+        guard case .task(let task) = object, task.status.err != reason else { return }
+        batch.update(SwarmTask.self, id: task.id) { stored, _ in
+            guard Self.waiting(stored), stored.nodeID == task.nodeID else { return false }
+            stored.status = TaskStatus(timestamp: now, state: .pending, message: "pending task scheduling", err: reason)
+            return true
+        }
+    }
+
+    private func serviceNamed(_ name: String) -> Service? {
+        services.values.first { $0.spec.name == name }
     }
 
     private func assign(_ task: SwarmTask, to node: String, _ batch: inout StoreBatch, _ now: Timestamp) {

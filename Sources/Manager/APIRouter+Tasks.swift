@@ -26,10 +26,12 @@ extension APIRouter {
                 filters.values("node").contains { $0 == node.id || $0 == node.description.hostname || (node.id.hasPrefix($0) && !$0.isEmpty) || ($0 == "self" && node.id == manager.nodeID) }
             }.map(\.id))
         }
+        // `label` matches the service's labels, as swarmkit's (a task's own are empty): `docker stack ps`.
+        let serviceLabels = filters.contains("label") ? Dictionary(services.map { ($0.id, $0.spec.labels ?? [:]) }, uniquingKeysWith: { a, _ in a }) : [:]
         return await manager.allTasks().filter { task in
             (serviceIDs.map { $0.contains(task.serviceID) } ?? true)
                 && (nodeIDs.map { task.nodeID.map($0.contains) ?? false } ?? true)
-                && filters.matches(task)
+                && filters.matches(task, serviceLabels: serviceLabels[task.serviceID] ?? [:])
         }.sorted { $0.createdAt < $1.createdAt }
     }
 }

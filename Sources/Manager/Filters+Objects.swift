@@ -33,10 +33,10 @@ extension Filters {
             && labelMatch(labels: service.spec.labels ?? [:])
     }
 
-    func matches(_ task: SwarmTask) -> Bool {
+    func matches(_ task: SwarmTask, serviceLabels: [String: String] = [:]) -> Bool {
         prefixMatch("id", task.id)
             && exactMatch("desired-state", task.desiredState.name)
             && prefixMatch("name", "\(task.serviceName ?? "").\(task.slot.map(String.init) ?? task.nodeID ?? "")")
-            && labelMatch(labels: task.labels)
+            && labelMatch(labels: task.labels.merging(serviceLabels) { own, _ in own })
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import OCIImages
+import SwarmAPI
 import Synchronization
 import SwarmClient
 import SystemCalls
@@ -23,6 +24,8 @@ public protocol DaemonOperations: Sendable {
     /// On leave, once the task containers are gone: every namespace, link,
     /// address, route and neighbour entry the node's overlay data path made.
     func removeNodeNetworking(_ options: RuntimeOptions, advertiseAddr: String) async
+    /// `stack deploy`: the compose files (YAML, which only swarmd reads) as the stack's objects.
+    func loadCompose(files: [String], environment: [String: String], namespace: String) throws -> StackPlan
 }
 
 public enum DaemonBinary {

@@ -13,7 +13,8 @@ struct NodeCommand: ParsableCommand {
         subcommands: [NodeList.self, NodeInspect.self, NodeUpdate.self, NodePromote.self, NodeDemote.self, NodeRemove.self, NodePS.self])
 }
 
-struct ClusterOptions: ParsableArguments {
+public struct ClusterOptions: ParsableArguments {
+    public init() {}
     @Option(name: [.customShort("H"), .customLong("host")], help: "Daemon socket to connect to (env SWARM_HOST)") var host: String?
 }
 

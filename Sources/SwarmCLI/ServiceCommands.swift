@@ -124,24 +124,33 @@ struct ServiceList: AsyncParsableCommand {
 
     func run() async throws {
         try await APIClient.with(host: cluster.host) { client in
-            var query = try APIClient.filtersJSON(filters)
-            query["status"] = "true"
-            let listed = try await client.get([Listed].self, "/services", query: query)
-            let rows: [[String: TemplateValue]] = listed.map { item in
-                let service = item.service, status = item.serviceStatus
-                var replicas = "\(status.runningTasks)/\(status.desiredTasks)"
-                if let max = service.spec.taskTemplate.placement?.maxReplicas, max > 0 { replicas += " (max \(max) per node)" }
-                return ["ID": .string(service.id), "Name": .string(service.spec.name),
-                        "Mode": .string(service.spec.mode.isGlobal ? "global" : "replicated"), "Replicas": .string(replicas),
-                        "Image": .string(displayImage(service.spec.taskTemplate.containerSpec?.image ?? "", noTrunc: false)),
-                        "Ports": .string(PublishOption.column(service.endpoint?.ports))]
-            }
-            try printList(rows.map { row in var row = row; if !quiet && format == nil { row["ID"] = .string(shortID(row["ID"]!.stringValue!, false)) }; return row },
-                          format: format, quiet: quiet,
-                          defaultTable: "table {{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}\t{{.Ports}}",
-                          headers: ["ID": "ID", "Name": "NAME", "Mode": "MODE", "Replicas": "REPLICAS", "Image": "IMAGE", "Ports": "PORTS"])
+            try printServices(try await listServices(client, filters: filters), quiet: quiet, format: format)
         }
     }
+}
+
+/// The services with their task counts (`?status=true`).
+func listServices(_ client: APIClient, filters: [String]) async throws -> [ServiceList.Listed] {
+    var query = try APIClient.filtersJSON(filters)
+    query["status"] = "true"
+    return try await client.get([ServiceList.Listed].self, "/services", query: query)
+}
+
+/// `service ls` and `stack services`: Docker's columns, REPLICAS running/desired.
+func printServices(_ listed: [ServiceList.Listed], quiet: Bool, format: String?) throws {
+    let rows: [[String: TemplateValue]] = listed.map { item in
+        let service = item.service, status = item.serviceStatus
+        var replicas = "\(status.runningTasks)/\(status.desiredTasks)"
+        if let max = service.spec.taskTemplate.placement?.maxReplicas, max > 0 { replicas += " (max \(max) per node)" }
+        return ["ID": .string(service.id), "Name": .string(service.spec.name),
+                "Mode": .string(service.spec.mode.isGlobal ? "global" : "replicated"), "Replicas": .string(replicas),
+                "Image": .string(displayImage(service.spec.taskTemplate.containerSpec?.image ?? "", noTrunc: false)),
+                "Ports": .string(PublishOption.column(service.endpoint?.ports))]
+    }
+    try printList(rows.map { row in var row = row; if !quiet && format == nil { row["ID"] = .string(shortID(row["ID"]!.stringValue!, false)) }; return row },
+                  format: format, quiet: quiet,
+                  defaultTable: "table {{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}\t{{.Ports}}",
+                  headers: ["ID": "ID", "Name": "NAME", "Mode": "MODE", "Replicas": "REPLICAS", "Image": "IMAGE", "Ports": "PORTS"])
 }
 
 /// Docker shows images without their pinned digest unless --no-trunc.

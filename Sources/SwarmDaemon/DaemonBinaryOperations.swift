@@ -1,4 +1,5 @@
 import ClusterStore
+import Compose
 import ClusterTLS
 import FoundationEssentials
 import Manager
@@ -14,6 +15,12 @@ import SystemCalls
 /// `init`, the join handshake, registries, and `tcp://` hosts.
 public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     public init() {}
+
+    public func loadCompose(files: [String], environment: [String: String], namespace: String) throws -> StackPlan {
+        do { return try ComposeLoader.load(files: files, environment: environment, namespace: namespace) } catch let error as ComposeError {
+            throw RuntimeError.badInput(error.description)
+        }
+    }
 
     public func removeNodeNetworking(_ options: RuntimeOptions, advertiseAddr: String) async {
         guard OverlayDataPath.serves(advertiseAddr: advertiseAddr) else { return }

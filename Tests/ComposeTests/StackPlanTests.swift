@@ -1,4 +1,5 @@
 import Compose
+import SwarmAPI
 import Testing
 
 @Suite struct StackPlanTests {

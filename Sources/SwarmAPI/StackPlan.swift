@@ -1,5 +1,3 @@
-import SwarmAPI
-
 /// What one or more compose files ask of the cluster for the stack
 /// `namespace`: everything already named and labelled as `docker stack
 /// deploy` names and labels it, so that `stack deploy` only has to compare
@@ -10,7 +8,8 @@ import SwarmAPI
 /// `com.docker.stack.namespace=NAMESPACE`; services also carry
 /// `com.docker.stack.image=IMAGE` and the same namespace label on their
 /// container spec. External objects are referenced by their own name and
-/// are not created.
+/// are not created. The Compose target (in swarmd, which reads the YAML)
+/// makes it; the CLI's `stack deploy` applies it.
 public struct StackPlan: Sendable {
     public var namespace: String
     /// In the files' order of keys (sorted by name, as Docker's CLI does).

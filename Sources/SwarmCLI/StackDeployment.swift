@@ -25,8 +25,8 @@ struct StackDeployment {
         let filter = try APIClient.filtersJSON([StackCommand.filter(plan.namespace)])
         let existing = try await client.get([Service].self, "/services", query: filter)
         if options.prune { try await prune(existing) }
-        try await createSecrets(plan.secrets, path: "/secrets", noun: "secret")
-        try await createSecrets(plan.configs, path: "/configs", noun: "config")
+        try await createSecrets(plan.secrets.sorted { $0.name < $1.name }, path: "/secrets", noun: "secret")
+        try await createSecrets(plan.configs.sorted { $0.name < $1.name }, path: "/configs", noun: "config")
         try await createNetworks(try await client.get([Named].self, "/networks", query: filter))
         let ids = try await deployServices(existing)
         guard !options.detach else { return }
@@ -81,7 +81,7 @@ struct StackDeployment {
 
     private func createNetworks(_ existing: [Named]) async throws {
         let names = Set(existing.map(\.name))
-        for spec in plan.networks where !names.contains(spec.name) {
+        for spec in plan.networks.sorted(by: { $0.name < $1.name }) where !names.contains(spec.name) {
             writeStdout("Creating network \(spec.name)\n")
             let configs = (spec.ipamOptions?.configs ?? []).compactMap { config in
                 config.subnet.map { NetworkCreate.Request.IPAM.Config(subnet: $0, gateway: config.gateway) }

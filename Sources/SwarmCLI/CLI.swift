@@ -74,6 +74,14 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
         setenv("SWARM_HOST", arguments[1], 1)
         arguments.removeFirst(2)
     }
+    // Go's boolean flags take `=true|false`: `--detach=false` is our `--no-detach`.
+    arguments = arguments.map { argument in
+        switch argument {
+        case "--detach=true", "-d=true": return "--detach"
+        case "--detach=false", "-d=false": return "--no-detach"
+        default: return argument
+        }
+    }
     if let unknown = CommandPath.unknownCommand(arguments) { fail(unknown.message, hint: unknown.hint) }
     var command: ParsableCommand
     do {

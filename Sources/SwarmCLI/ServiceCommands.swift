@@ -315,7 +315,7 @@ struct ServiceRemove: AsyncParsableCommand {
 
 struct ServiceScale: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scale", abstract: "Scale one or multiple replicated services")
-    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the service to converge") var detach = false
+    @Flag(name: [.customShort("d"), .customLong("detach")], inversion: .prefixedNo, help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Argument(help: "SERVICE=REPLICAS") var pairs: [String]
     @OptionGroup var cluster: ClusterOptions
     func run() async throws {

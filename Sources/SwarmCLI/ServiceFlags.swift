@@ -27,7 +27,7 @@ struct ServiceSpecOptions: ParsableArguments {
     @OptionGroup var health: HealthOptions
     @OptionGroup var secrets: SecretFlags
     @Flag(name: .customLong("init"), help: "Use an init inside each service container to forward signals and reap processes") var initProcess = false
-    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the service to converge") var detach = false
+    @Flag(name: [.customShort("d"), .customLong("detach")], inversion: .prefixedNo, help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
     @Flag(name: .customLong("no-resolve-image"), help: "Do not query the registry to resolve image digest and supported platforms") var noResolveImage = false
     @Option(name: .customLong("endpoint-mode"), help: "Endpoint mode (vip or dnsrr) (default \"vip\")") var endpointMode: String?

@@ -7,7 +7,7 @@ import SystemCalls
 /// service's rollback config, drawn as `service update` draws.
 struct ServiceRollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Revert changes to a service's configuration")
-    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the service to converge") var detach = false
+    @Flag(name: [.customShort("d"), .customLong("detach")], inversion: .prefixedNo, help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Service") var service: String

@@ -29,9 +29,9 @@ struct StackDeploy: AsyncParsableCommand {
     @Flag(name: .customLong("prune"), help: "Prune services that are no longer referenced") var prune = false
     @Option(name: .customLong("resolve-image"), help: "Query the registry to resolve image digest and supported platforms (\"always\", \"changed\", \"never\")")
     var resolveImage: String = "always"
-    @Flag(name: .customLong("with-registry-auth"), help: "Send registry authentication details to Swarm agents") var withRegistryAuth = false
-    @Option(name: [.customShort("d"), .customLong("detach")], help: "Exit immediately instead of waiting for the stack services to converge (true|false)")
-    var detach: Bool = true
+    @Flag(name: [.customShort("d"), .customLong("detach")], inversion: .prefixedNo,
+          help: "Exit immediately instead of waiting for the stack services to converge (--detach=false waits)")
+    var detach = true
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Stack name") var namespace: String
@@ -120,7 +120,8 @@ struct StackPS: AsyncParsableCommand {
 
 struct StackRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove one or more stacks", aliases: ["remove", "down"])
-    @Option(name: [.customShort("d"), .customLong("detach")], help: "Do not wait for stack removal (true|false)") var detach: Bool = true
+    @Flag(name: [.customShort("d"), .customLong("detach")], inversion: .prefixedNo, help: "Do not wait for stack removal (--detach=false waits)")
+    var detach = true
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Stack names") var namespaces: [String]
 

@@ -8,16 +8,24 @@ public struct DaemonListenOptions: ParsableArguments, Sendable {
     public init() {}
 
     @Option(name: .customLong("visualizer-addr"),
-            help: "Serve the visualizer page on a manager at this address (format: [<ip>]:<port>) (env SWARM_VISUALIZER_ADDR)")
-    var visualizer: String = ProcessInfo.processInfo.environment["SWARM_VISUALIZER_ADDR"] ?? ""
+            help: "Serve the visualizer page on a manager at this address (format: [<ip>]:<port>; \"\" for none; remembered by the node) (env SWARM_VISUALIZER_ADDR)")
+    var visualizer: String? = ProcessInfo.processInfo.environment["SWARM_VISUALIZER_ADDR"]
 
     @Option(name: .customLong("metrics-addr"),
-            help: "Serve Prometheus metrics at /metrics on this address (format: [<ip>]:<port>) (env SWARM_METRICS_ADDR)")
-    var metrics: String = ProcessInfo.processInfo.environment["SWARM_METRICS_ADDR"] ?? ""
+            help: "Serve Prometheus metrics at /metrics on this address (format: [<ip>]:<port>; \"\" for none; remembered by the node) (env SWARM_METRICS_ADDR)")
+    var metrics: String? = ProcessInfo.processInfo.environment["SWARM_METRICS_ADDR"]
 
-    /// Nil when not given (an empty value is none).
-    public var visualizerAddr: String? { visualizer.isEmpty ? nil : visualizer }
-    public var metricsAddr: String? { metrics.isEmpty ? nil : metrics }
+    /// Nil when none (not given, or given empty).
+    public var visualizerAddr: String? { (visualizer ?? "").isEmpty ? nil : visualizer }
+    public var metricsAddr: String? { (metrics ?? "").isEmpty ? nil : metrics }
+
+    /// A node's daemon keeps the addresses it was last given (in its
+    /// node.json), so a restart without the flags serves the same: what is
+    /// not given now comes from `config`, and `config` takes what is.
+    public mutating func remember(in config: inout NodeConfig) {
+        if visualizer == nil { visualizer = config.visualizerAddr } else { config.visualizerAddr = visualizerAddr }
+        if metrics == nil { metrics = config.metricsAddr } else { config.metricsAddr = metricsAddr }
+    }
 
     public mutating func validate() throws {
         if let visualizerAddr { _ = try Self.hostAndPort(visualizerAddr, flag: "visualizer-addr") }

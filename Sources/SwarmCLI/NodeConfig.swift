@@ -15,6 +15,9 @@ public struct NodeConfig: Codable, Sendable {
     public var advertiseAddr: String
     /// Manager only: where the cluster port listens (ip:port).
     public var listenAddr: String?
+    /// The daemon's plain-HTTP listeners as last given (see `DaemonListenOptions.remember`).
+    public var visualizerAddr: String?
+    public var metricsAddr: String?
 
     public init(nodeID: String, clusterID: String, role: NodeRole, managerAddr: String, advertiseAddr: String, listenAddr: String?) {
         self.nodeID = nodeID

@@ -28,6 +28,11 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     }
 
     public func runDaemon(_ options: RuntimeOptions, listeners: DaemonListenOptions) async throws -> Never {
+        var listeners = listeners
+        if var config = try NodeConfig.load(options.dataDir) {
+            listeners.remember(in: &config)
+            try config.save(options.dataDir)
+        }
         try await Daemon.run(dataDir: options.dataDir, stateDir: options.stateDir, cgroupParent: options.cgroupParent, listeners: listeners)
     }
 

@@ -45,12 +45,12 @@ final class SwarmNode: @unchecked Sendable {
     var daemonPID: pid_t { pid_t((try? String(contentsOfFile: sandbox.stateDir + "/swarmd.pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
 
     /// Starts `swarm daemon` again (as systemd would), detached.
-    func restartDaemon() throws {
+    func restartDaemon(_ arguments: [String] = []) throws {
         var environment = sandbox.environment
         environment["SWARM_HOST"] = "unix://" + socket
         let log = open(sandbox.stateDir + "/swarmd.log", O_WRONLY | O_APPEND | O_CREAT, 0o644)
         defer { close(log) }
-        _ = try spawn("/usr/bin/setsid", [swarmBinary, "daemon"], environment: environment, stdout: log, stderr: log)
+        _ = try spawn("/usr/bin/setsid", [swarmBinary, "daemon"] + arguments, environment: environment, stdout: log, stderr: log)
         try #require(waitUntil(10) { self.cli("node", "ls").status == 0 }, "daemon did not come back")
     }
 
@@ -199,6 +199,33 @@ struct ClusterTests {
         usleep(300_000)
         try node.restartDaemon()
         #expect(waitUntil(10) { node.cli("service", "ps", "web").stdout.contains("\"task: non-zero exit (137)\"") })
+    }
+
+    /// `swarm daemon` with no flags (a restart under systemd) serves the
+    /// visualizer and metrics where `init` was told to; `""` turns one off.
+    @Test(.enabled(if: isRoot, rootReason))
+    func aRestartedDaemonKeepsItsListeners() throws {
+        let node = try SwarmNode()
+        let visualizer = freeLoopbackPort(), metrics = freeLoopbackPort()
+        let result = node.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(node.port)",
+                              "--visualizer-addr", "127.0.0.1:\(visualizer)", "--metrics-addr", "127.0.0.1:\(metrics)")
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect(waitUntil(5) { isListening(visualizer) && isListening(metrics) })
+        #expect(node.daemonPID > 1 && kill(node.daemonPID, SIGKILL) == 0)
+        #expect(waitUntil(5) { !isListening(visualizer) })
+        try node.restartDaemon()
+        #expect(waitUntil(5) { isListening(visualizer) && isListening(metrics) }, "the listeners came back with the daemon")
+        // Given empty, the metrics listener is off, and stays off at the next restart.
+        #expect(node.daemonPID > 1 && kill(node.daemonPID, SIGKILL) == 0)
+        #expect(waitUntil(5) { !isListening(visualizer) })
+        try node.restartDaemon(["--metrics-addr", ""])
+        #expect(waitUntil(5) { isListening(visualizer) })
+        #expect(!isListening(metrics))
+        #expect(node.daemonPID > 1 && kill(node.daemonPID, SIGKILL) == 0)
+        #expect(waitUntil(5) { !isListening(visualizer) })
+        try node.restartDaemon()
+        #expect(waitUntil(5) { isListening(visualizer) })
+        #expect(!isListening(metrics))
     }
 
     @Test(.enabled(if: isRoot, rootReason))

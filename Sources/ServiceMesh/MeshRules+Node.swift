@@ -10,6 +10,12 @@ struct PublishedPort: Hashable, Sendable {
     var host: Bool
 }
 
+/// A published port as `/metrics` counts its connections on this node.
+public struct PublishedConnections: Hashable, Sendable {
+    public var port: UInt32
+    public var `protocol`: String
+}
+
 extension MeshRules {
     /// Every published port of the services in `views`, once each (every
     /// network's binding of a service carries the same ports).
@@ -43,14 +49,14 @@ extension MeshRules {
             if port.host {
                 let addresses = localTasks.filter { $0.serviceID == port.serviceID }.compactMap(\.gatewayAddress).filter(isIPv4).sorted(by: addressOrder)
                 // Host mode: a node with no task of the service does not publish the port at all.
-                if !addresses.isEmpty { dnat.append("\(match) \(MeshRules.dnat(addresses, port: port.target))") }
+                if !addresses.isEmpty { dnat.append("\(match) counter \(MeshRules.dnat(addresses, port: port.target)) \(counted(port))") }
                 continue
             }
             let addresses = ingress.map { backends($0, serviceID: port.serviceID) } ?? []
             if addresses.isEmpty || !(node.ingressInterface.map(isInterfaceName) ?? false) {
                 refused += refusal("meta l4proto \(port.protocol) th dport \(port.published)", protocol: port.protocol)
             } else {
-                dnat.append("\(match) \(MeshRules.dnat(addresses, port: port.target))")
+                dnat.append("\(match) counter \(MeshRules.dnat(addresses, port: port.target)) \(counted(port))")
             }
         }
         // Tasks reaching outside; and the node's own connections from 127.0.0.0/8 to its
@@ -66,6 +72,26 @@ extension MeshRules {
             chain("published_refused", "type filter hook input priority 0;", rules: refused),
             chain("gateway", "type nat hook postrouting priority 100;", rules: masquerade),
         ])
+    }
+
+    /// The comment that names a published port's counter (nat chains see
+    /// only a connection's first packet: its packets are connections).
+    static func counted(_ port: PublishedPort) -> String {
+        "comment \"published \(port.published)/\(port.protocol)\""
+    }
+
+    /// Connections per published port in the listing of the node's table
+    /// (`… counter packets 3 bytes 180 dnat to … comment "published 5000/tcp"`).
+    static func publishedConnections(listing: String) -> [PublishedConnections: UInt64] {
+        var counts: [PublishedConnections: UInt64] = [:]
+        for line in listing.split(separator: "\n") {
+            guard let comment = line.range(of: "comment \"published "), let packets = line.range(of: "counter packets ") else { continue }
+            let port = line[comment.upperBound...].prefix { $0 != "\"" }.split(separator: "/")
+            let count = line[packets.upperBound...].prefix { $0.isNumber }
+            guard port.count == 2, let number = UInt32(port[0]), let value = UInt64(count) else { continue }
+            counts[PublishedConnections(port: number, protocol: String(port[1])), default: 0] += value
+        }
+        return counts
     }
 
     /// The links the node's own connections to published ports leave by: they

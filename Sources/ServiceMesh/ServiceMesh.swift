@@ -23,6 +23,8 @@ public actor ServiceMesh {
     private var attached: [String: AttachedTask] = [:]
     /// The node table's text as last applied (nil: none of ours there).
     private var nodeTable: String?
+    /// Connections counted by node tables since replaced (a replaced table's counters start again at 0).
+    private var carriedConnections: [PublishedConnections: UInt64] = [:]
 
     private struct AttachedTask {
         var task: WiredTask
@@ -108,12 +110,24 @@ public actor ServiceMesh {
         let text = MeshRules.node(views: views, node: node, localTasks: localTasks)
         guard text != nodeTable else { return }
         allowLoopbackSources(MeshRules.loopbackLinks(node))
+        let counted = tableConnections()
         do {
             _ = try Nftables.run(text, in: nodeNamespace)
             nodeTable = text
+            carriedConnections.merge(counted, uniquingKeysWith: +)
         } catch {
             logger.error("node table: \(error)")
         }
+    }
+
+    /// Connections each published port took on this node since the daemon started.
+    public func publishedConnections() -> [PublishedConnections: UInt64] {
+        carriedConnections.merging(tableConnections(), uniquingKeysWith: +)
+    }
+
+    private func tableConnections() -> [PublishedConnections: UInt64] {
+        guard nodeTable != nil, let listing = try? Nftables.run("list table ip \(MeshRules.table)", in: nodeNamespace) else { return [:] }
+        return MeshRules.publishedConnections(listing: listing)
     }
 
     private func applyTask(_ taskID: String) {

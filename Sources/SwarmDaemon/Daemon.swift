@@ -74,7 +74,6 @@ enum Daemon {
             try await server.listen(unixSocket: DaemonPaths.socket(stateDir))
             servers = [server]
         }
-        if let address = listeners.metricsAddr { servers.append(try await metrics.serve(address)) }
 
         // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
         let session = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material), connectTimeout: .seconds(5), retryConnect: true)
@@ -96,6 +95,7 @@ enum Daemon {
         // (each lab node has its own) and re-adopts them after a restart.
         let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
             ? NodeNetworking(overlay: OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir)) : nil
+        if let address = listeners.metricsAddr { servers.append(try await metrics.serve(address, refresh: networking.map { metrics.meshConnections($0.mesh) })) }
         let agent = NodeAgent(engine: engine, link: link, networking: networking, secretsDirectory: stateDir + "/secrets") {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }

@@ -40,13 +40,14 @@ struct DaemonMetrics: Sendable {
         return response
     }
 
-    /// `/metrics` on a plain-HTTP listener of its own.
-    func serve(_ address: String) async throws -> HTTPServer {
+    /// `/metrics` on a plain-HTTP listener of its own; `refresh` records what is read at scrape time.
+    func serve(_ address: String, refresh: (@Sendable () async -> Void)? = nil) async throws -> HTTPServer {
         let (host, port) = try DaemonListenOptions.hostAndPort(address, flag: "metrics-addr")
         let registry = self.registry
         let server = HTTPServer(handler: { request in
             guard request.path == "/metrics" else { return HTTPResponse.text(404, "not found: the metrics are at /metrics\n") }
             guard request.method == "GET" || request.method == "HEAD" else { return HTTPResponse.text(405, "method not allowed\n") }
+            await refresh?()
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
                                 body: .bytes(registry.emitToBuffer()))
         })

@@ -72,6 +72,21 @@ struct MetricsTests {
         let id = try #require(lines(["service", "ps", "-q", "--no-trunc", "web"]).first)
         #expect(lines(["service", "ps", "-q", "--no-trunc", "--filter", "id=\(id.prefix(6))", "web"]) == [id])
 
+        // Connections through the routing mesh, counted by the node that took them (node2 runs no task of it).
+        #expect(lab.swarm("node1", "service", "create", "-d", "--name", "site", "--constraint", "node.hostname==node1", "-p", "5000:8080",
+                          "busybox", "httpd", "-f", "-p", "8080", "-h", "/").status == 0)
+        #expect(waitUntil(60) { lab.spread("site") == ["node1": 1] })
+        let node2 = lab.cluster.record.nodes[1].address
+        func get() -> Int32 {
+            runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-o", "/dev/null", "-m", "5", "http://\(node2):5000/"]).status
+        }
+        #expect(waitUntil(20) { get() == 0 })
+        let before = try Self.scrape(lab, 2).value("swarm_mesh_connections_total", ["port": "5000", "protocol": "tcp"]) ?? 0
+        #expect(before >= 1)
+        for _ in 0..<7 { #expect(get() == 0) }
+        #expect(try Self.scrape(lab, 2).value("swarm_mesh_connections_total", ["port": "5000", "protocol": "tcp"]) == before + 7)
+        #expect(try Self.scrape(lab, 3).value("swarm_mesh_connections_total", ["port": "5000", "protocol": "tcp"]) == nil)
+
         // A node whose daemon dies missed its heartbeats.
         let node3 = try #require(lab.daemonPID("node3"))
         #expect(kill(node3, SIGKILL) == 0)

@@ -35,10 +35,10 @@ struct MeshRulesTests {
     @Test func nodeTablePublishesIngressPortsToEveryRunningTask() {
         let text = MeshRules.node(views: [MeshFixtures.app, MeshFixtures.ingress], node: MeshFixtures.nodeWiring, localTasks: [])
         let dnat = "dnat to numgen inc mod 2 map { 0 : 10.0.0.5, 1 : 10.0.0.6 }"
-        #expect(text.contains("    fib daddr type local meta l4proto tcp th dport 8080 \(dnat) : 80\n"))
-        #expect(text.contains("    fib daddr type local meta l4proto udp th dport 5353 \(dnat) : 53\n"))
+        #expect(text.contains("    fib daddr type local meta l4proto tcp th dport 8080 counter \(dnat) : 80 comment \"published 8080/tcp\"\n"))
+        #expect(text.contains("    fib daddr type local meta l4proto udp th dport 5353 counter \(dnat) : 53 comment \"published 5353/udp\"\n"))
         // In prerouting and in output: the same rule twice.
-        #expect(text.ranges(of: "    fib daddr type local meta l4proto tcp th dport 8080 \(dnat) : 80\n").count == 2)
+        #expect(text.ranges(of: "    fib daddr type local meta l4proto tcp th dport 8080 counter \(dnat) : 80 comment").count == 2)
         #expect(text.contains("ip saddr 172.18.0.0/16 oifname != \"swgw0\" masquerade"))
         #expect(text.contains("ip saddr 127.0.0.0/8 oifname \"swin0\" masquerade"))
         #expect(!text.contains("reject"))
@@ -65,7 +65,26 @@ struct MeshRulesTests {
         let none = MeshRules.node(views: [view], node: MeshFixtures.nodeWiring, localTasks: [])
         #expect(!none.contains("9090"))
         let one = MeshRules.node(views: [view], node: MeshFixtures.nodeWiring, localTasks: [MeshFixtures.w1])
-        #expect(one.contains("fib daddr type local meta l4proto tcp th dport 9090 dnat to 172.18.0.5 : 80\n"))
+        #expect(one.contains("fib daddr type local meta l4proto tcp th dport 9090 counter dnat to 172.18.0.5 : 80 comment \"published 9090/tcp\"\n"))
+    }
+
+    /// nft's listing of the node table (as `nft list table ip swarm` prints it) back into connections per port.
+    @Test func connectionsPerPublishedPortFromTheListing() {
+        let listing = """
+            table ip swarm {
+            \tchain published {
+            \t\ttype nat hook prerouting priority dstnat; policy accept;
+            \t\tfib daddr type local tcp dport 5000 counter packets 7 bytes 420 dnat to numgen inc mod 2 map { 0 : 10.0.0.2, 1 : 10.0.0.3 }:80 comment "published 5000/tcp"
+            \t\tfib daddr type local udp dport 53 counter packets 2 bytes 120 dnat to 10.0.0.4:53 comment "published 53/udp"
+            \t}
+            \tchain published_local {
+            \t\ttype nat hook output priority -100; policy accept;
+            \t\tfib daddr type local tcp dport 5000 counter packets 3 bytes 180 dnat to numgen inc mod 2 map { 0 : 10.0.0.2, 1 : 10.0.0.3 }:80 comment "published 5000/tcp"
+            \t}
+            }
+            """
+        let counts = MeshRules.publishedConnections(listing: listing)
+        #expect(counts == [PublishedConnections(port: 5000, protocol: "tcp"): 10, PublishedConnections(port: 53, protocol: "udp"): 2])
     }
 }
 

@@ -6,9 +6,9 @@ import SystemCalls
 /// CLI does, in its order and with its output. Everything that can be
 /// checked before a change is checked first (the files, external networks,
 /// secrets and configs, the node being a manager), so a stack that cannot
-/// deploy changes nothing. Then secrets, configs, networks, services
-/// (created, or updated: the manager rolls only the services whose task
-/// template changed), pruned services last, as Docker.
+/// deploy changes nothing. Then, as Docker: services no longer in the
+/// files (`--prune`), networks, secrets, configs, services (created, or
+/// updated: the manager rolls only the services whose task template changed).
 struct StackDeployment {
     let client: APIClient
     let plan: StackPlan
@@ -25,9 +25,9 @@ struct StackDeployment {
         let filter = try APIClient.filtersJSON([StackCommand.filter(plan.namespace)])
         let existing = try await client.get([Service].self, "/services", query: filter)
         if options.prune { try await prune(existing) }
+        try await createNetworks(try await client.get([Named].self, "/networks", query: filter))
         try await createSecrets(plan.secrets.sorted { $0.name < $1.name }, path: "/secrets", noun: "secret")
         try await createSecrets(plan.configs.sorted { $0.name < $1.name }, path: "/configs", noun: "config")
-        try await createNetworks(try await client.get([Named].self, "/networks", query: filter))
         let ids = try await deployServices(existing)
         guard !options.detach else { return }
         for (id, name) in ids {

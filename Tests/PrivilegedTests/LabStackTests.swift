@@ -72,7 +72,7 @@ struct LabStackTests {
         let deployed = lab.swarm("node1", "stack", "deploy", "app", "--compose-file=\(file)", "--resolve-image", "never")
         ok(deployed, "deploy")
         #expect(deployed.stdout.split(separator: "\n").map(String.init) == [
-            "Creating secret app_token", "Creating config app_settings", "Creating network app_app", "Creating network app_default",
+            "Creating network app_app", "Creating network app_default", "Creating secret app_token", "Creating config app_settings",
             "Creating service app_cache", "Creating service app_db", "Creating service app_web", "Creating service app_worker",
         ], "\(deployed.stdout)")
         // depends_on: the worker waits, pending with the reason, while the database is not yet healthy.

@@ -3,7 +3,7 @@
 /// based) and an optional `b`/`ib`: `512M`, `1g`, `1.5GiB`, `1048576`.
 enum ByteSize {
     static func parse(_ text: String) -> Int64? {
-        var rest = Substring(text.trimmingCharacters(in: " "))
+        var rest = Substring(text)
         let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         guard !number.isEmpty, let value = Double(number) else { return nil }
         rest = rest.dropFirst(number.count).drop { $0 == " " }
@@ -23,8 +23,3 @@ enum ByteSize {
     }
 }
 
-extension String {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
-    }
-}

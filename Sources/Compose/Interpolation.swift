@@ -79,7 +79,8 @@ final class Interpolation {
         case ":+": return setAndNotEmpty ? try substitute(argument, at: position, path: path) : ""
         case "+": return set ? try substitute(argument, at: position, path: path) : ""
         case ":?", "?":
-            if operation == ":?" ? setAndNotEmpty : set { return current! }
+            let satisfied = operation == ":?" ? setAndNotEmpty : set
+            if satisfied { return current! }
             let message = try substitute(argument, at: position, path: path)
             throw position.error("required variable \(name) is missing a value" + (message.isEmpty ? "" : ": \(message)"))
         default: throw invalid()

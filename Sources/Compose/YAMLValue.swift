@@ -86,11 +86,12 @@ extension YAMLValue {
         switch node {
         case .scalar(let scalar):
             let type: Scalar
-            switch scalar.tag.name {
-            case .null: type = .null
-            case .int: type = .int
-            case .float: type = .float
-            case .bool: type = .bool
+            // The resolved tag: quoted scalars are strings, plain ones typed as YAML reads them.
+            switch node.tag.description {
+            case Tag.Name.null.rawValue: type = .null
+            case Tag.Name.int.rawValue: type = .int
+            case Tag.Name.float.rawValue: type = .float
+            case Tag.Name.bool.rawValue: type = .bool
             default: type = .string
             }
             guard type == .string, scalar.string.contains("$") else { return YAMLValue(kind: .scalar(scalar.string, type), position: here) }

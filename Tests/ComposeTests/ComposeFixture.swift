@@ -33,7 +33,7 @@ final class ComposeFixture {
             _ = try load(names, environment: environment)
             return nil
         } catch {
-            return error.description.replacing(directory + "/", with: "")
+            return String(describing: error).replacing(directory + "/", with: "")
         }
     }
 }

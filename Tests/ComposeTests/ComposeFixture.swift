@@ -27,13 +27,16 @@ final class ComposeFixture {
         try ComposeLoader.load(files: names.map(path), environment: environment, namespace: namespace)
     }
 
-    /// The error's text with the directory taken out, as the tables write it.
+    /// The error's text as the tables write it: the file named relative to
+    /// the directory, other paths in it with the directory as `DIR`.
     func message(_ names: [String] = ["stack.yml"], environment: [String: String] = [:]) -> String? {
         do {
             _ = try load(names, environment: environment)
             return nil
         } catch {
-            return String(describing: error).replacing(directory + "/", with: "")
+            var text = String(describing: error)
+            if text.hasPrefix(directory + "/") { text.removeFirst(directory.count + 1) }
+            return text.replacing(directory, with: "DIR")
         }
     }
 }

@@ -60,7 +60,7 @@ import Testing
                 ports:
                   - target: 80
                     mode: everywhere
-            """, message: #"stack.yml:6:11: ports.mode must be ingress or host, got "everywhere""#),
+            """, message: #"stack.yml:6:9: ports.mode must be ingress or host, got "everywhere""#),
         Case(name: "missing image", yaml: """
             services:
               web:
@@ -209,7 +209,7 @@ import Testing
                 deploy:
                   placement:
                     constraints: [node.role]
-            """, message: #"stack.yml:6:24: deploy.placement.constraints: invalid constraint "node.role" (like node.role==manager)"#),
+            """, message: #"stack.yml:6:23: deploy.placement.constraints: invalid constraint "node.role" (like node.role==manager)"#),
         Case(name: "no services", yaml: """
             version: "3.8"
             networks:
@@ -236,7 +236,7 @@ import Testing
     @Test(arguments: cases)
     func refused(_ test: Case) {
         let fixture = ComposeFixture(["stack.yml": test.yaml + "\n"])
-        #expect(fixture.message(environment: test.environment)?.replacing(fixture.directory, with: "DIR") == test.message)
+        #expect(fixture.message(environment: test.environment) == test.message)
     }
 
     @Test func errorInASecondFileNamesThatFile() {
@@ -249,7 +249,6 @@ import Testing
 
     @Test func missingEnvFile() {
         let fixture = ComposeFixture(["stack.yml": "services:\n  web:\n    image: nginx\n    env_file: db.env\n"])
-        #expect(fixture.message()?.replacing(fixture.directory, with: "DIR")
-                == "stack.yml:4:5: cannot read env file DIR/db.env: no such file or not readable")
+        #expect(fixture.message() == "stack.yml:4:5: cannot read env file DIR/db.env: no such file or not readable")
     }
 }

@@ -357,4 +357,27 @@ import Testing
                                             data: "ZGVidWcgPSBmYWxzZQo=")])
         #expect(plan.externalConfigs == [])
     }
+
+    @Test func extensionFieldsAnchorsAndMergeKeys() throws {
+        let fixture = ComposeFixture(["stack.yml": """
+            x-defaults: &defaults
+              image: base:1
+              environment: {MODE: prod}
+              deploy:
+                replicas: 2
+            services:
+              a:
+                <<: *defaults
+              b:
+                <<: *defaults
+                image: other:2
+                x-owner: team-b
+
+            """])
+        let plan = try fixture.load()
+        #expect(plan.services.map { $0.taskTemplate.containerSpec?.image } == ["base:1", "other:2"])
+        #expect(plan.services.map(\.mode) == [.replicas(2), .replicas(2)])
+        #expect(plan.services[1].taskTemplate.containerSpec?.env == ["MODE=prod"])
+        #expect(plan.warnings.isEmpty)
+    }
 }

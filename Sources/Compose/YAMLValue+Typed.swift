@@ -185,6 +185,13 @@ struct Fields {
     func refuse(_ keys: [String], why: String = "") throws(ComposeError) {
         for key in keys {
             guard let entry = self[key] else { continue }
+            // `tty: false`, `dns: []`: asking for nothing is no loss.
+            switch entry.value.kind {
+            case .scalar(let text, .bool) where ["false", "no", "off", "n"].contains(text.lowercased()): continue
+            case .sequence(let items) where items.isEmpty: continue
+            case .mapping(let entries) where entries.isEmpty: continue
+            default: break
+            }
             throw entry.keyPosition.error("\(name(key)) is not supported yet by swarm\(why.isEmpty ? "" : " (\(why))"); remove it from the file")
         }
     }

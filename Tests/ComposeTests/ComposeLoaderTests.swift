@@ -380,4 +380,17 @@ import Testing
         #expect(plan.services[1].taskTemplate.containerSpec?.env == ["MODE=prod"])
         #expect(plan.warnings.isEmpty)
     }
+
+    @Test func refusedKeysAskingForNothingPass() throws {
+        let fixture = ComposeFixture(["stack.yml": """
+            services:
+              web:
+                image: nginx
+                tty: false
+                dns: []
+                sysctls: {}
+
+            """])
+        #expect(try fixture.load().services.count == 1)
+    }
 }

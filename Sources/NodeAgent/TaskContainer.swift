@@ -54,6 +54,7 @@ enum TaskContainer {
         spec.capAdd = source.capabilityAdd ?? []
         spec.capDrop = source.capabilityDrop ?? []
         spec.initProcess = source.`init` ?? false
+        spec.readOnlyRootfs = source.readOnly ?? false
         spec.healthcheck = source.healthcheck.map {
             ImageConfig.Healthcheck(Test: $0.test, Interval: $0.interval, Timeout: $0.timeout, StartPeriod: $0.startPeriod, Retries: $0.retries)
         }

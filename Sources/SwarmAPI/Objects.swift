@@ -130,6 +130,8 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var stopSignal: String?
     public var stopGracePeriod: Int64?
     public var `init`: Bool?
+    /// The container's root filesystem is mounted read-only (compose's `read_only`).
+    public var readOnly: Bool?
     public var capabilityAdd: [String]?
     public var capabilityDrop: [String]?
     /// Overrides the image's HEALTHCHECK; Test ["NONE"] turns it off.

@@ -1,3 +1,4 @@
+import SwarmAPI
 /// Sizes as Docker parses memory values (go-units RAMInBytes): a number,
 /// optionally fractional, then an optional k, m, g, t or p (any case, 1024
 /// based) and an optional `b`/`ib`: `512M`, `1g`, `1.5GiB`, `1048576`.

@@ -1,3 +1,4 @@
+import SwarmAPI
 extension ComposeReader {
     /// One `volumes:` item of a service: short (`data:/var/lib/mysql`,
     /// `./init.sql:/init.sql:ro`, `/cache`) or long (type, source, target,

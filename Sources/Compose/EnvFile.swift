@@ -1,3 +1,4 @@
+import SwarmAPI
 import FoundationEssentials
 
 /// `env_file:` files and the `.env` beside a compose file, read as Docker

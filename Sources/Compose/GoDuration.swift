@@ -1,3 +1,4 @@
+import SwarmAPI
 /// Durations in Go's syntax (`10s`, `1m30s`, `500ms`, `1.5h`), as compose
 /// files write them and Docker parses them with time.ParseDuration.
 enum GoDuration {

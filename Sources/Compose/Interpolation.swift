@@ -1,3 +1,4 @@
+import SwarmAPI
 /// Variable substitution in compose values, as Docker's: `$VAR`, `${VAR}`,
 /// `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`,
 /// `${VAR:+other}`, `${VAR+other}`, `$$` for a literal `$`. Defaults may

@@ -1,3 +1,4 @@
+import SwarmAPI
 /// Splits a `command:` or `entrypoint:` string into words as Docker's
 /// loader does (go-shellwords): blanks separate words, single quotes keep
 /// everything, double quotes keep all but `\"` and `\\`, a backslash outside

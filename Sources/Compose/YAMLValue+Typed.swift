@@ -1,3 +1,4 @@
+import SwarmAPI
 /// Typed reads of a value; `name` is its path in messages
 /// ("deploy.replicas"), `at` where to point (the key, as editors show it).
 extension YAMLValue {

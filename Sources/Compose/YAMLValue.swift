@@ -1,3 +1,4 @@
+import SwarmAPI
 import Yams
 
 /// Where a key or value is in a compose file (1-based, as editors count).
@@ -50,7 +51,7 @@ struct YAMLValue: Sendable {
 extension YAMLValue {
     /// Parses one file's text; a syntax error keeps libyaml's position.
     static func parse(_ text: String, file: String, interpolation: Interpolation) throws(ComposeError) -> YAMLValue? {
-        let node: Node?
+        let node: Yams.Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
@@ -81,7 +82,7 @@ extension YAMLValue {
     }
 
     /// `path` names the value in interpolation errors ("services.web.image").
-    private static func convert(_ node: Node, file: String, path: String, interpolation: Interpolation) throws(ComposeError) -> YAMLValue {
+    private static func convert(_ node: Yams.Node, file: String, path: String, interpolation: Interpolation) throws(ComposeError) -> YAMLValue {
         let here = position(node.mark, file)
         switch node {
         case .scalar(let scalar):

@@ -1,4 +1,5 @@
 @testable import Compose
+import SwarmAPI
 import Testing
 
 /// Durations, sizes and command strings as Docker parses them.

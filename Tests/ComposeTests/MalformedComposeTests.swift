@@ -1,3 +1,4 @@
+import SwarmAPI
 import Compose
 import Testing
 

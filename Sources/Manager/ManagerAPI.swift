@@ -119,7 +119,7 @@ extension ClusterManager {
         var batch = StoreBatch(now: now)
         batch.update(Service.self, id: service.id, expecting: version) { service, index in
             if rollback {
-                guard service.rollBack(at: now, index: index, message: "manually requested rollback") else { return false }
+                guard service.rollBack(at: now, index: index, message: "manually requested rollback", swap: true) else { return false }
                 service.endpoint = endpoint
                 return true
             }

@@ -155,7 +155,8 @@ extension ClusterManager {
         }
         for expression in spec.taskTemplate.placement?.constraints ?? [] {
             do { _ = try Constraint(parsing: expression) } catch {
-                throw APIError.badRequest("rpc error: code = InvalidArgument desc = \(error)")
+                // swarmkit's constraint parser answers a plain error: gRPC's code Unknown.
+                throw APIError.badRequest("rpc error: code = Unknown desc = \(error)")
             }
         }
         for mount in container.mounts ?? [] {

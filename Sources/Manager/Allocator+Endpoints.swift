@@ -1,3 +1,4 @@
+import ClusterStore
 import SwarmAPI
 
 /// A service's endpoint: a VIP in each of its networks (vip mode, the

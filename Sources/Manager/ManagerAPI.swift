@@ -194,11 +194,12 @@ extension ClusterManager {
 
     public func removeNode(_ ref: String, force: Bool) async throws {
         let node = try await self.node(ref)
-        if node.status.state != .down && !force {
-            throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is not down and can't be removed")
-        }
+        // swarmkit's order: a manager is refused first, even with --force.
         if node.spec.role == .manager {
             throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal")
+        }
+        if node.status.state != .down && !force {
+            throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is not down and can't be removed")
         }
         let orphaned = await store.all(SwarmTask.self).filter { $0.nodeID == node.id }
         var batch = StoreBatch(now: clock())

@@ -153,6 +153,11 @@ extension ClusterManager {
         guard let container = spec.taskTemplate.containerSpec, !container.image.isEmpty else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided")
         }
+        // Docker expands {{.Task.Slot}}, {{.Node.Hostname}}, … in these; taken literally they would be silently wrong.
+        let templatable = (container.env ?? []) + [container.hostname ?? ""] + (container.mounts ?? []).compactMap(\.source)
+        if templatable.contains(where: { $0.contains("{{") }) {
+            throw APIError(501, "service templates ({{.Task.Slot}}, {{.Node.Hostname}}, … in --env, --hostname or a mount source) are not supported yet: give the value itself")
+        }
         for expression in spec.taskTemplate.placement?.constraints ?? [] {
             do { _ = try Constraint(parsing: expression) } catch {
                 // swarmkit's constraint parser answers a plain error: gRPC's code Unknown.

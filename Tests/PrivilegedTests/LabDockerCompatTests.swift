@@ -20,7 +20,7 @@ struct LabDockerCompatTests {
         let start = String(format: "%.3f", Date().timeIntervalSince1970 - 1)
 
         try Self.versionAndInfo(docker)
-        if hasDockerSDK { try Self.pythonSDK(lab, docker, scratch: scratch) }
+        if hasDockerSDK { try Self.pythonSDK(docker, scratch: scratch) }
         try Self.nodes(docker)
         let ids = try Self.secretsConfigsAndNetwork(docker, scratch: scratch)
         try Self.services(lab, docker, ids)
@@ -357,7 +357,7 @@ struct LabDockerCompatTests {
 
     // MARK: - Python SDK
 
-    static func pythonSDK(_ lab: LabSwarm, _ docker: LabDocker, scratch: String) throws {
+    static func pythonSDK(_ docker: LabDocker, scratch: String) throws {
         let script = scratch + "/sdk.py"
         try sdkScript.write(toFile: script, atomically: true, encoding: .utf8)
         let result = runProcess("/usr/bin/env", ["python3", script, docker.socket, "3"])

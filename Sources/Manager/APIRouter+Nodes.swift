@@ -12,6 +12,7 @@ extension APIRouter {
         "GET nodes/*": { router, call in try ok(try await router.manager.node(call.ref)) },
         "POST nodes/*/update": { router, call in
             let version = try requireVersion(call)
+            try DockerSpecChecks.node(call.request.body)
             try await router.manager.updateNode(call.ref, version: version, spec: try StrictDecoding.decode(NodeSpec.self, from: call.request.body))
             return HTTPResponse.empty(200)
         },

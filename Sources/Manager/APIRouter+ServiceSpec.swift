@@ -8,6 +8,7 @@ extension APIRouter {
     /// `adjective_surname`) and Docker's defaults filled in.
     static func serviceSpec(from body: [UInt8], generateName: Bool) throws -> ServiceSpec {
         let spec = try StrictDecoding.decode(ServiceSpec.self, from: body, amend: { fields in
+            try DockerSpecChecks.service(fields)
             if generateName, (fields.first { $0.key == "Name" }?.value.stringValue ?? "").isEmpty {
                 fields.removeAll { $0.key == "Name" }
                 fields.append((key: "Name", value: .string(NameGenerator.generate())))

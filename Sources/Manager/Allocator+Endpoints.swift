@@ -1,3 +1,4 @@
+import ClusterStore
 import SwarmAPI
 
 /// A service's endpoint: a VIP in each of its networks (vip mode, the
@@ -97,5 +98,55 @@ extension Allocator {
         let token = claims.isEmpty ? nil : ledger.reserve(owner, claims)
         return (Endpoint(spec: endpointSpec ?? EndpointSpec(mode: "vip"), ports: ports.isEmpty ? nil : ports,
                          virtualIPs: vips.isEmpty ? nil : vips), token)
+    }
+}
+
+/// A rollback (by hand or automatic) puts the previous spec back: its
+/// endpoint must come back too, as swarmkit's allocator does it when a
+/// service's endpoint no longer matches its spec. The API allocates before
+/// it commits; the orchestrator's automatic rollback cannot, so the
+/// allocator catches up with the services it sees out of step.
+extension Allocator {
+    /// Whether the endpoint stored with `service` is not the one its spec
+    /// asks for: another endpoint spec, or VIPs on other networks.
+    static func endpointIsStale(_ service: Service) -> Bool {
+        let wanted = service.spec.endpointSpec ?? EndpointSpec(mode: "vip")
+        guard let endpoint = service.endpoint else {
+            return !(wanted.ports ?? []).isEmpty || (service.spec.taskTemplate.networks ?? []).contains { $0.target != "host" }
+        }
+        if (endpoint.spec ?? EndpointSpec(mode: "vip")) != wanted { return true }
+        guard (wanted.mode ?? "vip") == "vip" else { return endpoint.virtualIPs != nil }
+        let networks = Set((service.spec.taskTemplate.networks ?? []).map(\.target).filter { $0 != "host" })
+        let vips = Set((endpoint.virtualIPs ?? []).map(\.networkID))
+        // The ingress network's VIP comes with an ingress port, which the endpoint spec check above covers.
+        return vips.subtracting(networks).count > (publishesIngress(endpoint) ? 1 : 0) || !networks.isSubset(of: vips)
+    }
+
+    /// Endpoints for the services out of step, added to `batch` (each only
+    /// if the service has not changed since); the services' view and
+    /// ingress membership follow at once, so tasks allocated in the same
+    /// batch join the right networks. Returns the reservations' tokens.
+    func reallocateStaleEndpoints(_ ids: Set<String>, into batch: inout StoreBatch) -> [UInt64] {
+        var tokens: [UInt64] = []
+        for id in ids {
+            guard var service = services[id], Self.endpointIsStale(service) else { continue }
+            do {
+                let (endpoint, token) = try endpoint(serviceID: id, spec: service.spec, current: service.endpoint)
+                if let token { tokens.append(token) }
+                let spec = service.spec, stale = service.endpoint
+                batch.update(Service.self, id: id) { stored, _ in
+                    guard stored.spec == spec, stored.endpoint == stale else { return false }
+                    stored.endpoint = endpoint
+                    return true
+                }
+                service.endpoint = endpoint
+                services[id] = service
+                if Self.publishesIngress(endpoint) { publishingIngress.insert(id) } else { publishingIngress.remove(id) }
+                logger.info("service \(service.spec.name): endpoint reallocated for its spec (rollback)")
+            } catch {
+                logger.error("service \(service.spec.name): its endpoint cannot follow its spec: \(error)")
+            }
+        }
+        return tokens
     }
 }

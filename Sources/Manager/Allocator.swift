@@ -73,13 +73,17 @@ actor Allocator: StoreFollower {
 
     func handle(_ event: StoreEvent) async {
         var fresh: [Fresh] = []
+        var stale: Set<String> = []
         switch event {
         case .snapshot(let snapshot):
             ledger.forgetHeld()
             networks = [:]; services = [:]; nodes = [:]; publishingIngress = []
             if let swarm = snapshot.swarm { configure(swarm) }
             for network in snapshot.networks { track(network) }
-            for service in snapshot.services { track(service) }
+            for service in snapshot.services {
+                track(service)
+                if Self.endpointIsStale(service) { stale.insert(service.id) }
+            }
             for node in snapshot.nodes { track(node) }
             for task in snapshot.tasks {
                 hold(task)
@@ -100,7 +104,9 @@ actor Allocator: StoreFollower {
                     services[service.id] = nil
                     publishingIngress.remove(service.id)
                     ledger.hold(Self.owner(service: service.id), [])
-                case (.service(let service), _): track(service)
+                case (.service(let service), _):
+                    track(service)
+                    if Self.endpointIsStale(service) { stale.insert(service.id) } else { stale.remove(service.id) }
                 case (.node(let node), .deleted):
                     nodes[node.id] = nil
                     ledger.hold(Self.owner(node: node.id), [])
@@ -118,7 +124,7 @@ actor Allocator: StoreFollower {
             for line in ledger.doubled { logger.error("a number is held twice: \(line)") }
             ledger.doubled = []
         }
-        await allocate(fresh)
+        await allocate(fresh, staleEndpoints: stale)
     }
 
     static func needsAllocation(_ task: SwarmTask) -> Bool {
@@ -204,13 +210,15 @@ actor Allocator: StoreFollower {
 
     // MARK: - Allocating
 
-    /// One batch: numbers for networks that have none (the ingress network
+    /// One batch: endpoints that no longer match their service's spec (a
+    /// rollback), numbers for networks that have none (the ingress network
     /// made at init), addresses for new tasks, load-balancer addresses for
     /// ready nodes once the ingress network is in use.
-    private func allocate(_ fresh: [Fresh]) async {
+    private func allocate(_ fresh: [Fresh], staleEndpoints: Set<String> = []) async {
         let now = clock()
         var batch = StoreBatch(now: now)
-        var tokens: [UInt64] = []
+        // First: the tasks below join ingress or not by their service's endpoint.
+        var tokens = reallocateStaleEndpoints(staleEndpoints, into: &batch)
         var numbered: [String: SwarmNetwork] = [:]
         for network in networks.values where network.subnet == nil && ledger.subnets[network.id] == nil {
             do {

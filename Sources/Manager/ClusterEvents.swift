@@ -3,8 +3,8 @@ import Formatting
 import SwarmAPI
 
 /// One event in Docker's shape (`GET /events`): what changed, on which
-/// object, when. Only swarm-scoped types: `service` and `node` (Docker
-/// emits no task events either).
+/// object, when. Only swarm-scoped types: `service`, `node`, `network`,
+/// `secret` and `config` (Docker emits no task events either).
 public struct ClusterEvent: Sendable, Equatable {
     public var type: String
     public var action: String
@@ -23,7 +23,8 @@ public struct ClusterEvent: Sendable, Equatable {
 }
 
 /// The swarm's events, from the store's watch: services and nodes created,
-/// updated (with Docker's `.old`/`.new` attributes) and removed. The recent
+/// updated (with Docker's `.old`/`.new` attributes) and removed; networks,
+/// secrets and configs created and removed (secrets and configs updated). The recent
 /// ones are kept for `--since`; readers get the new ones as they come.
 public actor ClusterEvents {
     /// How many past events `--since` can reach.
@@ -101,8 +102,21 @@ public actor ClusterEvents {
             case .deleted: emit("network", "remove", network.id, ["name": network.spec.name], Timestamp.now())
             case .updated: return
             }
+        case .secret(let secret):
+            emit("secret", Self.verb(change.action), secret.id, ["name": secret.spec.name], change.action == .deleted ? Timestamp.now() : secret.updatedAt)
+        case .config(let config):
+            emit("config", Self.verb(change.action), config.id, ["name": config.spec.name], change.action == .deleted ? Timestamp.now() : config.updatedAt)
         default:
             return
+        }
+    }
+
+    /// Docker's action for a change of a secret or config (its labels are all an update can change).
+    static func verb(_ action: StoreChange.Action) -> String {
+        switch action {
+        case .created: "create"
+        case .updated: "update"
+        case .deleted: "remove"
         }
     }
 

@@ -119,7 +119,7 @@ extension ClusterManager {
         var batch = StoreBatch(now: now)
         batch.update(Service.self, id: service.id, expecting: version) { service, index in
             if rollback {
-                guard service.rollBack(at: now, index: index, message: "manually requested rollback") else { return false }
+                guard service.rollBack(at: now, index: index, message: "manually requested rollback", swap: true) else { return false }
                 service.endpoint = endpoint
                 return true
             }
@@ -153,9 +153,15 @@ extension ClusterManager {
         guard let container = spec.taskTemplate.containerSpec, !container.image.isEmpty else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided")
         }
+        // Docker expands {{.Task.Slot}}, {{.Node.Hostname}}, … in these; taken literally they would be silently wrong.
+        let templatable = (container.env ?? []) + [container.hostname ?? ""] + (container.mounts ?? []).compactMap(\.source)
+        if templatable.contains(where: { $0.contains("{{") }) {
+            throw APIError(501, "service templates ({{.Task.Slot}}, {{.Node.Hostname}}, … in --env, --hostname or a mount source) are not supported yet: give the value itself")
+        }
         for expression in spec.taskTemplate.placement?.constraints ?? [] {
             do { _ = try Constraint(parsing: expression) } catch {
-                throw APIError.badRequest("rpc error: code = InvalidArgument desc = \(error)")
+                // swarmkit's constraint parser answers a plain error: gRPC's code Unknown.
+                throw APIError.badRequest("rpc error: code = Unknown desc = \(error)")
             }
         }
         for mount in container.mounts ?? [] {
@@ -193,11 +199,12 @@ extension ClusterManager {
 
     public func removeNode(_ ref: String, force: Bool) async throws {
         let node = try await self.node(ref)
-        if node.status.state != .down && !force {
-            throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is not down and can't be removed")
-        }
+        // swarmkit's order: a manager is refused first, even with --force.
         if node.spec.role == .manager {
             throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal")
+        }
+        if node.status.state != .down && !force {
+            throw APIError.badRequest("rpc error: code = FailedPrecondition desc = node \(node.id) is not down and can't be removed")
         }
         let orphaned = await store.all(SwarmTask.self).filter { $0.nodeID == node.id }
         var batch = StoreBatch(now: clock())

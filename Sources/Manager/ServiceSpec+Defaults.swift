@@ -22,6 +22,13 @@ extension ServiceSpec {
         restart.maxAttempts = restart.maxAttempts ?? 0
         spec.taskTemplate.restartPolicy = restart
         spec.taskTemplate.runtime = spec.taskTemplate.runtime ?? "container"
+        // Docker's mount has `ReadOnly bool omitempty`: the SDK's explicit false is not shown.
+        let mounts = spec.taskTemplate.containerSpec?.mounts?.map { mount in
+            var mount = mount
+            if mount.readOnly == false { mount.readOnly = nil }
+            return mount
+        }
+        spec.taskTemplate.containerSpec?.mounts = mounts
         spec.updateConfig = Self.filled(spec.updateConfig)
         spec.rollbackConfig = Self.filled(spec.rollbackConfig)
         spec.endpointSpec = EndpointSpec(mode: spec.endpointSpec?.mode ?? "vip", ports: spec.endpointSpec?.ports.flatMap { $0.isEmpty ? nil : $0 })

@@ -17,12 +17,12 @@ public struct Constraint: Hashable, Sendable {
     public init(parsing expression: String) throws {
         let ops: [Operator] = [.equal, .notEqual]
         guard let (op, range) = ops.lazy.compactMap({ op in expression.firstRange(of: op.rawValue).map { (op, $0) } }).first else {
-            throw ParseError(description: "constraint expected one operator from ==, !=: \(expression)")
+            throw ParseError(description: "constraint expected one operator from ==, !=")
         }
         let key = expression[..<range.lowerBound].trimmingCharacters(in: " ")
         let value = expression[range.upperBound...].trimmingCharacters(in: " ")
         guard !value.contains("=") && !value.contains("!") else {
-            throw ParseError(description: "constraint expected one operator from ==, !=: \(expression)")
+            throw ParseError(description: "constraint expected one operator from ==, !=")
         }
         guard Self.fixedKeys.contains(key.lowercased()) || Self.labelPrefixes.contains(where: { key.hasPrefix($0) && key.count > $0.count }) else {
             throw ParseError(description: "constraint key \(key) is not supported: use node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>")

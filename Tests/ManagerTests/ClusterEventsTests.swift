@@ -13,6 +13,28 @@ struct ClusterEventsTests {
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
+    @Test func secretsAndConfigsCreatedAndRemoved() async throws {
+        let cluster = try await ClusterFixture(nodes: 1)
+        let router = APIRouterTests.router(cluster)
+        let recording = Task { await router.events.record(cluster.store) }
+        defer { recording.cancel() }
+        let secret = try await cluster.manager.createSecretObject(SwarmSecret.self, SecretSpec(name: "db", data: "aHVudGVyMg=="))
+        let config = try await cluster.manager.createSecretObject(SwarmConfig.self, SecretSpec(name: "app", data: "Y2ZnCg=="))
+        try await cluster.manager.removeSecretObject(SwarmSecret.self, "db")
+        try await cluster.manager.removeSecretObject(SwarmConfig.self, "app")
+        var history: [ClusterEvent] = []
+        for _ in 0..<500 {
+            history = await router.events.history
+            if history.count >= 4 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // Docker's: the value is never in an event, the name is.
+        #expect(history.map { "\($0.type) \($0.action) \($0.actorID) \($0.attributes)" } == [
+            "secret create \(secret) [\"name\": \"db\"]", "config create \(config) [\"name\": \"app\"]",
+            "secret remove \(secret) [\"name\": \"db\"]", "config remove \(config) [\"name\": \"app\"]",
+        ])
+    }
+
     @Test func servicesAndNodesCreatedUpdatedRemoved() async throws {
         let cluster = try await ClusterFixture(nodes: 1)
         let router = APIRouterTests.router(cluster)

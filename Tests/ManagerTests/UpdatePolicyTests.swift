@@ -129,7 +129,7 @@ import SwarmAPI
         #expect(try await cluster.manager.service(old.id).updateStatus?.state == "completed")
     }
 
-    @Test func manualRollbackAndNoSecondOne() async throws {
+    @Test func manualRollbackSwapsWithThePreviousSpec() async throws {
         let cluster = try await ClusterFixture(nodes: 2)
         let old = try await service(cluster, replicas: 2) { _ in }
         let new = try await update(cluster, old, env: "V=2")
@@ -143,9 +143,12 @@ import SwarmAPI
         await #expect(throws: (any Error).self) {
             _ = try await cluster.manager.updateService(old.id, version: back.version.index + 100, spec: back.spec, rollback: true)
         }
+        // As Docker's: the spec left is the previous one, a second rollback goes forward again.
+        #expect(back.previousSpec == new.spec && back.previousSpecIndex == new.specIndex)
         let latest = try await cluster.manager.service(old.id)
-        await #expect(throws: (any Error).self) {
-            _ = try await cluster.manager.updateService(old.id, version: latest.version.index, spec: latest.spec, rollback: true)
-        }
+        let forward = try await cluster.manager.updateService(old.id, version: latest.version.index, spec: latest.spec, rollback: true)
+        #expect(forward.spec == new.spec && forward.specIndex == new.specIndex && forward.previousSpec == old.spec)
+        try await cluster.settle()
+        #expect(await cluster.running(old.id).allSatisfy { $0.spec.containerSpec?.env == ["V=2"] })
     }
 }

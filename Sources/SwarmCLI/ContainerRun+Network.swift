@@ -12,7 +12,7 @@ import SystemCalls
 extension ContainerCommand.Run {
     /// Sets the spec up to join the attachment's namespace; returns the
     /// attachment and the container's name (the name other containers resolve).
-    func attach(_ spec: inout ContainerSpec, runtime: ContainerRuntime) async throws -> (attachment: String, name: String) {
+    func attach(_ spec: inout Containers.ContainerSpec, runtime: ContainerRuntime) async throws -> (attachment: String, name: String) {
         let chosen = name ?? NameGenerator.generate(taken: Set(runtime.list(all: true).map(\.name)))
         let answer = try await APIClient.with(host: "unix://" + DaemonPaths.socket(global.stateDir)) { client in
             let reply = try await client.post("/attachments", AttachmentRequest(network: network, containerName: chosen))

@@ -1,3 +1,4 @@
+import NodeAgent
 import SwarmAPI
 
 /// A container attached by hand to an overlay network is wired as a task

@@ -75,10 +75,10 @@ struct LabAttachTests {
 
         // Not attachable, unknown: one line, exit 1, nothing left behind.
         let closed = lab.swarm("node1", "container", "run", "--rm", "--network", "closed", "busybox", "true")
-        #expect(closed.status == 1 && closed.stderr == "Error response from daemon: Could not attach to network closed: rpc error: code = PermissionDenied desc = network closed not manually attachable\n",
+        #expect(closed.status == 1 && closed.stderr == "swarm: Error response from daemon: Could not attach to network closed: rpc error: code = PermissionDenied desc = network closed not manually attachable\n",
                 "\(closed.stderr)")
         let unknown = lab.swarm("node1", "container", "run", "--rm", "--network", "nope", "busybox", "true")
-        #expect(unknown.status == 1 && unknown.stderr == "Error response from daemon: network nope not found\n", "\(unknown.stderr)")
+        #expect(unknown.status == 1 && unknown.stderr == "swarm: Error response from daemon: network nope not found\n", "\(unknown.stderr)")
         #expect(clean(), "\(leftovers())")
 
         // Nothing attached any more: the network can go.

@@ -13,8 +13,12 @@ extension ContainerCommand.Run {
     /// Sets the spec up to join the attachment's namespace; returns the
     /// attachment and the container's name (the name other containers resolve).
     func attach(_ spec: inout Containers.ContainerSpec, runtime: ContainerRuntime) async throws -> (attachment: String, name: String) {
+        let socket = DaemonPaths.socket(global.stateDir)
+        guard FileManager.default.fileExists(atPath: socket) else {
+            throw RuntimeError.badInput("unknown network \(network): use none or host (an overlay network needs this node in a swarm: no swarm daemon at \(socket))")
+        }
         let chosen = name ?? NameGenerator.generate(taken: Set(runtime.list(all: true).map(\.name)))
-        let answer = try await APIClient.with(host: "unix://" + DaemonPaths.socket(global.stateDir)) { client in
+        let answer = try await APIClient.with(host: "unix://" + socket) { client in
             let reply = try await client.post("/attachments", AttachmentRequest(network: network, containerName: chosen))
             return try APIJSON.decode(NodeAttachmentAnswer.self, from: reply.body)
         }

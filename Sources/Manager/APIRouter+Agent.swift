@@ -16,5 +16,12 @@ extension APIRouter {
             let since = call.query("since").flatMap(UInt64.init)
             return try ok(try await router.manager.assignments(nodeID: call.node!, since: since))
         },
+        "POST agent/attachments": { router, call in
+            try ok(try await router.manager.attachContainer(nodeID: call.node!, try APIJSON.decode(AttachmentRequest.self, from: call.request.body)))
+        },
+        "DELETE agent/attachments/*": { router, call in
+            try await router.manager.detachContainer(nodeID: call.node!, attachmentID: call.parts[2])
+            return HTTPResponse.empty(204)
+        },
     ]
 }

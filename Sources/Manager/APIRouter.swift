@@ -122,7 +122,7 @@ public struct APIRouter: Sendable {
         var pattern = parts
         if pattern.count >= 2, ["nodes", "services", "tasks", "networks", "secrets", "configs"].contains(pattern[0]), pattern[1] != "create",
            !(method == "POST" && pattern == ["networks", "prune"]) { pattern[1] = "*" }
-        if pattern.count == 3, pattern[0] == "agent", ["secrets", "configs"].contains(pattern[1]) { pattern[2] = "*" }
+        if pattern.count == 3, pattern[0] == "agent", ["secrets", "configs", "attachments"].contains(pattern[1]) { pattern[2] = "*" }
         return method + " " + pattern.joined(separator: "/")
     }
 

@@ -154,6 +154,8 @@ actor Allocator: StoreFollower {
         if let cidr = node.ingressAddress, let ingress = ingressNetwork, let address = IPv4Subnet.address(OverlayAddress.withoutPrefix(cidr)) {
             claims.insert(.address(network: ingress.id, address))
         }
+        // Its attached containers' addresses (`Allocator+Attachments.swift`).
+        claims.formUnion(Self.claims(of: node.attachments))
         ledger.hold(Self.owner(node: node.id), claims)
     }
 
@@ -263,7 +265,7 @@ actor Allocator: StoreFollower {
         if !publishingIngress.isEmpty, let ingress = ingressNetwork.map({ numbered[$0.id] ?? $0 }),
            let subnet = ingress.subnet.flatMap(IPv4Subnet.init) {
             for node in nodes.values where node.status.state == .ready && node.ingressAddress == nil
-                && ledger.holds(Self.owner(node: node.id)).isEmpty && !ledger.isReserving(Self.owner(node: node.id)) {
+                && !holdsAddress(node: node.id, in: ingress.id) && !ledger.isReserving(Self.owner(node: node.id)) {
                 guard let address = nextAddress(in: ingress.id, subnet) else {
                     logger.error("node \(node.id): the ingress network has no address left for its load balancer")
                     break

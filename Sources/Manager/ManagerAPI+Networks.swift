@@ -98,6 +98,9 @@ extension ClusterManager {
             if let task = await store.all(SwarmTask.self).first(where: { Self.uses($0, id) }) { throw Self.networkInUse(id, task: task.id) }
             batch.requireNone(Service.self, failing: Self.networkInUse(id, service: "")) { Self.uses($0, id) }
             batch.requireNone(SwarmTask.self, failing: Self.networkInUse(id, task: "")) { Self.uses($0, id) }
+            // A container attached by hand (Docker's attachment task).
+            if let attachment = Self.attachment(to: id, in: await store.all(Node.self)) { throw Self.networkInUse(id, task: attachment.id) }
+            batch.requireNone(Node.self, failing: Self.networkInUse(id, task: "")) { Self.attachment(to: id, in: [$0]) != nil }
         }
         batch.delete(SwarmNetwork.self, id: id)
         try await commit(batch)
@@ -105,10 +108,11 @@ extension ClusterManager {
 
     /// Every network no service or task uses (not the ingress network); their names.
     public func pruneNetworks() async throws -> [String] {
-        let services = await store.all(Service.self), tasks = await store.all(SwarmTask.self)
+        let services = await store.all(Service.self), tasks = await store.all(SwarmTask.self), nodes = await store.all(Node.self)
         var removed: [String] = []
         for network in await store.all(SwarmNetwork.self) where network.spec.ingress != true {
-            guard !services.contains(where: { Self.uses($0, network.id) }), !tasks.contains(where: { Self.uses($0, network.id) }) else { continue }
+            guard !services.contains(where: { Self.uses($0, network.id) }), !tasks.contains(where: { Self.uses($0, network.id) }),
+                  Self.attachment(to: network.id, in: nodes) == nil else { continue }
             do {
                 try await removeNetwork(network.id)
                 removed.append(network.spec.name)

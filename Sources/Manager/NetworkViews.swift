@@ -21,6 +21,8 @@ struct NetworkViews {
         var names: [String]
     }
     private var endpoints: [String: TaskEndpoint] = [:]
+    /// Per node, the IDs of its attached containers (their endpoints are in `endpoints`, keyed by attachment ID).
+    private var attachmentsOfNode: [String: Set<String>] = [:]
     private var endpointsOfNetwork: [String: Set<String>] = [:]
     /// Per node, per network: how many of its live tasks are on it.
     private var networksOfNode: [String: [String: Int]] = [:]
@@ -89,6 +91,7 @@ struct NetworkViews {
                 balancers[node.id] = balancer
                 if let ingressID { dirtyNetworks.insert(ingressID) }
             }
+            attach(node.id, deleted ? [] : node.attachments ?? [])
             if deleted { nodeChangedAt[node.id] = nil }
         case .service(let service):
             let bound = deleted ? nil : Self.bound(service, ingressID: ingressID)
@@ -106,6 +109,28 @@ struct NetworkViews {
             if let endpoint { place(task.id, endpoint) }
             endpoints[task.id] = endpoint
         }
+    }
+
+    /// A node's attached containers are endpoints of their networks as its
+    /// tasks are: peers learn their addresses, and the node sees the network.
+    private mutating func attach(_ node: String, _ attachments: [ContainerAttachment]) {
+        let old = attachmentsOfNode[node] ?? []
+        guard !old.isEmpty || !attachments.isEmpty else { return }
+        var kept: Set<String> = []
+        for attachment in attachments {
+            kept.insert(attachment.id)
+            let endpoint = TaskEndpoint(serviceID: "", node: node,
+                                        addresses: [attachment.networkID: OverlayAddress.withoutPrefix(attachment.address)],
+                                        running: true, names: attachment.containerName.map { [$0] } ?? [])
+            guard endpoints[attachment.id] != endpoint else { continue }
+            if let previous = endpoints[attachment.id] { unplace(attachment.id, previous) }
+            place(attachment.id, endpoint)
+            endpoints[attachment.id] = endpoint
+        }
+        for id in old.subtracting(kept) {
+            if let previous = endpoints.removeValue(forKey: id) { unplace(id, previous) }
+        }
+        attachmentsOfNode[node] = kept.isEmpty ? nil : kept
     }
 
     private mutating func place(_ taskID: String, _ endpoint: TaskEndpoint) {
@@ -195,7 +220,7 @@ struct NetworkViews {
         guard let network = networks[id] else { return nil }
         var list: [OverlayEndpoint] = (endpointsOfNetwork[id] ?? []).compactMap { taskID in
             guard let endpoint = endpoints[taskID], let address = endpoint.addresses[id] else { return nil }
-            return OverlayEndpoint(address: address, nodeAddr: nodeAddr[endpoint.node] ?? "", taskID: taskID, serviceID: endpoint.serviceID,
+            return OverlayEndpoint(address: address, nodeAddr: nodeAddr[endpoint.node] ?? "", taskID: taskID, serviceID: endpoint.serviceID.isEmpty ? nil : endpoint.serviceID,
                                    names: endpoint.names, running: endpoint.running)
         }
         if id == ingressID {

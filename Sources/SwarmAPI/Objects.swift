@@ -82,6 +82,8 @@ public struct Node: Codable, Hashable, Sendable {
     /// given by the allocator once a service publishes an ingress port (not
     /// in Docker's API: swarmkit keeps it in the node's attachments).
     public var ingressAddress: String?
+    /// Containers attached to overlay networks on this node (`container run --network`), with their addresses.
+    public var attachments: [ContainerAttachment]?
     public init(id: String, version: ObjectVersion, createdAt: Timestamp, updatedAt: Timestamp, spec: NodeSpec,
                 description: NodeDescription, status: NodeStatus, managerStatus: ManagerStatus? = nil) {
         self.id = id; self.version = version; self.createdAt = createdAt; self.updatedAt = updatedAt

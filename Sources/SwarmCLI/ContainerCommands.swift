@@ -43,7 +43,8 @@ extension ContainerCommand {
         @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, ALL).") var capDrop: [String] = []
         @Flag(name: .customLong("read-only"), help: "Mount the root file system read-only.") var readOnly = false
         @Flag(name: .customLong("init"), help: "Run an init as PID 1 that forwards signals and reaps zombies.") var initProcess = false
-        @Option(help: "Network: none (own namespace, loopback only) or host.") var network: String = "none"
+        @Option(help: "Network: none (own namespace, loopback only), host, or an attachable overlay network of the swarm (name or ID).")
+        var network: String = "none"
         @Option(name: [.customShort("m"), .long], help: "Memory limit (e.g. 64m); needs the cgroup v2 memory controller.")
         var memory: String?
         @Option(help: "CPU limit (e.g. 0.5); needs the cgroup v2 cpu controller.") var cpus: String?
@@ -99,10 +100,8 @@ extension ContainerCommand {
             spec.capDrop = capDrop
             spec.readOnlyRootfs = readOnly
             spec.initProcess = initProcess
-            guard let mode = NetworkMode(rawValue: network) else {
-                throw RuntimeError.badInput("unknown network \(network): use none or host")
-            }
-            spec.network = mode
+            // Any other name is a swarm network, attached in `run` (ContainerRun+Network.swift).
+            spec.network = NetworkMode(rawValue: network) ?? .none
             spec.resources.memoryBytes = try memory.map(Resources.parseMemory)
             spec.resources.nanoCPUs = try cpus.map(Resources.parseCPUs)
             spec.resources.pidsLimit = pidsLimit
@@ -130,7 +129,7 @@ extension ContainerCommand {
         }
 
         func run() async throws {
-            let spec = try spec()
+            var spec = try spec()
             let runtime = try global.runtime()
             if let image = spec.image {
                 guard ["missing", "always", "never"].contains(pull) else {
@@ -145,13 +144,25 @@ extension ContainerCommand {
                     try await pullImage(reference, store: runtime.images, registry: registry, output: 2)
                 }
             }
+            let overlay = NetworkMode(rawValue: network) == nil ? try await attach(&spec, runtime: runtime) : nil
             if detach {
-                let container = try runtime.run(spec, name: name)
+                // The node's daemon releases the attachment when the container ends.
+                let container: StartedContainer
+                do { container = try runtime.run(spec, name: name ?? overlay?.name) } catch {
+                    if let overlay { await release(overlay.attachment) }
+                    throw error
+                }
                 container.detach()
                 print(container.id)
                 return
             }
-            let container = try runtime.run(spec, name: name, attach: .init(stdout: 1, stderr: 2))
+            let container: StartedContainer
+            do {
+                container = try runtime.run(spec, name: name ?? overlay?.name, attach: .init(stdout: 1, stderr: 2))
+            } catch {
+                if let overlay { await release(overlay.attachment) }
+                throw error
+            }
             // Like `docker run` (--sig-proxy): signals to the CLI go to the container.
             let proxies = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2].map { signal in
                 Glibc.signal(signal, SIG_IGN)
@@ -162,6 +173,7 @@ extension ContainerCommand {
             }
             let status = container.wait()
             proxies.forEach { $0.cancel() }
+            if let overlay { await release(overlay.attachment) }
             throw ExitCode(status?.exitCode ?? 1)
         }
     }

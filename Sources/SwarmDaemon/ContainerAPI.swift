@@ -14,10 +14,13 @@ import SystemCalls
 /// manager's routes; nil for any other path.
 struct ContainerAPI: Sendable {
     let runtime: ContainerRuntime
+    /// `container run --network NAME`'s attachments (`NodeAttachments.swift`).
+    let attachments: NodeAttachments
     let execs = ExecRegistry()
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse? {
         guard request.isUnixSocket else { return nil }
+        if let response = await attachments.handle(request) { return response }
         let parts = APIRouter.unversioned(request.path).split(separator: "/").map(String.init)
         let method = request.method == "HEAD" ? "GET" : request.method
         guard parts.count == 3, ["containers", "exec"].contains(parts[0]) else { return nil }

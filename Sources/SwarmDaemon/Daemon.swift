@@ -52,7 +52,8 @@ enum Daemon {
         var clusterMetrics: ClusterMetrics?
         // Recorded always (a few counters), served with --metrics-addr.
         let metrics = DaemonMetrics()
-        let containers = ContainerAPI(runtime: runtime)
+        let attachments = NodeAttachments(runtime: runtime)
+        let containers = ContainerAPI(runtime: runtime, attachments: attachments)
         if config.role == .manager {
             (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
                                                         containers: containers, metrics: metrics)
@@ -102,6 +103,7 @@ enum Daemon {
         // Everything the daemon runs is a child of this group, and the first
         // SIGTERM or SIGINT cancels it all. Containers keep running (their
         // monitors own them) and the next daemon re-adopts them.
+        await attachments.connect(link: link, networking: networking, engine: engine)
         let signals = terminationSignals()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await agent.run() }

@@ -12,6 +12,8 @@ actor NodeNetworking: TaskNetworking {
     let overlay: OverlayDataPath
     let mesh: ServiceMesh
     private var adopted = false
+    /// The last views the manager sent, by network ID (an attachment waits for its own endpoint there).
+    private(set) var views: [String: NetworkView] = [:]
 
     init(overlay: OverlayDataPath, mesh: ServiceMesh = ServiceMesh()) {
         self.overlay = overlay
@@ -19,6 +21,7 @@ actor NodeNetworking: TaskNetworking {
     }
 
     func update(_ networks: [NetworkView]) async {
+        views = Dictionary(networks.map { ($0.network.id, $0) }, uniquingKeysWith: { $1 })
         await overlay.update(networks)
         await mesh.update(networks, node: await overlay.nodeWiring)
         // Tasks the overlay found wired after a restart get their DNS server and rules back.
@@ -51,7 +54,10 @@ actor NodeNetworking: TaskNetworking {
         await overlay.removeAll()
     }
 
+    /// Tasks only: attached containers are `NodeAttachments`' to release.
     func wiredTaskIDs() async -> Set<String> {
-        await overlay.wiredTaskIDs()
+        var ids = await overlay.wiredTaskIDs()
+        for id in ids where await overlay.wired(id).map(Self.isAttachment) == true { ids.remove(id) }
+        return ids
     }
 }

@@ -102,8 +102,10 @@ extension ClusterManager {
     func updateSecretObject<T: SecretObject>(_ type: T.Type, _ ref: String, version: UInt64, spec: SecretSpec) async throws {
         let object = try await secretObject(T.self, ref)
         // Docker's CLI sends the spec back whole: a config's unchanged data is no change.
-        let storedData = await store.get(T.self, id: object.id)?.spec.data
-        guard spec.name == object.spec.name, spec.data == nil || (!T.sealed && spec.data == storedData) else {
+        // (`stack deploy` sends a secret's data again: the same value is no change either.)
+        let stored = await store.get(T.self, id: object.id)?.spec.data
+        let storedData = T.sealed ? stored.flatMap { try? vault.open($0) } : stored
+        guard spec.name == object.spec.name, spec.data == nil || spec.data == storedData else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = only updates to Labels are allowed")
         }
         var batch = StoreBatch(now: clock())

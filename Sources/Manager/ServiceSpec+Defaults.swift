@@ -22,6 +22,8 @@ extension ServiceSpec {
         restart.maxAttempts = restart.maxAttempts ?? 0
         spec.taskTemplate.restartPolicy = restart
         spec.taskTemplate.runtime = spec.taskTemplate.runtime ?? "container"
+        // Go's uint64 with no omitempty: Docker always shows it.
+        spec.taskTemplate.forceUpdate = spec.taskTemplate.forceUpdate ?? 0
         // Docker's mount has `ReadOnly bool omitempty`: the SDK's explicit false is not shown.
         let mounts = spec.taskTemplate.containerSpec?.mounts?.map { mount in
             var mount = mount

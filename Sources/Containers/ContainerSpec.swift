@@ -2,6 +2,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import OCIImages
+import SwarmAPI
 import SystemCalls
 
 /// What to run and how to isolate it: everything a container needs from its
@@ -139,20 +140,10 @@ public struct Resources: Codable, Equatable, Sendable {
 
     /// Docker's size syntax: 64m, 1g, 512k, 100b, 64mb, plain bytes.
     public static func parseBytes(_ text: String) throws -> Int64 {
-        let lower = text.lowercased().filter { !$0.isWhitespace }
-        let units: [(String, Int64)] = [("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10),
-                                        ("t", 1 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
-        var number = lower, multiplier: Int64 = 1
-        for (suffix, value) in units where lower.hasSuffix(suffix) {
-            number = String(lower.dropLast(suffix.count))
-            multiplier = value
-            break
-        }
-        guard let value = Double(number), value >= 0, value.isFinite,
-              value * Double(multiplier) < Double(Int64.max) else {
+        guard let value = ByteSize.parse(text.filter { !$0.isWhitespace }), value >= 0 else {
             throw RuntimeError.badInput("invalid size \(text): use a number with an optional unit b, k, m or g (e.g. 64m)")
         }
-        return Int64(value * Double(multiplier))
+        return value
     }
 
     public static func parseMemory(_ text: String) throws -> Int64 {
@@ -231,19 +222,8 @@ public struct HealthSettings: Codable, Equatable, Sendable {
 /// Go duration strings as Docker's flags take them: "30s", "1m30s", "200ms", "1h".
 public enum Durations {
     public static func parse(_ text: String) throws -> Int64 {
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-        var rest = Substring(text), total: Double = 0
-        guard !rest.isEmpty else { throw bad(text) }
-        if rest == "0" { return 0 }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard let value = Double(number) else { throw bad(text) }
-            rest = rest.dropFirst(number.count)
-            guard let unit = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else { throw bad(text) }
-            rest = rest.dropFirst(unit.0.count)
-            total += value * unit.1
-        }
-        return Int64(total)
+        guard let value = GoDuration.parse(text), value >= 0 else { throw bad(text) }
+        return value
     }
 
     static func bad(_ text: String) -> RuntimeError {

@@ -1,9 +1,8 @@
-import SwarmAPI
-/// Durations in Go's syntax (`10s`, `1m30s`, `500ms`, `1.5h`), as compose
-/// files write them and Docker parses them with time.ParseDuration.
-enum GoDuration {
+/// Durations in Go's syntax (`10s`, `1m30s`, `500ms`, `1.5h`), as Docker's
+/// flags and compose files write them and Docker parses them with time.ParseDuration.
+public enum GoDuration {
     /// Nanoseconds, or nil when `text` is not a Go duration.
-    static func parse(_ text: String) -> Int64? {
+    public static func parse(_ text: String) -> Int64? {
         var characters = Substring(text)
         var negative = false
         if characters.first == "-" || characters.first == "+" {

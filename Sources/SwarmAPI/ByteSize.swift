@@ -1,9 +1,8 @@
-import SwarmAPI
-/// Sizes as Docker parses memory values (go-units RAMInBytes): a number,
+/// Sizes as Docker parses memory values (its flags and compose files) (go-units RAMInBytes): a number,
 /// optionally fractional, then an optional k, m, g, t or p (any case, 1024
 /// based) and an optional `b`/`ib`: `512M`, `1g`, `1.5GiB`, `1048576`.
-enum ByteSize {
-    static func parse(_ text: String) -> Int64? {
+public enum ByteSize {
+    public static func parse(_ text: String) -> Int64? {
         var rest = Substring(text)
         let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         guard !number.isEmpty, let value = Double(number) else { return nil }
@@ -15,7 +14,7 @@ enum ByteSize {
             if rest.first == "i" || rest.first == "I" { rest = rest.dropFirst() }
         }
         if rest.first == "b" || rest.first == "B" { rest = rest.dropFirst() }
-        guard rest.isEmpty else { return nil }
+        guard rest.isEmpty, value * multiplier < 9.2e18 else { return nil }
         return Int64(value * multiplier)
     }
 

@@ -28,7 +28,7 @@ struct LabExampleAppTests {
         let nodes = lab.cluster.record.nodes
         let client = try #require(lab.cluster.record.client)
         func ok(_ result: ProcessResult, _ what: String) { #expect(result.status == 0, "\(what): \(result.stdout) \(result.stderr)") }
-        for image in ["web", "database"] {
+        for image in ["web", "database", "visualizer"] {
             let loaded = lab.swarm("node1", "image", "load", "-i", "\(out)/\(image).tar")
             try #require(loaded.status == 0, "load \(image): \(loaded.stderr)")
             #expect(loaded.stdout.contains("login-app/\(image):1"), "\(loaded.stdout)")
@@ -38,7 +38,8 @@ struct LabExampleAppTests {
         let byHand = LoginAppByHand(example: Self.example)
         ok(lab.swarm("node1", byHand.network), "network")
         ok(lab.swarm("node1", byHand.database), "database")
-        #expect(waitUntil(90) { lab.spread("login_app_database") == ["node1": 1] && databaseHealthy(lab) },
+        // Its task counts as running once its health check passes (Docker's rule).
+        #expect(waitUntil(90) { lab.spread("login_app_database") == ["node1": 1] },
                 "the database is up and healthy: \(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_database").stdout)")
         ok(lab.swarm("node1", byHand.web), "web")
         #expect(lab.converged("login_app_web", ["node1": 1, "node2": 1, "node3": 1], within: 60),
@@ -74,25 +75,44 @@ struct LabExampleAppTests {
         ok(lab.swarm("node1", "service", "update", "--force", "-d", "login_app_database"), "update --force")
         #expect(waitUntil(90) {
             let now = runningTaskIDs(lab, "login_app_database")
-            return now.count == 1 && now != before && databaseHealthy(lab)
+            return now.count == 1 && now != before && lab.spread("login_app_database") == ["node1": 1]
         }, "a new, healthy database task: \(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_database").stdout)")
         var page = ""
         #expect(waitUntil(30) { page = curl(nodes[2].address).stdout; return page.contains("<li>alice ") }, "alice after the update: \(page)")
         #expect(page.contains("<h2>Users (1)</h2>"), "\(page)")
 
+        // The visualizer the seed's way: a service on the manager, its socket mounted, the page on 8080 from every node.
+        ok(lab.swarm("node1", byHand.defaultNetwork), "default network")
+        ok(lab.swarm("node1", byHand.visualizer(socket: nodes[0].socket)), "visualizer")
+        #expect(lab.converged("login_app_visualizer", ["node1": 1], within: 60),
+                "\(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_visualizer").stdout)")
+        func board() -> String { runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-m", "5",
+                                                          "http://\(nodes[2].address):8080/state"]).stdout }
+        let webID = lab.swarm("node1", "service", "inspect", "--format", "{{.ID}}", "login_app_web").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var state = ""
+        #expect(waitUntil(30) { state = board(); return boardTasks(state, webID).map { $0 == (3, 3) } ?? false },
+                "3 nodes and 3 running web tasks on the board: \(state)")
+        let visualizerPage = runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-m", "5", "http://\(nodes[1].address):8080/"]).stdout
+        #expect(visualizerPage.contains("<title>swarm visualizer</title>"), "swarm's own page: \(visualizerPage.prefix(300))")
+        // Live: a scale shows without a reload (the mirror follows /events).
+        ok(lab.swarm("node1", "service", "scale", "-d", "login_app_web=4"), "scale")
+        #expect(waitUntil(30) { state = board(); return boardTasks(state, webID).map { $0.tasks == 4 } ?? false }, "4 web tasks: \(state)")
+
         // Clean-up within the lab (the lab itself goes with `lab`).
-        for service in ["login_app_web", "login_app_database"] { ok(lab.swarm("node1", "service", "rm", service), "rm \(service)") }
+        for service in ["login_app_web", "login_app_database", "login_app_visualizer"] { ok(lab.swarm("node1", "service", "rm", service), "rm \(service)") }
         #expect(waitUntil(30) { nodes.allSatisfy { lab.swarm($0.name, "container", "ls", "-a", "-q").stdout.isEmpty } })
-        ok(lab.swarm("node1", "network", "rm", "login_app_app"), "network rm")
+        ok(lab.swarm("node1", "network", "rm", "login_app_app", "login_app_default"), "network rm")
     }
 
     func runningTaskIDs(_ lab: LabSwarm, _ service: String) -> [String] {
         lab.swarm("node1", "service", "ps", "-q", "--filter", "desired-state=running", service).stdout.split(separator: "\n").map(String.init)
     }
 
-    /// The database's container on node1 reports healthy (its image's and the service's check: a query over TCP).
-    func databaseHealthy(_ lab: LabSwarm) -> Bool {
-        lab.swarm("node1", "container", "ls", "--filter", "name=login_app_database", "--format", "{{.Status}}").stdout.contains("(healthy)")
+    /// Tasks of `serviceID` on the board that `/state` answers, by node ID.
+    func boardTasks(_ json: String, _ serviceID: String) -> (nodes: Int, tasks: Int)? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let nodes = object["nodes"] as? [Any], let tasks = object["tasks"] as? [[String: Any]] else { return nil }
+        return (nodes.count, tasks.filter { $0["serviceID"] as? String == serviceID && $0["state"] as? String == "running" }.count)
     }
 }
 
@@ -107,6 +127,11 @@ struct LoginAppByHand {
 
     var network: [String] {
         ["network", "create", "--driver", "overlay", "--attachable", "--label", "com.docker.stack.namespace=\(stack)", "\(stack)_app"]
+    }
+
+    /// A service with no `networks:` is on the stack's default network, as stack deploy makes it.
+    var defaultNetwork: [String] {
+        ["network", "create", "--driver", "overlay", "--label", "com.docker.stack.namespace=\(stack)", "\(stack)_default"]
     }
 
     var database: [String] {
@@ -133,6 +158,17 @@ struct LoginAppByHand {
             "--stop-grace-period", "2s", "--replicas", "3",
             "--update-parallelism", "1", "--update-order", "start-first", "--restart-condition", "any",
             "login-app/web:1",
+        ]
+    }
+
+    /// `socket`: the manager's API socket, mounted where Docker's is.
+    func visualizer(socket: String) -> [String] {
+        ["service", "create", "-d", "--name", "\(stack)_visualizer"] + labels + [
+            "--label", "com.docker.stack.image=login-app/visualizer:1",
+            "--publish", "8080:8080", "--constraint", "node.role == manager",
+            "--mount", "type=bind,source=\(socket),target=/var/run/docker.sock",
+            "--network", "name=\(stack)_default,alias=visualizer", "--stop-grace-period", "1s",
+            "login-app/visualizer:1",
         ]
     }
 }

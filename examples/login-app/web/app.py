@@ -12,6 +12,7 @@ import hashlib
 import html
 import os
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -156,6 +157,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    # As PID 1 of its container, a signal with no handler is ignored: stop on SIGTERM.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     threading.Thread(target=wait_for_database, daemon=True).start()
     server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
     server.daemon_threads = True

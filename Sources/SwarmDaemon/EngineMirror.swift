@@ -40,25 +40,32 @@ public struct EngineMirror: ClusterStore {
         }
     }
 
-    /// Reads the cluster through `engine` (`unix:///var/run/docker.sock`) now
-    /// and after every event, until the task is cancelled; a lost stream is
-    /// opened again after a second.
+    /// Reads the cluster through `engine` (`unix:///var/run/docker.sock`)
+    /// after every line of its event stream, and every second: task states
+    /// are in no event (Docker's API has none for them either), so a task
+    /// that starts shows within a second. A lost stream is opened again
+    /// after a second. Until the task is cancelled.
     public func follow(engine: String, logger: Logger) async {
         let readings = self.readings
-        while !Task.isCancelled {
-            do {
-                try await Self.read(engine, into: readings)
-                // The client's socket reads block: the event stream gets a
-                // thread of its own for as long as it lasts.
-                try await Task.detached {
-                    try await APIClient.with(host: engine) { client in
-                        try await client.stream("/events") { _ in Task { try? await Self.read(engine, into: readings) } }
-                    }
-                }.value
-            } catch {
-                logger.warning("engine \(engine): \(error)")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await Self.read(engine, into: readings) } catch { logger.warning("engine \(engine): \(error)") }
+                    try? await Task.sleep(for: .seconds(1))
+                }
             }
-            try? await Task.sleep(for: .seconds(1))
+            group.addTask {
+                while !Task.isCancelled {
+                    // The client's socket reads block: the event stream gets a
+                    // thread of its own for as long as it lasts.
+                    _ = try? await Task.detached {
+                        try await APIClient.with(host: engine) { client in
+                            try await client.stream("/events") { _ in Task { try? await Self.read(engine, into: readings) } }
+                        }
+                    }.value
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
         }
     }
 }
@@ -87,6 +94,8 @@ actor MirrorReadings {
     }
 
     func publish(nodes: [Node], services: [Service], tasks: [SwarmTask]) {
+        // Unchanged: no new reading, so the board sends nothing.
+        if current.index > 0 && nodes == current.nodes && services == current.services && tasks == current.tasks { return }
         current = StoreSnapshot(index: current.index + 1, swarm: nil, nodes: nodes, services: services, tasks: tasks)
         for waiter in waiting { waiter.resume(returning: current) }
         waiting = []

@@ -40,6 +40,8 @@ public enum EngineVisualizer {
                 group.addTask { await board.run() }
                 group.addTask { await mirror.follow(engine: source, logger: logger) }
             }
+            // (Also keeps the server alive until here: released earlier, it would stop listening.)
+            await server.shutdown()
             return 0
         } catch {
             printError("swarmd visualizer: \(error)")

@@ -83,7 +83,7 @@ struct LabExampleAppTests {
 
         // The visualizer the seed's way: a service on the manager, its socket mounted, the page on 8080 from every node.
         ok(lab.swarm("node1", byHand.defaultNetwork), "default network")
-        ok(lab.swarm("node1", byHand.visualizer(socket: nodes[0].socket)), "visualizer")
+        ok(lab.swarm("node1", byHand.visualizer(socket: nodes[0].socket.replacingOccurrences(of: "unix://", with: ""))), "visualizer")
         #expect(lab.converged("login_app_visualizer", ["node1": 1], within: 60),
                 "\(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_visualizer").stdout)")
         func board() -> String { runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-m", "5",

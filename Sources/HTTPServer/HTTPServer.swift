@@ -121,9 +121,10 @@ public final class HTTPServer: Sendable {
     ) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
-            // Here rather than as a child channel option: on a connection reset before it was
-            // accepted (a mesh's probe) the option fails, and a failed child option ends the
-            // whole accept loop; a connection failing here costs only itself.
+            // Here rather than as a child channel option: a child option that fails reaches the
+            // listening channel as an error, which ends its accept loop (the port then answers
+            // nothing more; seen behind the routing mesh, on its first connection). Failing
+            // here costs only this connection.
             try? channel.syncOptions?.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             if let idleTimeout {
                 try sync.addHandler(IdleStateHandler(allTimeout: idleTimeout))

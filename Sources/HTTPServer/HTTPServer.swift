@@ -83,7 +83,6 @@ public final class HTTPServer: Sendable {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 Self.initializeConnection(channel, sslContext: context, idleTimeout: idle)
             }
@@ -122,6 +121,11 @@ public final class HTTPServer: Sendable {
     ) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
+            // Here rather than as a child channel option: a child option that fails reaches the
+            // listening channel as an error, which ends its accept loop (the port then answers
+            // nothing more; seen behind the routing mesh, on its first connection). Failing
+            // here costs only this connection.
+            try? channel.syncOptions?.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             if let idleTimeout {
                 try sync.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                 try sync.addHandler(CloseWhenIdle())

@@ -35,8 +35,8 @@ final class LabSwarm: Sendable {
     @discardableResult
     func swarm(_ node: String, _ arguments: String...) -> ProcessResult { swarm(node, arguments) }
 
-    func swarm(_ node: String, _ arguments: [String]) -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
+    func swarm(_ node: String, _ arguments: [String], environment extra: [String: String] = [:]) -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["SWARM_CONVERGE_TIMEOUT"] = "30s"
         return runProcess(swarmBinary, ["lab", "exec", "--name", name, node, swarmBinary] + arguments, environment: environment)
     }

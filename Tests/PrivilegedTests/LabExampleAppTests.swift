@@ -2,13 +2,16 @@ import Foundation
 import Lab
 import Testing
 
-/// examples/login-app on a 3-node lab: its images built offline by its
-/// build-images script and loaded on the manager (workers fetch them from
-/// it), its services created by hand as its docker-compose.yml describes
-/// them (what `stack deploy login_app` creates; `LoginAppByHand`), then: the
-/// app answers on 5000 from every node with the client's address, a user
-/// registered through node1 is listed through node3, and the database's
-/// data survives `service update --force`.
+/// examples/login-app on a 3-node lab, as the walkthrough deploys it: its
+/// images built offline by its build-images script and loaded on the manager
+/// (workers fetch them from it), `stack deploy --compose-file
+/// docker-compose.yml login_app`; then: the web tasks wait for the database
+/// to be healthy (depends_on), the app answers on 5000 from every node with
+/// the client's address, a user registered through node1 is listed through
+/// node3, the database's data survives `service update --force`, the
+/// visualizer (run the seed's way) shows the stack, a redeploy with one
+/// more replica in an override file changes only the web service, and
+/// `stack rm` removes it all.
 @Suite(.serialized)
 struct LabExampleAppTests {
     static let example = packageRoot + "/examples/login-app"
@@ -20,7 +23,9 @@ struct LabExampleAppTests {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let cache = ProcessInfo.processInfo.environment["SWARM_LOGIN_APP_CACHE"] ?? packageRoot + "/.build/login-app-debs"
         let started = Date()
-        let built = runProcess(Self.example + "/build-images", ["--cache", cache, "--out", out])
+        // The visualizer image carries the swarmd under test (not a release build that may be older).
+        let swarmd = (swarmBinary as NSString).deletingLastPathComponent + "/swarmd"
+        let built = runProcess(Self.example + "/build-images", ["--cache", cache, "--out", out, "--swarmd", swarmd])
         try #require(built.status == 0, "build-images: \(built.stdout)\(built.stderr)")
         print("build-images took \(Int(Date().timeIntervalSince(started))) s:\n\(built.stdout)")
 
@@ -34,16 +39,33 @@ struct LabExampleAppTests {
             #expect(loaded.stdout.contains("login-app/\(image):1"), "\(loaded.stdout)")
         }
 
-        // The stack by hand, database first (as depends_on orders it).
-        let byHand = LoginAppByHand(example: Self.example)
-        ok(lab.swarm("node1", byHand.network), "network")
-        ok(lab.swarm("node1", byHand.database), "database")
+        // The stack, as the walkthrough deploys it; the visualizer mounts node1's socket (${SWARM_SOCKET}).
+        let socket = nodes[0].socket.replacingOccurrences(of: "unix://", with: "")
+        let file = Self.example + "/docker-compose.yml"
+        let deployed = lab.swarm("node1", ["stack", "deploy", "login_app", "--compose-file=\(file)", "--resolve-image", "never"],
+                                 environment: ["SWARM_SOCKET": socket])
+        ok(deployed, "stack deploy")
+        #expect(deployed.stdout == """
+            Creating network login_app_app
+            Creating network login_app_default
+            Creating service login_app_database
+            Creating service login_app_visualizer
+            Creating service login_app_web
+
+            """, "\(deployed.stdout)")
+        // depends_on: the web tasks wait, with the reason, while the database initialises.
+        let early = lab.swarm("node1", "stack", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", "login_app").stdout
+        #expect(early.contains("login_app_web.1 Pending") && early.contains("waiting for service login_app_database to be healthy (depends_on)"),
+                "\(early)")
         // Its task counts as running once its health check passes (Docker's rule).
         #expect(waitUntil(90) { lab.spread("login_app_database") == ["node1": 1] },
                 "the database is up and healthy: \(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_database").stdout)")
-        ok(lab.swarm("node1", byHand.web), "web")
         #expect(lab.converged("login_app_web", ["node1": 1, "node2": 1, "node3": 1], within: 60),
                 "\(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_web").stdout)")
+        #expect(lab.converged("login_app_visualizer", ["node1": 1], within: 60),
+                "\(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_visualizer").stdout)")
+        let states = lab.swarm("node1", "stack", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}", "login_app").stdout
+        #expect(states.split(separator: "\n").count == 5 && states.split(separator: "\n").allSatisfy { $0.hasPrefix("Running ") }, "\(states)")
 
         func curl(_ address: String, _ extra: [String] = [], path: String = "/") -> ProcessResult {
             runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-m", "5"] + extra
@@ -82,10 +104,6 @@ struct LabExampleAppTests {
         #expect(page.contains("<h2>Users (1)</h2>"), "\(page)")
 
         // The visualizer the seed's way: a service on the manager, its socket mounted, the page on 8080 from every node.
-        ok(lab.swarm("node1", byHand.defaultNetwork), "default network")
-        ok(lab.swarm("node1", byHand.visualizer(socket: nodes[0].socket.replacingOccurrences(of: "unix://", with: ""))), "visualizer")
-        #expect(lab.converged("login_app_visualizer", ["node1": 1], within: 60),
-                "\(lab.swarm("node1", "service", "ps", "--no-trunc", "login_app_visualizer").stdout)")
         func board() -> String { runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-m", "5",
                                                           "http://\(nodes[2].address):8080/state"]).stdout }
         let webID = lab.swarm("node1", "service", "inspect", "--format", "{{.ID}}", "login_app_web").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -94,14 +112,32 @@ struct LabExampleAppTests {
                 "3 nodes and 3 running web tasks on the board: \(state)")
         let visualizerPage = runProcess(swarmBinary, ["lab", "exec", "--name", lab.name, "client", "curl", "-s", "-m", "5", "http://\(nodes[1].address):8080/"]).stdout
         #expect(visualizerPage.contains("<title>swarm visualizer</title>"), "swarm's own page: \(visualizerPage.prefix(300))")
-        // Live: a scale shows without a reload (the mirror follows /events).
-        ok(lab.swarm("node1", "service", "scale", "-d", "login_app_web=4"), "scale")
+        // Redeployed with an override file (one more web replica): only the web service changes, live on the board.
+        let override = NSTemporaryDirectory() + "swarm-test-login-app-override-\(getpid()).yml"
+        defer { unlink(override) }
+        try "services:\n  web:\n    deploy:\n      replicas: 4\n".write(toFile: override, atomically: true, encoding: .utf8)
+        let databaseTasks = runningTaskIDs(lab, "login_app_database"), visualizerTasks = runningTaskIDs(lab, "login_app_visualizer")
+        let redeployed = lab.swarm("node1", ["stack", "deploy", "-c", file, "-c", override, "--resolve-image", "never", "login_app"],
+                                   environment: ["SWARM_SOCKET": socket])
+        ok(redeployed, "redeploy")
+        #expect(redeployed.stdout.contains("Updating service login_app_web (id: "), "\(redeployed.stdout)")
         #expect(waitUntil(30) { state = board(); return boardTasks(state, webID).map { $0.tasks == 4 } ?? false }, "4 web tasks: \(state)")
+        #expect(runningTaskIDs(lab, "login_app_database") == databaseTasks && runningTaskIDs(lab, "login_app_visualizer") == visualizerTasks,
+                "the other services kept their tasks")
 
-        // Clean-up within the lab (the lab itself goes with `lab`).
-        for service in ["login_app_web", "login_app_database", "login_app_visualizer"] { ok(lab.swarm("node1", "service", "rm", service), "rm \(service)") }
+        // stack rm: every service and network of the stack, and nothing left on the nodes.
+        let removed = lab.swarm("node1", "stack", "rm", "login_app")
+        ok(removed, "stack rm")
+        #expect(removed.stdout == """
+            Removing service login_app_database
+            Removing service login_app_visualizer
+            Removing service login_app_web
+            Removing network login_app_app
+            Removing network login_app_default
+
+            """, "\(removed.stdout)")
         #expect(waitUntil(30) { nodes.allSatisfy { lab.swarm($0.name, "container", "ls", "-a", "-q").stdout.isEmpty } })
-        ok(lab.swarm("node1", "network", "rm", "login_app_app", "login_app_default"), "network rm")
+        #expect(lab.swarm("node1", "network", "ls", "--format", "{{.Name}}").stdout.split(separator: "\n").allSatisfy { !$0.hasPrefix("login_app") })
     }
 
     func runningTaskIDs(_ lab: LabSwarm, _ service: String) -> [String] {
@@ -113,62 +149,5 @@ struct LabExampleAppTests {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let nodes = object["nodes"] as? [Any], let tasks = object["tasks"] as? [[String: Any]] else { return nil }
         return (nodes.count, tasks.filter { $0["serviceID"] as? String == serviceID && $0["state"] as? String == "running" }.count)
-    }
-}
-
-/// The objects examples/login-app/docker-compose.yml describes, as `swarm`
-/// commands: what `stack deploy -c docker-compose.yml login_app` creates
-/// (names prefixed with the stack's, its namespace label, the short name as
-/// the network alias).
-struct LoginAppByHand {
-    let example: String
-    let stack = "login_app"
-    var labels: [String] { ["--label", "com.docker.stack.namespace=\(stack)", "--container-label", "com.docker.stack.namespace=\(stack)"] }
-
-    var network: [String] {
-        ["network", "create", "--driver", "overlay", "--attachable", "--label", "com.docker.stack.namespace=\(stack)", "\(stack)_app"]
-    }
-
-    /// A service with no `networks:` is on the stack's default network, as stack deploy makes it.
-    var defaultNetwork: [String] {
-        ["network", "create", "--driver", "overlay", "--label", "com.docker.stack.namespace=\(stack)", "\(stack)_default"]
-    }
-
-    var database: [String] {
-        ["service", "create", "-d", "--name", "\(stack)_database"] + labels + [
-            "--label", "com.docker.stack.image=login-app/database:1",
-            "--env-file", example + "/database.env",
-            "--mount", "type=bind,source=\(example)/init.sql,target=/docker-entrypoint-initdb.d/init.sql,readonly",
-            "--mount", "type=volume,source=\(stack)_db-data,target=/var/lib/mysql,volume-label=com.docker.stack.namespace=\(stack)",
-            "--network", "name=\(stack)_app,alias=database",
-            "--health-cmd", "healthcheck.sh", "--health-interval", "2s", "--health-timeout", "5s", "--health-retries", "30",
-            "--health-start-period", "60s",
-            "--stop-grace-period", "10s", "--replicas", "1", "--constraint", "node.role == manager",
-            "--update-order", "stop-first", "--restart-condition", "any",
-            "login-app/database:1",
-        ]
-    }
-
-    var web: [String] {
-        ["service", "create", "-d", "--name", "\(stack)_web"] + labels + [
-            "--label", "com.docker.stack.image=login-app/web:1",
-            "--env-file", example + "/database.env", "--env", "DB_HOST=database", "--env", "PORT=8080",
-            "--publish", "5000:8080",
-            "--network", "name=\(stack)_app,alias=web",
-            "--stop-grace-period", "2s", "--replicas", "3",
-            "--update-parallelism", "1", "--update-order", "start-first", "--restart-condition", "any",
-            "login-app/web:1",
-        ]
-    }
-
-    /// `socket`: the manager's API socket, mounted where Docker's is.
-    func visualizer(socket: String) -> [String] {
-        ["service", "create", "-d", "--name", "\(stack)_visualizer"] + labels + [
-            "--label", "com.docker.stack.image=login-app/visualizer:1",
-            "--publish", "8080:8080", "--constraint", "node.role == manager",
-            "--mount", "type=bind,source=\(socket),target=/var/run/docker.sock",
-            "--network", "name=\(stack)_default,alias=visualizer", "--stop-grace-period", "1s",
-            "login-app/visualizer:1",
-        ]
     }
 }

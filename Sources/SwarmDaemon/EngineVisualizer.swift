@@ -16,13 +16,17 @@ public enum EngineVisualizer {
 
     public static func run(_ arguments: [String]) async -> Int32 {
         var engine = "unix:///var/run/docker.sock", listen = ":8080"
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(usage + "\n\nswarm's visualizer page, fed by the Engine API at --engine (a manager's socket), served on --listen.")
+            return 0
+        }
         var rest = arguments[...]
         while let flag = rest.popFirst() {
             switch (flag, rest.popFirst()) {
             case ("--engine", let value?): engine = value
             case ("--listen", let value?): listen = value
             default:
-                printError(usage)
+                printError("swarmd visualizer: unknown or incomplete option \(flag)\n" + usage)
                 return 1
             }
         }

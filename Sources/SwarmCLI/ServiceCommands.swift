@@ -27,6 +27,7 @@ struct ServiceCreate: AsyncParsableCommand {
     @Option(name: .customLong("network"), help: "Network attachments (name=N[,alias=A]; \"host\": the node's own network)") var networks: [String] = []
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port as a node port (published=5000,target=80[,protocol=udp][,mode=host] or 5000:80[/udp])") var publish: [String] = []
     @OptionGroup var spec: ServiceSpecOptions
+    @OptionGroup var secrets: SecretCreateFlags
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Image") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments") var command: [String] = []
@@ -58,6 +59,7 @@ struct ServiceCreate: AsyncParsableCommand {
         serviceSpec.labels = try keyValues(labels)
         if !ports.isEmpty { serviceSpec.endpointSpec = EndpointSpec(mode: "vip", ports: ports) }
         try spec.apply(to: &serviceSpec)
+        try secrets.apply(to: &serviceSpec)
         try await APIClient.with(host: cluster.host) { client in
             let reply = try await client.post("/services/create", serviceSpec)
             let id = try APIJSON.decode(CreateResponse.self, from: reply.body).id
@@ -366,6 +368,7 @@ struct ServiceUpdate: AsyncParsableCommand {
     @Flag(name: .customLong("force"), help: "Force update even if no changes require it") var force = false
     @Flag(name: .customLong("rollback"), help: "Rollback to previous specification") var rollback = false
     @OptionGroup var spec: ServiceSpecOptions
+    @OptionGroup var secrets: SecretUpdateFlags
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Service") var service: String
 
@@ -411,6 +414,7 @@ struct ServiceUpdate: AsyncParsableCommand {
             if force { updated.taskTemplate.forceUpdate = (updated.taskTemplate.forceUpdate ?? 0) + 1 }
             try await applyNetworksAndPorts(client, &updated)
             try spec.apply(to: &updated)
+            try secrets.apply(to: &updated)
             _ = try await client.post("/services/\(current.id)/update",
                                       query: ["version": "\(current.version.index)"].merging(rollback ? ["rollback": "previous"] : [:]) { $1 }, updated)
             writeStdout(service + "\n")

@@ -25,7 +25,6 @@ struct ServiceSpecOptions: ParsableArguments {
     @Option(name: .customLong("restart-window"), help: "Window used to evaluate the restart policy (ns|us|ms|s|m|h)") var restartWindow: String?
     @OptionGroup var updates: UpdateConfigOptions
     @OptionGroup var health: HealthOptions
-    @OptionGroup var secrets: SecretFlags
     @Flag(name: .customLong("init"), help: "Use an init inside each service container to forward signals and reap processes") var initProcess = false
     @Flag(name: [.customShort("d"), .customLong("detach")], inversion: .prefixedNo, help: "Exit immediately instead of waiting for the service to converge") var detach = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
@@ -118,7 +117,6 @@ struct ServiceSpecOptions: ParsableArguments {
             spec.endpointSpec = endpoint
         }
         try updates.apply(to: &spec)
-        try secrets.apply(to: &spec)
     }
 }
 

@@ -141,6 +141,16 @@ extension ClusterManager {
         let service = try await self.service(ref)
         var batch = StoreBatch(now: clock())
         batch.delete(Service.self, id: service.id)
+        // Its tasks are to go in the same commit (the orchestrator stops and
+        // deletes them later): a `network rm` right after (`stack rm`) finds
+        // no task that still counts as using the network.
+        for task in await store.all(SwarmTask.self) where task.serviceID == service.id && task.desiredState <= .running {
+            batch.update(SwarmTask.self, id: task.id) { task, _ in
+                guard task.desiredState <= .running else { return false }
+                task.desiredState = .remove
+                return true
+            }
+        }
         try await commit(batch)
     }
 

@@ -234,8 +234,11 @@ actor Orchestrator: StoreFollower {
         // More than one live task: a start-first replacement still starting
         // beside the task it replaces (both stay; the slot counts as in
         // flight), or else (e.g. after a manager restart mid-update) keep
-        // the most advanced.
-        live.sort { ($0.status.state, $0.createdAt) > ($1.status.state, $1.createdAt) }
+        // the most advanced; of two as advanced, the one on the current
+        // template (a start-first replacement that caught up with the task it
+        // replaces), then the newer.
+        func current(_ task: SwarmTask) -> Int { task.specIndex == service.specIndex ? 1 : 0 }
+        live.sort { ($0.status.state, current($0), $0.createdAt) > ($1.status.state, current($1), $1.createdAt) }
         if live.count > 1, let fresh = live.first(where: { $0.specIndex == service.specIndex && $0.status.state < .running }),
            let serving = live.first(where: { $0.specIndex != service.specIndex && $0.status.state == .running }) {
             for var extra in live where extra.id != fresh.id && extra.id != serving.id {

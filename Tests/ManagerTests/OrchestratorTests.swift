@@ -223,7 +223,7 @@ struct StoreTests {
         #expect(try await cluster.manager.service(service.id) == updated)
         // A deletion is a change: it moves the index.
         try await cluster.manager.removeService(service.id)
-        #expect(await cluster.store.index == before + 1)
+        #expect(await cluster.store.index > before)
     }
 }
 

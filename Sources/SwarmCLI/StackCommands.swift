@@ -17,6 +17,14 @@ struct StackCommand: ParsableCommand {
 
     /// The `--filter` that selects one stack's objects.
     static func filter(_ namespace: String) -> String { "label=\(namespaceLabel)=\(namespace)" }
+
+    /// What `stack` reads of a network (`Name`), and of a secret or config (`Spec.Name`).
+    struct Named: Decodable { var id: String; var name: String }
+    struct Object: Decodable {
+        struct Spec: Decodable { var name: String }
+        var id: String
+        var spec: Spec
+    }
 }
 
 /// Run by swarmd, which reads compose files (YAML) so that `swarm` stays
@@ -125,10 +133,6 @@ struct StackRemove: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Stack names") var namespaces: [String]
 
-    struct Named: Decodable { var id: String; var name: String }
-    struct Spec: Decodable { var name: String }
-    struct Object: Decodable { var id: String; var spec: Spec }
-
     /// As Docker's: services, secrets, configs, then networks, each named
     /// as it goes; what fails is named and the rest still removed.
     func run() async throws {
@@ -137,9 +141,9 @@ struct StackRemove: AsyncParsableCommand {
             for namespace in namespaces {
                 let filter = try APIClient.filtersJSON([StackCommand.filter(namespace)])
                 let services = try await client.get([Service].self, "/services", query: filter).sorted { $0.spec.name < $1.spec.name }
-                let secrets = try await client.get([Object].self, "/secrets", query: filter).sorted { $0.spec.name < $1.spec.name }
-                let configs = try await client.get([Object].self, "/configs", query: filter).sorted { $0.spec.name < $1.spec.name }
-                let networks = try await client.get([Named].self, "/networks", query: filter).sorted { $0.name < $1.name }
+                let secrets = try await client.get([StackCommand.Object].self, "/secrets", query: filter).sorted { $0.spec.name < $1.spec.name }
+                let configs = try await client.get([StackCommand.Object].self, "/configs", query: filter).sorted { $0.spec.name < $1.spec.name }
+                let networks = try await client.get([StackCommand.Named].self, "/networks", query: filter).sorted { $0.name < $1.name }
                 guard !(services.isEmpty && secrets.isEmpty && configs.isEmpty && networks.isEmpty) else {
                     writeStderr("Nothing found in stack: \(namespace)\n")
                     continue

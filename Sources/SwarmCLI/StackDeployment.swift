@@ -14,9 +14,8 @@ struct StackDeployment {
     let plan: StackPlan
     let options: StackDeploy
 
-    struct Named: Decodable { var id: String; var name: String }
-    struct Spec: Decodable { var name: String }
-    struct Object: Decodable { var id: String; var spec: Spec }
+    typealias Named = StackCommand.Named
+    typealias Object = StackCommand.Object
 
     func run() async throws {
         try await requireManager()

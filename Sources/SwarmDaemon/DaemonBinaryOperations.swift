@@ -17,7 +17,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     public init() {}
 
     public func loadCompose(files: [String], environment: [String: String], namespace: String) throws -> StackPlan {
-        do { return try ComposeLoader.load(files: files, environment: environment, namespace: namespace) } catch let error as ComposeError {
+        do { return try ComposeLoader.load(files: files, environment: environment, namespace: namespace) } catch {
             throw RuntimeError.badInput(error.description)
         }
     }

@@ -13,6 +13,14 @@ struct ClusterView {
     private var storedTasks: [String: StoreObject] = [:]
     private(set) var tasksOfService: [String: Set<String>] = [:]
     private(set) var tasksOfNode: [String: Set<String>] = [:]
+    /// Tasks of each replicated slot, so that one task's change costs a
+    /// look at its slot, not at every task of its service.
+    private var tasksOfSlot: [Slot: Set<String>] = [:]
+
+    struct Slot: Hashable {
+        var serviceID: String
+        var number: Int
+    }
 
     init() {}
 
@@ -46,6 +54,7 @@ struct ClusterView {
         }
         storedTasks[task.id] = stored ?? .task(task)
         tasksOfService[task.serviceID, default: []].insert(task.id)
+        if let slot = task.slot { tasksOfSlot[Slot(serviceID: task.serviceID, number: slot), default: []].insert(task.id) }
         if let node = task.nodeID { tasksOfNode[node, default: []].insert(task.id) }
     }
 
@@ -53,6 +62,11 @@ struct ClusterView {
         guard let stored = storedTasks.removeValue(forKey: id), case .task(let task) = stored else { return }
         tasksOfService[task.serviceID]?.remove(id)
         if tasksOfService[task.serviceID]?.isEmpty == true { tasksOfService[task.serviceID] = nil }
+        if let number = task.slot {
+            let slot = Slot(serviceID: task.serviceID, number: number)
+            tasksOfSlot[slot]?.remove(id)
+            if tasksOfSlot[slot]?.isEmpty == true { tasksOfSlot[slot] = nil }
+        }
         if let node = task.nodeID {
             tasksOfNode[node]?.remove(id)
             if tasksOfNode[node]?.isEmpty == true { tasksOfNode[node] = nil }
@@ -67,5 +81,8 @@ struct ClusterView {
     var allTasks: [SwarmTask] { storedTasks.keys.compactMap(task) }
 
     func tasks(ofService id: String) -> [SwarmTask] { (tasksOfService[id] ?? []).compactMap(task) }
+    func tasks(ofSlot number: Int, service id: String) -> [SwarmTask] {
+        (tasksOfSlot[Slot(serviceID: id, number: number)] ?? []).compactMap(task)
+    }
     func tasks(ofNode id: String) -> [SwarmTask] { (tasksOfNode[id] ?? []).compactMap(task) }
 }

@@ -18,7 +18,11 @@ actor Orchestrator: StoreFollower {
     // starts waiting tasks at once.
     private var restartAt: [String: Timestamp] = [:]
     private var restartHistory: [String: [Timestamp]] = [:]
+    /// Services to look at whole (their spec changed, an update runs)…
     private var dirtyServices: Set<String> = []
+    /// …and replicated slots to look at alone (one of their tasks changed):
+    /// a task failing among 1,000 replicas costs one slot, not 1,000.
+    private var dirtySlots: [String: Set<Int>] = [:]
     private var everythingDirty = true
     /// Rolling updates in progress, and when a service's update should be
     /// looked at again (a delay or a monitor period running out).
@@ -49,7 +53,7 @@ actor Orchestrator: StoreFollower {
         case .changes(let changes):
             for change in changes {
                 if case .task(let task) = change.object, needsLook(change.action, view.task(task.id), task) {
-                    dirtyServices.insert(task.serviceID)
+                    if let slot = task.slot { dirtySlots[task.serviceID, default: []].insert(slot) } else { dirtyServices.insert(task.serviceID) }
                 }
                 view.apply(change)
                 switch change.object {
@@ -115,22 +119,17 @@ actor Orchestrator: StoreFollower {
     /// its tasks match its spec, and commit that as one batch.
     private func reconcile() async {
         let now = clock()
-        let serviceIDs: [String] = everythingDirty ? Array(Set(view.services.keys).union(view.tasksOfService.keys)) : Array(dirtyServices)
+        let whole: Set<String> = everythingDirty ? Set(view.services.keys).union(view.tasksOfService.keys) : dirtyServices
+        let slots = dirtySlots
         everythingDirty = false
         dirtyServices = []
+        dirtySlots = [:]
         var changes = PendingChanges()
-        for id in serviceIDs {
-            let current = view.tasks(ofService: id)
-            if let service = view.services[id] {
-                if service.spec.mode.isGlobal {
-                    orchestrateGlobal(service, current, now, &changes)
-                } else {
-                    orchestrateReplicated(service, current, now, &changes)
-                }
-            } else {
-                retire(current, &changes)
-            }
+        for (id, numbers) in slots where !whole.contains(id) {
+            if let service = view.services[id], orchestrateSlots(service, numbers, now, &changes) { continue }
+            orchestrate(id, now, &changes)
         }
+        for id in whole { orchestrate(id, now, &changes) }
         let batch = changes.batch(now: now)
         guard !batch.isEmpty else { return }
         do {
@@ -142,6 +141,42 @@ actor Orchestrator: StoreFollower {
             logger.error("reconcile: \(error)")
             everythingDirty = true
         }
+    }
+
+    /// Makes all of one service's tasks match its spec.
+    private func orchestrate(_ id: String, _ now: Timestamp, _ changes: inout PendingChanges) {
+        let current = view.tasks(ofService: id)
+        guard let service = view.services[id] else { return retire(current, &changes) }
+        if service.spec.mode.isGlobal {
+            orchestrateGlobal(service, current, now, &changes)
+        } else {
+            orchestrateReplicated(service, current, now, &changes)
+        }
+    }
+
+    /// Reconciles only the given slots of a replicated service; false, and
+    /// nothing decided, when the service needs a whole pass instead: it is
+    /// global or updating, or a slot holds a task of an older template (an
+    /// update to make, which counts every slot).
+    private func orchestrateSlots(_ service: Service, _ numbers: Set<Int>, _ now: Timestamp, _ changes: inout PendingChanges) -> Bool {
+        guard !service.spec.mode.isGlobal else { return false }
+        let state = service.updateStatus?.state
+        if state == "updating" || state == "rollback_started" { return false }
+        let slots = numbers.map { ($0, view.tasks(ofSlot: $0, service: service.id)) }
+        let outdated = slots.contains { _, tasks in
+            tasks.contains { $0.specIndex != service.specIndex && $0.desiredState <= .running && !$0.status.state.isTerminal }
+        }
+        if outdated { return false }
+        let replicas = Int(service.spec.mode.replicated?.replicas ?? 1)
+        for (number, tasks) in slots {
+            if number > replicas || number < 1 {
+                retire(tasks, &changes)
+            } else {
+                _ = reconcileSlot(service, slot: number, node: nil, tasks, now, &changes)
+                trimHistory(service, [tasks], &changes)
+            }
+        }
+        return true
     }
 
     /// Shorthands for the view, as the rules below read them.

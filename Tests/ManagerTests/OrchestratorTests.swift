@@ -141,6 +141,27 @@ struct OrchestratorTests {
         #expect(try await cluster.manager.task(first.id).desiredState == .shutdown)
     }
 
+    /// A failure is handled by a look at its slot alone: the slot gets its
+    /// replacement and keeps 5 tasks of history; the other slots are untouched.
+    @Test func repeatedFailuresOfOneSlotKeepItsHistoryAndLeaveTheOthers() async throws {
+        let cluster = try await ClusterFixture(nodes: 2)
+        var spec = ClusterFixture.spec("flaky", replicas: 3)
+        spec.taskTemplate.restartPolicy = RestartPolicy(condition: .any, delay: 0)
+        let service = try await cluster.manager.createService(spec)
+        try await cluster.settle()
+        let others = await cluster.running(service.id).filter { $0.slot != 2 }
+        for _ in 0..<7 {
+            let task = try #require(await cluster.running(service.id).first { $0.slot == 2 })
+            try await cluster.manager.reportStatus(nodeID: task.nodeID!, StatusBatch(updates: [StatusUpdate(taskID: task.id, status: TaskStatus(
+                timestamp: cluster.clock.now, state: .failed, message: "started", err: "task: non-zero exit (1)"))]))
+            try await cluster.settle()
+        }
+        let tasks = await cluster.manager.allTasks().filter { $0.serviceID == service.id }
+        #expect(tasks.filter { $0.slot == 2 }.count == 5)
+        #expect(await cluster.running(service.id).compactMap(\.slot).sorted() == [1, 2, 3])
+        for task in others { #expect(try await cluster.manager.task(task.id).version == task.version) }
+    }
+
     @Test func restartConditionAndMaxAttempts() async throws {
         let cluster = try await ClusterFixture(nodes: 1)
         var spec = ClusterFixture.spec("once", replicas: 1)

@@ -16,7 +16,7 @@ public enum ComposeLoader {
         var variables = environment
         let dotEnv = directory + "/.env"
         if FileManager.default.fileExists(atPath: dotEnv) {
-            for (key, value) in try EnvFile.read(dotEnv, environment: environment, unquote: true) where variables[key] == nil {
+            for (key, value) in try EnvFile.entries(dotEnv, environment: environment, unquote: true) where variables[key] == nil {
                 variables[key] = value
             }
         }

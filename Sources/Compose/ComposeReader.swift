@@ -102,7 +102,7 @@ struct ComposeReader {
         // env_file first, `environment:` over it (Docker's resolveEnvironment).
         if let envFile = fields["env_file"] {
             for path in try envFile.value.stringOrList("env_file", at: envFile.keyPosition) {
-                for (key, value) in try EnvFile.read(absolute(path), environment: environment, at: envFile.keyPosition) {
+                for (key, value) in try EnvFile.entries(absolute(path), environment: environment, at: envFile.keyPosition) {
                     service.environment[key] = .some(value)
                 }
             }

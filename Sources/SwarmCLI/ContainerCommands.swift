@@ -83,7 +83,7 @@ extension ContainerCommand {
             var spec = rootfs.map { ContainerSpec(rootfs: $0, command: positionals) }
                 ?? ContainerSpec(image: positionals[0], command: Array(positionals.dropFirst()))
             spec.entrypoint = entrypoint.map { $0.isEmpty ? [] : [$0] }
-            spec.env = try envFile.flatMap(EnvFile.read) + env.compactMap(EnvFile.entry)
+            spec.env = try envFile.flatMap(readEnvFile) + env.compactMap(environmentEntry)
             for option in try mount.map(MountOption.parse(mount:)) + volume.map(MountOption.parse(volume:)) {
                 switch option {
                 case .bind(let bind): spec.mounts.append(bind)
@@ -318,23 +318,4 @@ func each(_ refs: [String], _ body: (String) throws -> Void) throws {
         }
     }
     if failed { throw ExitCode(1) }
-}
-
-/// Docker's env-file format: KEY=VALUE lines, # comments, a bare KEY takes
-/// the value from this process's environment (or is dropped).
-enum EnvFile {
-    static func read(_ path: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw RuntimeError.badInput("open \(path): no such file or directory")
-        }
-        return text.split(whereSeparator: \.isNewline).compactMap { line in
-            let trimmed = String(line.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-            return trimmed.isEmpty || trimmed.hasPrefix("#") ? nil : entry(trimmed)
-        }
-    }
-
-    static func entry(_ text: String) -> String? {
-        if text.contains("=") { return text }
-        return ProcessInfo.processInfo.environment[text].map { "\(text)=\($0)" }
-    }
 }

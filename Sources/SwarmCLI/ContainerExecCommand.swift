@@ -41,7 +41,7 @@ extension ContainerCommand {
         func run() throws {
             let runtime = try global.runtime()
             var spec = ExecSpec(command: Array(positionals.dropFirst()))
-            spec.env = try envFile.flatMap(EnvFile.read) + env.compactMap(EnvFile.entry)
+            spec.env = try envFile.flatMap(readEnvFile) + env.compactMap(environmentEntry)
             spec.user = user
             spec.workingDir = workdir
             spec.privileged = privileged

@@ -165,9 +165,14 @@ func parseServiceMount(_ text: String) throws -> SwarmAPI.Mount {
 
 /// KEY=VALUE lines of an env file, as `--env-file` reads them.
 func readEnvFile(_ path: String) throws -> [String] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw RuntimeError.badInput("open \(path): no such file or directory")
+    do {
+        return try EnvFile.read(path, environment: ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+    } catch {
+        throw RuntimeError.badInput(error.line == nil ? "open \(path): no such file or directory" : error.description)
     }
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(\.trimmed)
-        .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+}
+
+/// A `-e` argument, a bare `KEY` taking this process's value (Docker's `run` and `exec`).
+func environmentEntry(_ text: String) -> String? {
+    EnvFile.entry(text, environment: ProcessInfo.processInfo.environment)
 }

@@ -18,9 +18,9 @@ public enum EnvFile {
     public static func parse(_ text: String, path: String, environment: [String: String], unquote: Bool = false)
         throws(Failure) -> [(key: String, value: String)] {
         var result: [(key: String, value: String)] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on every kind of line end.
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var line = Substring(rawLine.drop { $0 == " " || $0 == "\t" })
-            if line.hasSuffix("\r") { line = line.dropLast() }
             if line.isEmpty || line.hasPrefix("#") { continue }
             if unquote, line.hasPrefix("export ") { line = line.dropFirst(7) }
             let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -148,8 +148,9 @@ struct TerminalTests {
     @Test func customDetachKeysAndBadOnes() throws {
         let run = try session(["run", "-it", "--detach-keys", "ctrl-a,x", "--name", "tty3", "--rootfs", busyboxRootfs, "sh"])
         #expect(run.expect("# "), "\(run.output)")
-        run.send("\u{10}\u{11}echo still-$((1+1))\r")   // Ctrl-P Ctrl-Q are plain keys now
-        #expect(run.expect("still-2"), "\(run.output)")
+        // The last key alone is a plain key.
+        run.send("echo still-$((1+1))x\r")
+        #expect(run.expect("still-2x"), "\(run.output)")
         run.send("\u{01}x")
         #expect(run.exited() == 0, "\(run.output)")
         let kept = try sandbox.runtime.inspect("tty3")

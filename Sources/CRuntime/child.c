@@ -355,6 +355,9 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     errno = 0;
     if (dup2(fds->stdin_fd, 0) < 0 || dup2(fds->stdout_fd, 1) < 0 || dup2(fds->stderr_fd, 2) < 0)
         fail(sync_fd, CRT_STEP_CLONE);
+    // A terminal (run -t): the container's session, with the pty as its
+    // controlling terminal, so ^C and window changes reach its processes.
+    if (cfg->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0)) fail(sync_fd, CRT_STEP_CLONE);
 
     if (fds->cgroup_procs >= 0) {
         // Fallback path (no clone3): join the cgroup, then get a cgroup
@@ -465,7 +468,8 @@ void crt_exec_child_main(const struct crt_config *cfg, const struct crt_exec_opt
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || dup3(sync, 3, O_CLOEXEC) < 0) fail(sync_fd, CRT_STEP_EXEC);
     sync_fd = 3;
     syscall(SYS_close_range, 4, ~0U, 0);
-    if (opts->detach) setsid();
+    if (opts->detach || opts->tty) setsid();
+    if (opts->tty && ioctl(0, TIOCSCTTY, 0) != 0) fail(sync_fd, CRT_STEP_EXEC);
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
     become_container_process(cfg, cfg->argv, sync_fd);
 }

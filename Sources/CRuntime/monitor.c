@@ -19,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +33,7 @@
 #endif
 
 // Descriptor numbers the monitor keeps after closing everything else.
-enum { FD_EVENT = 3, FD_ATTACH_OUT = 4, FD_ATTACH_ERR = 5, FD_FIRST_FREE = 6 };
+enum { FD_EVENT = 3, FD_ATTACH_OUT = 4, FD_ATTACH_ERR = 5, FD_ATTACH_CLIENT = 6, FD_FIRST_FREE = 7 };
 
 // Docker's json-file driver splits lines longer than this into partial entries.
 #define LOG_LINE_MAX (16 * 1024)
@@ -130,6 +133,7 @@ struct stream {
     int fd;             // read end of the container's pipe, -1 once closed
     int attach;         // copy raw bytes here, -1 if none
     const char *name;   // "stdout" / "stderr"
+    int id;             // 1 / 2: the stream byte of attach frames
     char line[LOG_LINE_MAX];
     size_t len;
 };
@@ -230,6 +234,112 @@ static int write_attach(int fd, const char *buf, size_t len) {
     return 0;
 }
 
+// ---------------------------------------------------------------------------
+// Attach clients. Each is a connected unix stream socket: the one given at
+// start (`attach_fd`, the caller of `run -i/-t`) and any accepted on
+// <state>/attach.sock (`attach`). Both directions carry frames with
+// Docker's stream header: 8 bytes [kind, 0, 0, 0, length (big endian u32)]
+// then `length` bytes.
+//   monitor -> client: kind 1 stdout, 2 stderr (a tty has only 1), raw bytes.
+//   client -> monitor: kind 0 input for the container's stdin (the pty, or
+//   the stdin pipe of -i), kind 1 resize (rows, cols: big endian u16 each),
+//   kind 2 end of input (closes the stdin pipe; ignored with a tty).
+// A client that stops reading is dropped (see write_attach).
+
+#define MAX_CLIENTS 16
+#define FRAME_MAX 32768
+
+struct client {
+    int fd;             // -1: free slot
+    size_t len;
+    unsigned char buf[8 + FRAME_MAX];
+};
+
+static struct client clients[MAX_CLIENTS];
+
+static void client_add(int fd) {
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd < 0) { clients[i].fd = fd; clients[i].len = 0; return; }
+    close(fd);
+}
+
+static void client_drop(struct client *c) {
+    close(c->fd);
+    c->fd = -1;
+}
+
+static void clients_send(int id, const char *data, size_t len) {
+    unsigned char head[8] = {(unsigned char)id, 0, 0, 0,
+                             (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                             (unsigned char)(len >> 8), (unsigned char)len};
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        if (clients[i].fd < 0) continue;
+        if (write_attach(clients[i].fd, (const char *)head, 8) != 0 ||
+            write_attach(clients[i].fd, data, len) != 0)
+            client_drop(&clients[i]);
+    }
+}
+
+struct input {
+    int tty;            // the pty master, -1 if none
+    int pipe;           // write end of the stdin pipe, -1 if none or closed
+};
+
+// Reads what the client sent and acts on each complete frame.
+static void client_pump(struct client *c, struct input *in) {
+    ssize_t got = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (got <= 0) { client_drop(c); return; }
+    c->len += (size_t)got;
+    while (c->len >= 8) {
+        uint32_t len = ((uint32_t)c->buf[4] << 24) | ((uint32_t)c->buf[5] << 16) | ((uint32_t)c->buf[6] << 8) | c->buf[7];
+        if (len > FRAME_MAX) { client_drop(c); return; }
+        if (c->len < 8 + len) return;
+        const unsigned char *p = c->buf + 8;
+        switch (c->buf[0]) {
+        case 0: {
+            int to = in->tty >= 0 ? in->tty : in->pipe;
+            if (to >= 0 && write_attach(to, (const char *)p, len) != 0 && to == in->pipe) {
+                close(in->pipe);
+                in->pipe = -1;
+            }
+            break;
+        }
+        case 1:
+            if (in->tty >= 0 && len == 4) {
+                struct winsize ws = {.ws_row = (unsigned short)(p[0] << 8 | p[1]), .ws_col = (unsigned short)(p[2] << 8 | p[3])};
+                ioctl(in->tty, TIOCSWINSZ, &ws);
+            }
+            break;
+        case 2:
+            if (in->pipe >= 0) { close(in->pipe); in->pipe = -1; }
+            break;
+        }
+        memmove(c->buf, c->buf + 8 + len, c->len - 8 - len);
+        c->len -= 8 + len;
+    }
+}
+
+// <state>/attach.sock, bound through /proc/self/fd so a long state path
+// does not meet sun_path's 108 bytes. -1 if it cannot be made (attach is
+// then not available; the container runs all the same).
+static int attach_listen(const char *state_dir) {
+    int dir = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t n = 0;
+    memcpy(addr.sun_path, "/proc/self/fd/", 14); n = 14;
+    n += fmt_u64(addr.sun_path + n, (uint64_t)dir);
+    memcpy(addr.sun_path + n, "/attach.sock", 13);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0) {
+        unlink(addr.sun_path);
+        if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 8) != 0) { close(fd); fd = -1; }
+    }
+    close(dir);
+    return fd;
+}
+
 // Reads what the pipe has; logs each complete line (and full buffers as
 // partial lines). Returns 0 at end of stream.
 static int stream_pump(struct stream *s, struct log_writer *lw) {
@@ -238,6 +348,7 @@ static int stream_pump(struct stream *s, struct log_writer *lw) {
     if (got < 0) return errno == EINTR || errno == EAGAIN ? 1 : 0;
     if (got == 0) return 0;
     if (s->attach >= 0 && write_attach(s->attach, chunk, (size_t)got) != 0) s->attach = -1;
+    clients_send(s->id, chunk, (size_t)got);
     for (ssize_t i = 0; i < got; i++) {
         s->line[s->len++] = chunk[i];
         if (chunk[i] == '\n' || s->len == LOG_LINE_MAX) {
@@ -423,17 +534,31 @@ static void monitor_main(const struct crt_config *cfg) {
 
     int cgroup_fd = open(cfg->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    int out[2], err[2], sync_pipe[2];
-    if (cgroup_fd < 0 || devnull < 0 || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
-        pipe2(sync_pipe, O_CLOEXEC)) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, sync_pipe[2];
+    int master = -1, slave = -1;
+    if (cfg->tty) {
+        // The monitor keeps the master: the terminal outlives any caller.
+        master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        int unlock = 0;
+        if (master >= 0 && ioctl(master, TIOCSPTLCK, &unlock) == 0)
+            slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave >= 0 && cfg->tty_rows && cfg->tty_cols) {
+            struct winsize ws = {.ws_row = cfg->tty_rows, .ws_col = cfg->tty_cols};
+            ioctl(master, TIOCSWINSZ, &ws);
+        }
+    }
+    if (cgroup_fd < 0 || devnull < 0 || (cfg->tty && slave < 0) ||
+        (!cfg->tty && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))) ||
+        (!cfg->tty && cfg->open_stdin && pipe2(in, O_CLOEXEC)) || pipe2(sync_pipe, O_CLOEXEC)) {
         ev.kind = 2; ev.error = errno; ev.step = CRT_STEP_MONITOR;
         send_event(event_fd, &ev);
         _exit(1);
     }
     struct crt_child_fds fds = {
-        .sync = sync_pipe[1], .stdin_fd = devnull, .stdout_fd = out[1], .stderr_fd = err[1],
+        .sync = sync_pipe[1], .stdin_fd = in[0] >= 0 ? in[0] : devnull, .stdout_fd = out[1], .stderr_fd = err[1],
         .cgroup_procs = -1,
     };
+    if (cfg->tty) fds.stdin_fd = fds.stdout_fd = fds.stderr_fd = slave;
 
     // A network namespace made beforehand (the agent's overlay data path):
     // joined by the monitor, so the container is cloned into it. The
@@ -463,7 +588,10 @@ static void monitor_main(const struct crt_config *cfg) {
         send_event(event_fd, &ev);
         _exit(1);
     }
-    close(out[1]); close(err[1]); close(sync_pipe[1]); close(cgroup_fd);
+    if (cfg->tty) close(slave);
+    else { close(out[1]); close(err[1]); }
+    if (in[0] >= 0) close(in[0]);
+    close(sync_pipe[1]); close(cgroup_fd);
     if (fds.cgroup_procs >= 0) close(fds.cgroup_procs);
 
     struct crt_report report;
@@ -486,6 +614,11 @@ static void monitor_main(const struct crt_config *cfg) {
     n += fmt_i64(text + n, pid); text[n++] = ' ';
     n += fmt_u64(text + n, now_ns()); text[n++] = '\n';
     write_file_atomic(cfg->state_dir, "pid", text, n);
+    // So is the attach socket, and the first client (run's caller) is in.
+    for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
+    int listen_fd = attach_listen(cfg->state_dir);
+    if (cfg->attach_fd >= 0) client_add(FD_ATTACH_CLIENT);
+    struct input input = {.tty = master, .pipe = in[1]};
     // The health state exists before the caller hears the container started.
     static struct health h;
     h.out = h.exited = -1;
@@ -508,20 +641,25 @@ static void monitor_main(const struct crt_config *cfg) {
     if (lw.fd >= 0 && fstat(lw.fd, &st) == 0) lw.size = (uint64_t)st.st_size;
 
     static struct stream streams[2];
-    streams[0] = (struct stream){.fd = out[0], .attach = cfg->attach_stdout >= 0 ? FD_ATTACH_OUT : -1, .name = "stdout"};
-    streams[1] = (struct stream){.fd = err[0], .attach = cfg->attach_stderr >= 0 ? FD_ATTACH_ERR : -1, .name = "stderr"};
+    // A tty has one stream, logged as "stdout" as Docker does.
+    streams[0] = (struct stream){.fd = cfg->tty ? master : out[0], .attach = cfg->attach_stdout >= 0 ? FD_ATTACH_OUT : -1,
+                                 .name = "stdout", .id = 1};
+    streams[1] = (struct stream){.fd = err[0], .attach = cfg->attach_stderr >= 0 ? FD_ATTACH_ERR : -1, .name = "stderr", .id = 2};
 
     // With a health check the loop also watches the container's exit (a
     // container may close its output and go on running).
     int exit_fd = h.enabled ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
     while (streams[0].fd >= 0 || streams[1].fd >= 0 || exit_fd >= 0) {
-        struct pollfd pfd[5];
-        int nfds = 0, idx[5];
+        struct pollfd pfd[6 + MAX_CLIENTS];
+        int nfds = 0, idx[6 + MAX_CLIENTS];
         for (int i = 0; i < 2; i++)
             if (streams[i].fd >= 0) { pfd[nfds] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN}; idx[nfds++] = i; }
         if (h.out >= 0) { pfd[nfds] = (struct pollfd){.fd = h.out, .events = POLLIN}; idx[nfds++] = 2; }
         if (h.exited >= 0) { pfd[nfds] = (struct pollfd){.fd = h.exited, .events = POLLIN}; idx[nfds++] = 4; }
         if (exit_fd >= 0) { pfd[nfds] = (struct pollfd){.fd = exit_fd, .events = POLLIN}; idx[nfds++] = 3; }
+        if (listen_fd >= 0) { pfd[nfds] = (struct pollfd){.fd = listen_fd, .events = POLLIN}; idx[nfds++] = 5; }
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (clients[i].fd >= 0) { pfd[nfds] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN}; idx[nfds++] = 100 + i; }
         int timeout = -1;
         if (h.enabled && exit_fd >= 0) {
             uint64_t now = mono_ns(), due = h.pid ? h.deadline : h.next;
@@ -532,6 +670,15 @@ static void monitor_main(const struct crt_config *cfg) {
         for (int k = 0; k < nfds; k++) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             if (idx[k] == 2) { health_pump(&h); continue; }
+            if (idx[k] == 5) {
+                int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (c >= 0) client_add(c);
+                continue;
+            }
+            if (idx[k] >= 100) {
+                if (clients[idx[k] - 100].fd >= 0) client_pump(&clients[idx[k] - 100], &input);
+                continue;
+            }
             if (idx[k] == 4) { health_exited(cfg, &h); continue; }
             if (idx[k] == 3) {
                 close(exit_fd);
@@ -540,7 +687,11 @@ static void monitor_main(const struct crt_config *cfg) {
                 continue;
             }
             struct stream *s = &streams[idx[k]];
-            if (!stream_pump(s, &lw)) { close(s->fd); s->fd = -1; }
+            if (!stream_pump(s, &lw)) {
+                if (s->fd == input.tty) input.tty = -1;
+                close(s->fd);
+                s->fd = -1;
+            }
         }
         if (h.enabled && exit_fd >= 0) {
             uint64_t now = mono_ns();
@@ -550,6 +701,14 @@ static void monitor_main(const struct crt_config *cfg) {
     }
     for (int i = 0; i < 2; i++)
         if (streams[i].len) log_entry(&lw, streams[i].name, streams[i].line, streams[i].len);
+    // Clients see the end of the output; the exit status is in <state>/exit.
+    for (int i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) client_drop(&clients[i]);
+    if (listen_fd >= 0) {
+        close(listen_fd);
+        char sock[PATH_MAX];
+        if (snprintf(sock, sizeof sock, "%s/attach.sock", cfg->state_dir) < (int)sizeof sock) unlink(sock);
+    }
+    if (input.pipe >= 0) close(input.pipe);
 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
@@ -601,11 +760,13 @@ int crt_run(const struct crt_config *cfg, struct crt_started *out) {
         int keep_ev = fcntl(ev[1], F_DUPFD, 64);
         int keep_out = cfg->attach_stdout >= 0 ? fcntl(cfg->attach_stdout, F_DUPFD, 64) : -1;
         int keep_err = cfg->attach_stderr >= 0 ? fcntl(cfg->attach_stderr, F_DUPFD, 64) : -1;
+        int keep_client = cfg->attach_fd >= 0 ? fcntl(cfg->attach_fd, F_DUPFD, 64) : -1;
         dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
         dup2(keep_ev, FD_EVENT);
         // Unused attach slots get /dev/null, not whatever the caller had there.
         dup2(keep_out >= 0 ? keep_out : devnull, FD_ATTACH_OUT);
         dup2(keep_err >= 0 ? keep_err : devnull, FD_ATTACH_ERR);
+        dup2(keep_client >= 0 ? keep_client : devnull, FD_ATTACH_CLIENT);
         syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
         for (int fd = FD_EVENT; fd < FD_FIRST_FREE; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
         sigset_t none;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,4 +72,20 @@ int crt_openat_in_root(int rootfd, const char *path, int flags, unsigned int mod
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     while (*path == '/') path++;
     return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+}
+
+int crt_open_pty(int *master, int *slave) {
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    int unlock = 0;
+    int s = ioctl(m, TIOCSPTLCK, &unlock) == 0 ? ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+    if (s < 0) {
+        int saved = errno;
+        close(m);
+        errno = saved;
+        return -1;
+    }
+    *master = m;
+    *slave = s;
+    return 0;
 }

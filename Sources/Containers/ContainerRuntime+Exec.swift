@@ -23,6 +23,9 @@ public struct ExecSpec: Sendable {
     public var stdin: Int32 = -1
     public var stdout: Int32 = -1
     public var stderr: Int32 = -1
+    /// `stdin` is a pty slave: the process gets its own session with it as
+    /// the controlling terminal (`exec -t`).
+    public var tty = false
 
     public init(command: [String]) { self.command = command }
 }
@@ -103,7 +106,7 @@ extension ContainerRuntime {
         }
         var options = crt_exec_options(pidfd: pidfd, ns_flags: Int32(Self.execNamespaces), cgroup_fd: cgroupFD,
                                        stdin_fd: spec.stdin, stdout_fd: spec.stdout, stderr_fd: spec.stderr,
-                                       detach: spec.detach ? 1 : 0)
+                                       detach: spec.detach ? 1 : 0, tty: spec.tty ? 1 : 0)
         var result = crt_exec_result()
         if crt_exec(&config, &options, &result) != 0 {
             if result.pid > 0 && !spec.detach {

@@ -31,9 +31,16 @@ public struct ContainerRuntime: Sendable {
     public struct Attach: Sendable {
         public var stdout: Int32
         public var stderr: Int32
-        public init(stdout: Int32 = 1, stderr: Int32 = 2) {
+        /// A connected unix socket the monitor serves as an attach client
+        /// from the start (frames: see AttachConnection); -1: none.
+        public var client: Int32
+        /// The terminal's initial size with `spec.tty`.
+        public var size: TerminalSize?
+        public init(stdout: Int32 = 1, stderr: Int32 = 2, client: Int32 = -1, size: TerminalSize? = nil) {
             self.stdout = stdout
             self.stderr = stderr
+            self.client = client
+            self.size = size
         }
     }
 
@@ -211,6 +218,11 @@ public struct ContainerRuntime: Sendable {
         config.log_max_files = Int32(spec.log.maxFiles)
         config.attach_stdout = attach?.stdout ?? -1
         config.attach_stderr = attach?.stderr ?? -1
+        config.attach_fd = attach?.client ?? -1
+        config.tty = spec.tty == true ? 1 : 0
+        config.open_stdin = spec.openStdin == true ? 1 : 0
+        config.tty_rows = attach?.size?.rows ?? 0
+        config.tty_cols = attach?.size?.columns ?? 0
         config.remove_on_exit = spec.autoRemove ? 1 : 0
         config.name_link = arena.string(store.nameLink(record.name))
 

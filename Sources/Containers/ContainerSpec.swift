@@ -59,6 +59,11 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     /// Names the anonymous volumes PREFIX-path (a service slot's: the task
     /// replacing another gets its volumes back); nil: random names, as Docker.
     public var anonymousVolumePrefix: String?
+    /// A pty for the container (`-t`): its monitor keeps the master, its
+    /// output is one stream. Nil in specs stored before it existed.
+    public var tty: Bool?
+    /// Keep stdin open for attached callers (`-i`).
+    public var openStdin: Bool?
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs

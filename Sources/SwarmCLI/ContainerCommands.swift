@@ -10,7 +10,7 @@ struct ContainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container",
         abstract: "Run and manage containers on this host (no manager involved).",
-        subcommands: [Run.self, Exec.self, Top.self, Stats.self, Copy.self, List.self, Inspect.self, Logs.self, Stop.self, Kill.self, Remove.self]
+        subcommands: [Run.self, Exec.self, Attach.self, Top.self, Stats.self, Copy.self, Port.self, List.self, Inspect.self, Logs.self, Stop.self, Kill.self, Remove.self]
     )
 }
 
@@ -27,6 +27,10 @@ extension ContainerCommand {
         @Option(help: "Pull the image: missing (default), always or never.") var pull: String = "missing"
         @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
         @Flag(name: .shortAndLong, help: "Run in the background and print the container ID.") var detach = false
+        @Flag(name: .shortAndLong, help: "Keep STDIN open (the container reads this terminal or pipe).") var interactive = false
+        @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY (kept by the container's monitor; Ctrl-P Ctrl-Q detaches).") var tty = false
+        @Option(name: .customLong("detach-keys"), help: "Override the key sequence for detaching a container (default ctrl-p,ctrl-q).")
+        var detachKeys: String?
         @Option(help: "Name the container.") var name: String?
         @Option(name: [.customShort("h"), .long], help: "Container host name.") var hostname: String?
         @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to pass it through).")
@@ -117,6 +121,8 @@ extension ContainerCommand {
                 }
             }
             spec.autoRemove = autoRemove
+            spec.tty = tty ? true : nil
+            spec.openStdin = interactive ? true : nil
             if noHealthcheck {
                 spec.healthcheck = ImageConfig.Healthcheck(Test: ["NONE"])
             } else if healthCmd != nil || healthInterval != nil || healthTimeout != nil || healthStartPeriod != nil || healthRetries != nil {
@@ -144,7 +150,14 @@ extension ContainerCommand {
                     try await pullImage(reference, store: runtime.images, registry: registry, output: 2)
                 }
             }
+            let keys = try DetachKeys.parse(detachKeys ?? DetachKeys.dockerDefault)
+            if !detach && interactive && tty && isatty(0) != 1 {
+                throw RuntimeError.badInput("the input device is not a TTY: run without -t, or from a terminal")
+            }
             let overlay = NetworkMode(rawValue: network) == nil ? try await attach(&spec, runtime: runtime) : nil
+            if !detach && (interactive || tty) {
+                try await runAttached(spec, runtime: runtime, overlay: overlay, keys: keys)
+            }
             if detach {
                 // The node's daemon releases the attachment when the container ends.
                 let container: StartedContainer

@@ -13,13 +13,18 @@ extension ContainerCommand {
                 The command joins every namespace and the cgroup of the container, and runs with its \
                 capabilities, no_new_privs and seccomp filter, its environment and user (unless -e, -u \
                 or -w say otherwise). The exit status is the command's; 126 if it cannot be run, 127 if \
-                it is not found. Works on the task containers of services (web.1.<task id>) on this node.
+                it is not found. Works on the task containers of services (web.1.<task id>) on this node. \
+                With -t the command gets a pty held by this CLI: the detach keys end the session (the \
+                command gets SIGHUP), unlike `container run -it`, whose terminal the container keeps.
                 """
         )
 
         @OptionGroup var global: RuntimeOptions
         @Flag(name: .shortAndLong, help: "Keep STDIN open (the command reads this terminal or pipe).") var interactive = false
+        @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY.") var tty = false
         @Flag(name: .shortAndLong, help: "Detached mode: run the command in the background.") var detach = false
+        @Option(name: .customLong("detach-keys"), help: "Override the key sequence for detaching (default ctrl-p,ctrl-q).")
+        var detachKeys: String?
         @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to pass it through).")
         var env: [String] = []
         @Option(name: .customLong("env-file"), help: "Read environment variables from a file.") var envFile: [String] = []
@@ -51,6 +56,13 @@ extension ContainerCommand {
                 spec.stdout = 1
                 spec.stderr = 2
             }
+            let keys = try DetachKeys.parse(detachKeys ?? DetachKeys.dockerDefault)
+            if tty && !detach {
+                if interactive && isatty(0) != 1 {
+                    throw RuntimeError.badInput("the input device is not a TTY: run without -t, or from a terminal")
+                }
+                try runWithTerminal(runtime: runtime, spec: spec, keys: keys)
+            }
             let process: ExecProcess
             do {
                 process = try runtime.exec(positionals[0], spec)
@@ -58,6 +70,35 @@ extension ContainerCommand {
                 writeStderr("swarm: \(failure.description)\n")
                 throw ExitCode(failure.exitCode)
             }
+            throw ExitCode(process.wait())
+        }
+
+        /// `exec -t`: a pty pair opened here; the command's session has the
+        /// slave as its controlling terminal, this process relays the master.
+        func runWithTerminal(runtime: ContainerRuntime, spec base: ExecSpec, keys: [UInt8]) throws -> Never {
+            let pty = try PseudoTerminal.open()
+            let master = pty.master, slave = pty.slave
+            if let size = terminalSize() { PseudoTerminal.setSize(master, size) }
+            var spec = base
+            spec.stdin = slave
+            spec.stdout = slave
+            spec.stderr = slave
+            spec.tty = true
+            let process: ExecProcess
+            do {
+                defer { close(slave) }
+                process = try runtime.exec(positionals[0], spec)
+            } catch let failure as ExecFailure {
+                writeStderr("swarm: \(failure.description)\n")
+                throw ExitCode(failure.exitCode)
+            }
+            let relay = TerminalRelay(link: .pty(master: master), input: interactive, terminal: isatty(0) == 1,
+                                      detachKeys: interactive ? keys : [])
+            if try relay.run() == .detached {
+                writeStderr(TerminalRelay.detachedMessage)
+                throw ExitCode(0)
+            }
+            close(master)
             throw ExitCode(process.wait())
         }
     }

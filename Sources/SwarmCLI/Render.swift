@@ -146,6 +146,8 @@ struct ContainerInspect: Encodable {
         var StopTimeout: Int
         var ExposedPorts: [String: [String: String]]?
         var Healthcheck: ImageConfig.Healthcheck?
+        var Tty = false
+        var OpenStdin = false
     }
     struct MountInfo: Encodable {
         var `Type` = "bind"
@@ -199,6 +201,8 @@ struct ContainerInspect: Encodable {
                             StopTimeout: spec.stopTimeout,
                             ExposedPorts: record.image.map { Dictionary(uniqueKeysWithValues: $0.exposedPorts.map { ($0, [String: String]()) }) },
                             Healthcheck: record.image?.healthcheck)
+        Config.Tty = spec.tty == true
+        Config.OpenStdin = spec.openStdin == true
         Image = record.image?.id.description ?? ""
         HostConfig = HostConfigInfo(NetworkMode: spec.network.rawValue, CapAdd: spec.capAdd, CapDrop: spec.capDrop,
                            ReadonlyRootfs: spec.readOnlyRootfs, Init: spec.initProcess, AutoRemove: spec.autoRemove,

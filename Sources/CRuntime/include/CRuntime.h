@@ -108,6 +108,14 @@ struct crt_config {
     uint64_t log_max_size;          // rotate when exceeded; 0 = never
     int log_max_files;              // files kept, current one included
     int attach_stdout, attach_stderr;   // copy output here too; -1 = none
+    int attach_fd;                  // a first attach client (a connected unix socket,
+                                    // protocol in monitor.c); -1 = none
+
+    // Terminal and input (`run -t` / `-i`, `attach`)
+    int tty;                        // a pty: its slave is the container's 0-2 and
+                                    // controlling terminal; the monitor keeps the master
+    unsigned short tty_rows, tty_cols;  // its initial size; 0 = unset
+    int open_stdin;                 // without tty: a stdin pipe attach clients write to
     int remove_on_exit;             // remove state_dir (and name_link) at exit
     const char *name_link;          // removed with the state dir, may be NULL
     const char *data_dir;           // removed with the state dir, may be NULL
@@ -156,6 +164,7 @@ struct crt_exec_options {
     int cgroup_fd;      // the container's cgroup directory (CLONE_INTO_CGROUP)
     int stdin_fd, stdout_fd, stderr_fd;     // -1 = /dev/null
     int detach;         // own session; re-parented to the host's init (or a subreaper)
+    int tty;            // stdin is a pty slave: own session, and it is the controlling terminal
 };
 
 struct crt_exec_result {
@@ -253,6 +262,12 @@ int crt_openat_in_root(int rootfd, const char *path, int flags, unsigned int mod
 
 /// pidfd_open(2). Returns an fd or -1 (errno set).
 int crt_pidfd_open(pid_t pid);
+
+/// A new pty pair, both ends close-on-exec, neither the caller's controlling
+/// terminal: the master in *master, the slave (opened through the master,
+/// TIOCGPTPEER, so no /dev/pts path is involved) in *slave. 0, or -1 with
+/// errno. In C: Swift's Glibc has neither posix_openpt nor the pty ioctls.
+int crt_open_pty(int *master, int *slave);
 
 /// mallopt(M_ARENA_MAX, count): <malloc.h> is not in Swift's Glibc module.
 /// A daemon with few, mostly idle threads needs few arenas; each keeps free memory.

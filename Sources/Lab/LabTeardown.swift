@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import HostNetwork
+import SystemCalls
 
 /// Removes everything of lab `name` that it finds, with or without its
 /// lab.json, however far an `up` got, paused or partitioned; again after a
@@ -47,11 +48,12 @@ struct LabTeardown {
         let nodeNamespaces = indexes.map { NetworkNamespace(name: "\(name)-node\($0)", directory: directory) }
         // The client's too: whatever `lab exec` started there.
         let namespaces = nodeNamespaces + [NetworkNamespace(name: name + "-client", directory: directory)]
-        let cgroups = nodes.compactMap { NodeCgroup(parent: $0.cgroupParent) }.filter(\.exists)
+        // All of them, made or not: a daemon may make one until it dies.
+        let cgroups = nodes.compactMap { NodeCgroup(parent: $0.cgroupParent) }
 
         // Thawed, so that paused daemons see their SIGTERM (and their
         // containers die at once below).
-        for cgroup in cgroups { try? cgroup.thaw() }
+        for cgroup in cgroups where cgroup.exists { try? cgroup.thaw() }
         let daemons = zip(nodes, nodeNamespaces).flatMap { $0.daemonPIDs(namespace: $1) }
         for pid in daemons {
             kill(pid, SIGCONT)
@@ -64,8 +66,8 @@ struct LabTeardown {
         for point in mounts(under: [paths.directory, paths.dataDirectory]) where umount2(point, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
             problems.append("unmounting \(point): \(errnoName(errno))")
         }
-        for (node, cgroup) in zip(nodes, nodes.map { NodeCgroup(parent: $0.cgroupParent) }) {
-            if let problem = cgroup?.remove() { problems.append("\(node.name): \(problem)") }
+        for cgroup in cgroups {
+            if let problem = cgroup.remove() { problems.append(problem) }
         }
         do {
             try LabNetwork.teardown(lab: name, directory: directory)

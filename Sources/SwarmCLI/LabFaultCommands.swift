@@ -8,7 +8,7 @@ import Lab
 struct LabPartition: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partition",
-        abstract: "Cut nodes off the lab's network: they keep running and reach each other, but no other node or the client.",
+        abstract: "Cut nodes off the lab's network: they keep running and reach each other, but not the other nodes or the client.",
         discussion: "Their packets to the rest of the lab are lost (their link stays up), until swarm lab heal.")
 
     @OptionGroup var lab: LabNameOption

@@ -55,7 +55,7 @@ extension LabCluster {
             try record.save(paths)
         } catch {
             // Whatever got made goes; the lab's name is free again.
-            let problems = LabTeardown(name: name, binary: binary).run()
+            let problems = LabTeardown(name: name).run()
             let cleanup = problems.isEmpty ? "" : "; cleaning up also failed: \(problems[0]) (run swarm lab down --name \(name))"
             if error is LabSignals.Interrupted { throw Interrupted(cleanup: cleanup) }
             throw RuntimeError.badInput("lab up: \(oneLine(error))\(cleanup)")
@@ -90,6 +90,7 @@ private struct NodeStarter {
         let initResult = try runSwarm(initArguments, node: manager, network: network.node(1), log: paths.log("node1-init"))
         try require(initResult, "swarm init on node1")
         record.nodes[0].pid = readDaemonPID(manager.stateDir)
+        adopt(&record.nodes[0])
         try record.save(paths)
 
         var token = LabCluster.workerToken(in: initResult.stdout)
@@ -101,13 +102,28 @@ private struct NodeStarter {
         }
         guard let token, !token.isEmpty else { throw RuntimeError.badInput("swarm init on node1 printed no join token") }
 
-        for index in record.nodes.indices.dropFirst() {
-            let node = record.nodes[index]
-            let arguments = ["join", "--token", token, "--advertise-addr", node.address] + node.globalOptions + [manager.address + ":2377"]
-            let result = try runSwarm(arguments, node: node, network: network.node(index + 1), log: paths.log("\(node.name)-join"))
-            try require(result, "swarm join on \(node.name)")
-            record.nodes[index].pid = readDaemonPID(node.stateDir)
-            try record.save(paths)
+        // Joins run several at once: each mostly waits (for swarmd to
+        // start, the manager to sign, the daemon to answer).
+        var waiting = Array(record.nodes.indices.dropFirst())
+        var running: [(index: Int, run: CapturedRun)] = []
+        while !waiting.isEmpty || !running.isEmpty {
+            while running.count < NodeStarter.joinsAtOnce, let index = waiting.first {
+                waiting.removeFirst()
+                let node = record.nodes[index]
+                let arguments = ["join", "--token", token, "--advertise-addr", node.address] + node.globalOptions + [manager.address + ":2377"]
+                running.append((index, try startSwarm(arguments, node: node, network: network.node(index + 1), log: paths.log("\(node.name)-join"))))
+            }
+            var finished = false
+            for (position, join) in running.enumerated().reversed() {
+                guard let result = try join.run.poll() else { continue }
+                running.remove(at: position)
+                finished = true
+                let node = record.nodes[join.index]
+                try require(result, "swarm join on \(node.name)")
+                record.nodes[join.index].pid = readDaemonPID(node.stateDir)
+                adopt(&record.nodes[join.index])
+            }
+            if finished { try record.save(paths) } else { usleep(10_000) }
         }
 
         // Ready as the manager sees it: what `swarm node ls` shows.
@@ -132,10 +148,25 @@ private struct NodeStarter {
         }
     }
 
+    /// How many `swarm join`s run at a time.
+    static let joinsAtOnce = 8
+
     /// Runs the swarm executable inside `network` with the node's environment.
     private func runSwarm(_ arguments: [String], node: LabRecord.Node, network: NetworkNamespace, log: String) throws -> CapturedResult {
-        try runCaptured(network, binary, ["swarm"] + arguments, environment: node.environment(hostname: true),
-                        log: log, timeout: 120)
+        try startSwarm(arguments, node: node, network: network, log: log).wait()
+    }
+
+    private func startSwarm(_ arguments: [String], node: LabRecord.Node, network: NetworkNamespace, log: String) throws -> CapturedRun {
+        try CapturedRun(network, binary, ["swarm"] + arguments, environment: node.environment(hostname: true), log: log, timeout: 120)
+    }
+
+    /// Moves the node's daemon, just started and without children yet, into
+    /// the node's own cgroup, so that `pause` freezes it with its containers.
+    /// A host where that fails keeps the daemon where it is (`pause` then
+    /// stops it by pid).
+    private func adopt(_ node: inout LabRecord.Node) {
+        guard let pid = node.pid, let cgroup = NodeCgroup(parent: node.cgroupParent) else { return }
+        node.inCgroup = (try? cgroup.adopt(pid)) != nil
     }
 
     private func require(_ result: CapturedResult, _ what: String) throws {

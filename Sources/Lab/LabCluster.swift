@@ -14,8 +14,9 @@ import SystemCalls
 /// - namespaces /run/swarm-lab/netns/L-hub, L-node1…, L-client.
 ///
 /// `up` makes one, `open` finds one that is up, `exec` runs a command in a
-/// node, `down` removes all of it. The nodes are driven through the swarm
-/// executable given as `binary` (init, join, leave), as a user would.
+/// node, `partition`/`heal` and `pause`/`unpause` disturb nodes, `down`
+/// removes all of it. The nodes are made through the swarm executable
+/// given as `binary` (init, join), as a user would.
 public struct LabCluster: Sendable {
     /// What `up` wrote to lab.json.
     public let record: LabRecord
@@ -75,14 +76,15 @@ public struct LabCluster: Sendable {
 
     // MARK: down
 
-    /// Removes everything of lab `name` (nodes leave, then their containers,
-    /// the network, directories and cgroups go), however far its `up` got.
-    /// "no lab named NAME" if nothing of it is there; the first problem
-    /// (and how many more) if something could not be removed.
-    public static func down(_ name: String, binary: String) throws {
+    /// Removes everything of lab `name` (its nodes' daemons, containers and
+    /// other processes, mounts, cgroups, network and directories, all nodes
+    /// at once; see `LabTeardown`), however far its `up` got, paused or
+    /// partitioned. "no lab named NAME" if nothing of it is there; the
+    /// first problem (and how many more) if something could not be removed.
+    public static func down(_ name: String) throws {
         try LabNetwork.validate(name: name)
         try requireLabRoot()
-        let teardown = LabTeardown(name: name, binary: binary)
+        let teardown = LabTeardown(name: name)
         guard teardown.exists() else { throw RuntimeError.badInput("no lab named \(name)") }
         let problems = teardown.run()
         if let first = problems.first {
@@ -90,8 +92,8 @@ public struct LabCluster: Sendable {
         }
     }
 
-    public func down(binary: String) throws {
-        try LabCluster.down(name, binary: binary)
+    public func down() throws {
+        try LabCluster.down(name)
     }
 
     // MARK: ls
@@ -99,7 +101,8 @@ public struct LabCluster: Sendable {
     /// One lab on this machine, as `lab ls` lists it.
     public struct Summary: Equatable, Sendable {
         public var name: String
-        /// "starting", "up", "degraded" (a daemon is gone) or "broken" (no lab.json).
+        /// "starting", "up", "degraded" (a daemon is gone) or "broken" (no
+        /// lab.json); then e.g. " (1 paused, 2 partitioned)".
         public var state: String
         public var nodes: Int?
         public var subnet: String?
@@ -115,7 +118,10 @@ public struct LabCluster: Sendable {
         }
         return names.sorted().map { lab in
             guard let record = try? LabRecord.load(LabPaths(lab)) else { return Summary(name: lab, state: "broken") }
-            let state = record.state == "up" && !record.nodes.allSatisfy({ $0.pid.map(processAlive) ?? false }) ? "degraded" : record.state
+            var state = record.state == "up" && !record.nodes.allSatisfy({ $0.pid.map(processAlive) ?? false }) ? "degraded" : record.state
+            let paused = record.nodes.filter { $0.paused != nil }.count, partitioned = record.nodes.filter { $0.partition != nil }.count
+            let disturbed = (paused > 0 ? ["\(paused) paused"] : []) + (partitioned > 0 ? ["\(partitioned) partitioned"] : [])
+            if !disturbed.isEmpty { state += " (" + disturbed.joined(separator: ", ") + ")" }
             return Summary(name: lab, state: state, nodes: record.nodes.count, subnet: record.subnet)
         }
     }

@@ -57,9 +57,10 @@ public func readWholeFile(_ path: String) -> [UInt8]? {
     }
 }
 
-/// Mount points at or below `path`, deepest first (from mountinfo, whose
-/// fifth field is the mount point with spaces and such as octal escapes).
-func mounts(under path: String) -> [String] {
+/// Mount points at or below any of `paths`, deepest first (from one read
+/// of mountinfo, whose fifth field is the mount point with spaces and such
+/// as octal escapes).
+func mounts(under paths: [String]) -> [String] {
     let text = String(decoding: readWholeFile("/proc/self/mountinfo") ?? [], as: UTF8.self)
     let points = text.split(separator: "\n").compactMap { line -> String? in
         let fields = line.split(separator: " ")
@@ -68,7 +69,7 @@ func mounts(under path: String) -> [String] {
         for (escape, character) in [("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")] {
             point = point.replacing(escape, with: character)
         }
-        return point == path || point.hasPrefix(path + "/") ? point : nil
+        return paths.contains { point == $0 || point.hasPrefix($0 + "/") } ? point : nil
     }
     return Set(points).sorted { $0.count > $1.count }
 }
@@ -78,7 +79,7 @@ func mounts(under path: String) -> [String] {
 /// there was nothing), else what went wrong.
 func removeTree(_ path: String) -> String? {
     guard access(path, F_OK) == 0 else { return nil }
-    for point in mounts(under: path) where umount2(point, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
+    for point in mounts(under: [path]) where umount2(point, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
         return "unmounting \(point): \(errnoName(errno))"
     }
     do {
@@ -87,31 +88,4 @@ func removeTree(_ path: String) -> String? {
         return "removing \(path): \(oneLine(error))"
     }
     return nil
-}
-
-/// Kills what is left in a cgroup tree (cgroup.kill) and removes it,
-/// children first.
-func removeCgroup(_ parent: String) -> String? {
-    guard let root = try? CgroupManager.host(parent: parent).parentPath, access(root, F_OK) == 0 else { return nil }
-    func remove(_ directory: String) -> String? {
-        let fd = open(directory + "/cgroup.kill", O_WRONLY | O_CLOEXEC)
-        if fd >= 0 {
-            _ = write(fd, "1", 1)
-            close(fd)
-        }
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            let child = directory + "/" + entry
-            var info = stat()
-            if lstat(child, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
-                if let problem = remove(child) { return problem }
-            }
-        }
-        for _ in 0..<500 {
-            if rmdir(directory) == 0 || errno == ENOENT { return nil }
-            if errno != EBUSY { break }
-            usleep(10_000)
-        }
-        return "removing cgroup \(directory): \(errnoName(errno))"
-    }
-    return remove(root)
 }

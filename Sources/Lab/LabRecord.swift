@@ -30,6 +30,15 @@ public struct LabRecord: Codable, Sendable {
         /// unix:///run/swarm-lab/L/nodeN/swarm.sock
         public var socket: String
         public var pid: pid_t?
+        /// Whether `up` moved the daemon into the node's own cgroup (see
+        /// `NodeCgroup`); nil in records of older labs.
+        public var inCgroup: Bool?
+        /// Set while `lab pause` holds the node: the pids it stopped with
+        /// SIGSTOP (empty if the node's cgroup was frozen).
+        public var paused: [pid_t]?
+        /// Set while `lab partition` keeps the node on a bridge of its own
+        /// (with the nodes cut off in the same command): that bridge's number.
+        public var partition: Int?
 
         public var globalOptions: [String] { ["--data-dir", dataDir, "--state-dir", stateDir, "--cgroup-parent", cgroupParent] }
 
@@ -66,11 +75,26 @@ public struct LabRecord: Codable, Sendable {
         guard rename(temporary, paths.record) == 0 else { throw RuntimeError.system(errno: errno, call: "rename", detail: paths.record) }
     }
 
-    /// NODE ROLE ADDRESS SOCKET, the client last.
-    public func tableRows() -> [[String]] {
-        var rows = [["NODE", "ROLE", "ADDRESS", "SOCKET"]]
-        for node in nodes { rows.append([node.name, node.role, node.address, node.socket]) }
-        if let client, let manager = nodes.first { rows.append(["client", "client", client.address, manager.socket]) }
+    /// NODE ROLE ADDRESS SOCKET STATUS, the client last. STATUS: the
+    /// daemon "running" or "exited" (by `isAlive` of its pid), or "paused";
+    /// then ", partitioned N" for a node cut off with those of bridge N.
+    public func tableRows(isAlive: (pid_t) -> Bool = processAlive) -> [[String]] {
+        var rows = [["NODE", "ROLE", "ADDRESS", "SOCKET", "STATUS"]]
+        for node in nodes {
+            var status = node.paused != nil ? "paused" : node.pid.map(isAlive) == true ? "running" : "exited"
+            if let group = node.partition { status += ", partitioned \(group)" }
+            rows.append([node.name, node.role, node.address, node.socket, status])
+        }
+        if let client, let manager = nodes.first { rows.append(["client", "client", client.address, manager.socket, "-"]) }
         return rows
+    }
+
+    /// The position of node `name` in `nodes`; "no node NAME in lab L: use
+    /// one of …" if there is none.
+    public func index(of name: String) throws -> Int {
+        guard let index = nodes.firstIndex(where: { $0.name == name }) else {
+            throw RuntimeError.badInput("no node \(name) in lab \(self.name): use one of \(nodes.map(\.name).joined(separator: ", "))")
+        }
+        return index
     }
 }

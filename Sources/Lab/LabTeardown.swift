@@ -1,15 +1,21 @@
-import Containers
 import FoundationEssentials
 import Glibc
 import HostNetwork
+import SystemCalls
 
 /// Removes everything of lab `name` that it finds, with or without its
-/// lab.json, however far an `up` got; again after a partial failure.
+/// lab.json, however far an `up` got, paused or partitioned; again after a
+/// partial failure. All nodes at once: their daemons get SIGTERM together
+/// and `grace` seconds to end, then whatever is left in the lab's
+/// namespaces and cgroups gets SIGKILL; then mounts, cgroups, namespaces
+/// and directories go. Nodes do not `leave`: the swarm goes with them.
 struct LabTeardown {
     let name: String
-    /// The swarm executable that runs `leave` on each node.
-    let binary: String
     var paths: LabPaths { LabPaths(name) }
+    /// Seconds the daemons get between SIGTERM and SIGKILL.
+    static let grace = 0.5
+    /// Seconds for every process to be gone after SIGKILL.
+    static let killTimeout = 5.0
 
     func exists() -> Bool {
         access(paths.directory, F_OK) == 0 || access(paths.dataDirectory, F_OK) == 0
@@ -37,14 +43,32 @@ struct LabTeardown {
         var problems: [String] = []
         let record = try? LabRecord.load(paths)
         let directory = record?.namespaceDirectory ?? NetworkNamespace.defaultDirectory
-        // Workers first, the manager last.
-        for index in nodeIndexes().reversed() {
-            let node = record?.nodes.first { $0.name == "node\(index)" } ?? paths.node(index).record
-            let namespace = NetworkNamespace(name: "\(name)-node\(index)", directory: directory)
-            problems += stopNode(node, namespace: namespace)
+        let indexes = nodeIndexes()
+        let nodes = indexes.map { index in record?.nodes.first { $0.name == "node\(index)" } ?? paths.node(index).record }
+        let nodeNamespaces = indexes.map { NetworkNamespace(name: "\(name)-node\($0)", directory: directory) }
+        // The client's too: whatever `lab exec` started there.
+        let namespaces = nodeNamespaces + [NetworkNamespace(name: name + "-client", directory: directory)]
+        // All of them, made or not: a daemon may make one until it dies.
+        let cgroups = nodes.compactMap { NodeCgroup(parent: $0.cgroupParent) }
+
+        // Thawed, so that paused daemons see their SIGTERM (and their
+        // containers die at once below).
+        for cgroup in cgroups where cgroup.exists { try? cgroup.thaw() }
+        let daemons = zip(nodes, nodeNamespaces).flatMap { $0.daemonPIDs(namespace: $1) }
+        for pid in daemons {
+            kill(pid, SIGCONT)
+            kill(pid, SIGTERM)
         }
-        // Whatever was started by `lab exec` in the client.
-        killAll(in: NetworkNamespace(name: name + "-client", directory: directory))
+        let graceEnds = Date().addingTimeInterval(LabTeardown.grace)
+        while daemons.contains(where: processAlive) && Date() < graceEnds { usleep(10_000) }
+
+        if let left = killEverything(in: namespaces, cgroups: cgroups) { problems.append(left) }
+        for point in mounts(under: [paths.directory, paths.dataDirectory]) where umount2(point, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
+            problems.append("unmounting \(point): \(errnoName(errno))")
+        }
+        for cgroup in cgroups {
+            if let problem = cgroup.remove() { problems.append(problem) }
+        }
         do {
             try LabNetwork.teardown(lab: name, directory: directory)
         } catch {
@@ -60,61 +84,22 @@ struct LabTeardown {
         return problems
     }
 
-    /// leave --force (which stops the daemon and removes its task
-    /// containers); then, whatever leave did, the daemon by pid, any
-    /// container left, every process in the node's namespace, the cgroup
-    /// parent, the state and data dirs.
-    private func stopNode(_ node: LabRecord.Node, namespace: NetworkNamespace) -> [String] {
-        var problems: [String] = []
-        let inNamespace = namespace.identity() != nil
-        if access(node.dataDir, F_OK) == 0 {
-            let log = paths.log("\(node.name)-leave")
-            // Whether it worked shows below: a daemon or container still there is dealt with there.
-            _ = try? runCaptured(inNamespace ? namespace : nil, binary, ["swarm", "leave", "--force"] + node.globalOptions,
-                                 environment: node.environment(hostname: false), log: log, timeout: 60)
-        }
-        var pids = Set<pid_t>()
-        if let pid = node.pid { pids.insert(pid) }
-        if let pid = readDaemonPID(node.stateDir) { pids.insert(pid) }
-        for pid in pids where isDaemon(pid, of: node, namespace: namespace) { terminate(pid) }
-
-        if access(node.stateDir, F_OK) == 0 {
-            do {
-                let runtime = try ContainerRuntime(stateRoot: node.stateDir, dataRoot: node.dataDir,
-                                                   cgroups: CgroupManager.host(parent: node.cgroupParent))
-                for container in runtime.list(all: true) {
-                    do { try runtime.remove(container.id, force: true) } catch {
-                        problems.append("\(node.name): removing container \(container.id.prefix(12)): \(oneLine(error))")
-                    }
-                }
-            } catch {
-                problems.append("\(node.name): listing containers: \(oneLine(error))")
+    /// SIGKILL to every process in the lab's namespaces (daemons, container
+    /// monitors, commands from lab exec) and cgroups (containers, which
+    /// have namespaces of their own), until none is left; nil once all are
+    /// gone, else which are left after `killTimeout` seconds.
+    private func killEverything(in namespaces: [NetworkNamespace], cgroups: [NodeCgroup]) -> String? {
+        let deadline = Date().addingTimeInterval(LabTeardown.killTimeout)
+        while true {
+            let pids = NetworkNamespace.processes(in: namespaces).filter(processAlive)
+            let populated = cgroups.filter(\.isPopulated)
+            if pids.isEmpty && populated.isEmpty { return nil }
+            if Date() > deadline {
+                return "still running after SIGKILL: " + (pids.map { "pid \($0)" } + populated.map(\.path)).prefix(5).joined(separator: ", ")
             }
-        }
-        killAll(in: namespace)
-        if let problem = removeCgroup(node.cgroupParent) { problems.append("\(node.name): \(problem)") }
-        for path in [node.stateDir, node.dataDir] {
-            if let problem = removeTree(path) { problems.append("\(node.name): \(problem)") }
-        }
-        return problems
-    }
-
-    /// A pid from lab.json or the pid file is the node's daemon only if it is
-    /// still in the node's namespace or names the node's state dir: pids get reused.
-    private func isDaemon(_ pid: pid_t, of node: LabRecord.Node, namespace: NetworkNamespace) -> Bool {
-        guard pid > 1, processAlive(pid) else { return false }
-        if namespace.processes().contains(pid) { return true }
-        return readWholeFile("/proc/\(pid)/cmdline").map { $0.split(separator: 0).contains { Array($0) == Array(node.stateDir.utf8) } } ?? false
-    }
-
-    /// SIGKILL to every process left in `namespace` (daemons, their
-    /// children, commands from lab exec), and waits up to 5 s for them to go.
-    private func killAll(in namespace: NetworkNamespace) {
-        for _ in 0..<100 {
-            let pids = namespace.processes().filter(processAlive)
-            if pids.isEmpty { return }
             for pid in pids { kill(pid, SIGKILL) }
-            usleep(50_000)
+            for cgroup in populated { cgroup.kill() }
+            usleep(10_000)
         }
     }
 }

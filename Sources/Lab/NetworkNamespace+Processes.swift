@@ -18,14 +18,31 @@ extension NetworkNamespace {
     /// Processes whose network namespace this is (read from /proc), this
     /// process excluded.
     public func processes() -> [pid_t] {
-        guard let identity = identity() else { return [] }
+        NetworkNamespace.processes(in: [self])
+    }
+
+    /// Processes in any of `namespaces`, from one pass over /proc (a lab's
+    /// fifty nodes are not fifty passes), this process excluded.
+    public static func processes(in namespaces: [NetworkNamespace]) -> [pid_t] {
+        struct Identity: Hashable { var device: UInt64, inode: UInt64 }
+        let identities = Set(namespaces.compactMap { $0.identity().map { Identity(device: $0.device, inode: $0.inode) } })
+        guard !identities.isEmpty else { return [] }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         let me = getpid()
         return entries.compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), pid != me else { return nil }
             var info = stat()
             guard stat("/proc/\(pid)/ns/net", &info) == 0 else { return nil }
-            return UInt64(info.st_dev) == identity.device && UInt64(info.st_ino) == identity.inode ? pid : nil
+            return identities.contains(Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))) ? pid : nil
         }
+    }
+}
+
+extension NetworkNamespace {
+    /// Whether process `pid` is inside this namespace now.
+    public func contains(_ pid: pid_t) -> Bool {
+        guard let identity = identity() else { return false }
+        var info = stat()
+        return stat("/proc/\(pid)/ns/net", &info) == 0 && UInt64(info.st_dev) == identity.device && UInt64(info.st_ino) == identity.inode
     }
 }

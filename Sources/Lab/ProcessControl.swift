@@ -19,17 +19,6 @@ public func processAlive(_ pid: pid_t) -> Bool {
     return fields[end + 2] != UInt8(ascii: "Z") && fields[end + 2] != UInt8(ascii: "X")
 }
 
-/// SIGTERM, then SIGKILL after 10 s.
-func terminate(_ pid: pid_t) {
-    kill(pid, SIGTERM)
-    for _ in 0..<200 {
-        if !processAlive(pid) { return }
-        usleep(50_000)
-    }
-    kill(pid, SIGKILL)
-    for _ in 0..<100 where processAlive(pid) { usleep(50_000) }
-}
-
 /// The pid a node's daemon wrote to STATE_DIR/swarmd.pid.
 public func readDaemonPID(_ stateDir: String) -> pid_t? {
     readWholeFile(stateDir + "/swarmd.pid").flatMap { pid_t(String(decoding: $0, as: UTF8.self).trimmed) }

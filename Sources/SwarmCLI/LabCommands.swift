@@ -5,13 +5,15 @@ import Lab
 import SwarmClient
 import SystemCalls
 
-/// `swarm lab up|ls|exec|down`: parsing and rendering; what a lab is and
-/// does is the `Lab` module's (`LabCluster`, `LabNetwork`).
+/// `swarm lab up|ls|exec|partition|heal|pause|unpause|down`: parsing and
+/// rendering; what a lab is and does is the `Lab` module's (`LabCluster`,
+/// `LabNetwork`).
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Run a swarm of several nodes on this machine, each in its own network namespace (for tests and CI).",
-        subcommands: [LabUp.self, LabList.self, LabExec.self, LabDown.self]
+        subcommands: [LabUp.self, LabList.self, LabExec.self, LabPartition.self, LabHeal.self, LabPause.self, LabUnpause.self,
+                      LabDown.self]
     )
 }
 
@@ -144,12 +146,13 @@ struct LabExec: ParsableCommand {
 
 struct LabDown: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Remove a lab: every node leaves, then its containers, network, directories and cgroups go.")
+        commandName: "down",
+        abstract: "Remove a lab, paused or partitioned: all nodes at once, their daemons, containers, mounts, cgroups, network and directories.")
 
     @OptionGroup var lab: LabNameOption
 
     func run() throws {
-        try LabCluster.down(lab.name, binary: try swarmExecutable())
+        try LabCluster.down(lab.name)
         writeStdout("Lab \(lab.name) removed.\n")
     }
 }

@@ -18,6 +18,8 @@ import Testing
     #expect(Set(["a", "b", "c", "lab", "ci-7", "ci-8"].map(LabNetwork.defaultSubnet)).count >= 5)
     #expect(try LabNetwork(name: "x", nodes: 1, subnet: "192.168.9.0/24").nodeAddress(1) == "192.168.9.11")
     #expect(LabNetwork.hubPort(node: LabNetwork.maximumNodes).count <= 15)
+    // A partition per node at most: its bridge's name fits too, and is not the lab's.
+    #expect(LabNetwork.partitionBridge(1) == "swlabp1" && LabNetwork.partitionBridge(LabNetwork.maximumNodes).count <= 15)
 
     for bad in ["", "-x", "a/b", "a b", "netns", "a.b", String(repeating: "x", count: 33)] {
         #expect(throws: RuntimeError.self, "\(bad)") { try LabNetwork(name: bad, nodes: 1) }

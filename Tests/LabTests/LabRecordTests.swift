@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Lab
+import SystemCalls
 import Testing
 
 // lab.json as `up` writes it, and what `ls --name` and `exec` read from it.
@@ -25,13 +26,33 @@ private let labJSON = """
 
 @Test func recordRowsListNodesThenTheClient() throws {
     let record = try JSONDecoder().decode(LabRecord.self, from: Data(labJSON.utf8))
-    #expect(record.tableRows() == [
-        ["NODE", "ROLE", "ADDRESS", "SOCKET"],
-        ["node1", "manager", "10.77.9.11", "unix:///run/swarm-lab/t/node1/swarm.sock"],
-        ["node2", "worker", "10.77.9.12", "unix:///run/swarm-lab/t/node2/swarm.sock"],
-        ["client", "client", "10.77.9.2", "unix:///run/swarm-lab/t/node1/swarm.sock"],
+    #expect(record.tableRows(isAlive: { $0 == 4242 }) == [
+        ["NODE", "ROLE", "ADDRESS", "SOCKET", "STATUS"],
+        ["node1", "manager", "10.77.9.11", "unix:///run/swarm-lab/t/node1/swarm.sock", "running"],
+        ["node2", "worker", "10.77.9.12", "unix:///run/swarm-lab/t/node2/swarm.sock", "exited"],
+        ["client", "client", "10.77.9.2", "unix:///run/swarm-lab/t/node1/swarm.sock", "-"],
     ])
     #expect(record.nodes.map(\.pid) == [4242, nil])
+    #expect(record.nodes.map(\.paused) == [nil, nil] && record.nodes.map(\.partition) == [nil, nil] && record.nodes[0].inCgroup == nil,
+            "a record of a lab made before pause and partition reads as neither")
+}
+
+@Test func statusShowsPausedAndPartitionedNodes() throws {
+    var record = try JSONDecoder().decode(LabRecord.self, from: Data(labJSON.utf8))
+    record.nodes[0].partition = 2
+    record.nodes[1].paused = []
+    record.nodes[1].partition = 2
+    let status = record.tableRows(isAlive: { _ in true }).map { $0[4] }
+    #expect(status == ["STATUS", "running, partitioned 2", "paused, partitioned 2", "-"])
+    // Both survive lab.json.
+    let again = try JSONDecoder().decode(LabRecord.self, from: JSONEncoder().encode(record))
+    #expect(again.nodes.map(\.partition) == [2, 2] && again.nodes.map(\.paused) == [nil, []])
+}
+
+@Test func aMissingNodeIsNamedWithTheOnesThereAre() throws {
+    let record = try JSONDecoder().decode(LabRecord.self, from: Data(labJSON.utf8))
+    #expect(try record.index(of: "node2") == 1)
+    #expect(throws: RuntimeError.badInput("no node node7 in lab t: use one of node1, node2")) { try record.index(of: "node7") }
 }
 
 @Test func aNodesEnvironmentPointsAtItsSocketAndDirectories() throws {

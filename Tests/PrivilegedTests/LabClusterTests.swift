@@ -24,12 +24,12 @@ final class LabSwarm: Sendable {
             try #require(imported.status == 0, "\(imported.stderr)")
         } catch {
             // Whatever up made goes, even if init failed before the cluster was opened.
-            try? LabCluster.down(name, binary: swarmBinary)
+            try? LabCluster.down(name)
             throw error
         }
     }
 
-    deinit { try? cluster.down(binary: swarmBinary) }
+    deinit { try? cluster.down() }
 
     /// `swarm ARGS…` run inside NODE's namespace against its socket.
     @discardableResult

@@ -129,6 +129,7 @@ public struct ContainerRuntime: Sendable {
                 throw RuntimeError.badInput("network namespace \(path) does not exist: give the path of a bind-mounted network namespace (and no host network)")
             }
         }
+        try Self.checkKernelLimits(spec)
         if let hostname = spec.hostname, hostname.isEmpty || hostname.utf8.count > 64 || hostname.contains("/") {
             throw RuntimeError.badInput("invalid hostname \(hostname): use 1 to 64 characters without '/'")
         }
@@ -200,6 +201,12 @@ public struct ContainerRuntime: Sendable {
         config.masked_paths = arena.stringArray(MountPlan.maskedPaths)
         config.readonly_paths = arena.stringArray(MountPlan.readonlyPaths)
         config.capabilities = capabilities.mask
+        if let sysctls = spec.sysctls, !sysctls.isEmpty {
+            config.sysctls = arena.stringArray(sysctls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        }
+        let rlimits = (spec.ulimits ?? []).map { Self.rlimit($0) }
+        config.rlimits = arena.array(rlimits)
+        config.nrlimits = rlimits.count
         if let seccomp {
             config.seccomp_filter = UnsafeRawPointer(arena.array(seccomp.bytes))
             config.seccomp_len = seccomp.instructionCount

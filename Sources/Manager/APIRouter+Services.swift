@@ -27,8 +27,11 @@ extension APIRouter {
             let version = try requireVersion(call)
             var spec = try serviceSpec(from: call.request.body, generateName: false)
             // Without a new login the service keeps the one it has, as Docker's daemon does.
-            spec.taskTemplate.containerSpec?.pullOptions = try await registryAuth(call).map { PullOptions(registryAuth: $0) }
-                ?? router.manager.service(call.ref).spec.taskTemplate.containerSpec?.pullOptions
+            if let auth = registryAuth(call) {
+                spec.taskTemplate.containerSpec?.pullOptions = PullOptions(registryAuth: auth)
+            } else {
+                spec.taskTemplate.containerSpec?.pullOptions = try await router.manager.service(call.ref).spec.taskTemplate.containerSpec?.pullOptions
+            }
             _ = try await router.manager.updateService(call.ref, version: version, spec: spec, rollback: call.query("rollback") == "previous")
             return try ok(UpdateResponse())
         },

@@ -4,7 +4,7 @@ extension ClusterManager {
     /// Sysctls, ulimits and placement preferences a task could not honour
     /// are refused when the service is created or updated, not when its
     /// tasks fail on their nodes.
-    nonisolated static func validateKernelSettings(_ spec: ServiceSpec) throws {
+    static func validateKernelSettings(_ spec: ServiceSpec) throws {
         let container = spec.taskTemplate.containerSpec
         let hostNetwork = spec.taskTemplate.networks?.contains { $0.target == "host" } ?? false
         if let reason = NamespacedSysctls.check(container?.sysctls, ownNetwork: !hostNetwork) {

@@ -18,12 +18,12 @@ public enum RegistryAuth {
     /// The header's value for `login` at `server`.
     public static func encode(_ login: CredentialStore.Login, server: String) -> String {
         let json = (try? JSONEncoder().encode(AuthConfig(username: login.username, password: login.password, serveraddress: server))) ?? Data()
-        return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return String(json.base64EncodedString().map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
     }
 
     /// A header's login; nil for an empty one (`{}`: the client had none) or one that is not Docker's encoding.
     public static func decode(_ header: String) -> CredentialStore.Login? {
-        var text = header.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var text = String(header.filter { $0 != " " }.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         while text.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text), let config = try? JSONDecoder().decode(AuthConfig.self, from: data),
               let username = config.username, !username.isEmpty else { return nil }

@@ -9,7 +9,7 @@ public enum NamespacedSysctls {
     /// nil when `key` may be set; else the one-line reason. `ownNetwork`:
     /// false for a container in the host's network namespace.
     public static func refusal(_ key: String, ownNetwork: Bool) -> String? {
-        let name = key.replacingOccurrences(of: "/", with: ".")
+        let name = String(key.map { $0 == "/" ? "." : $0 })
         if ipc.contains(name) || name.hasPrefix("fs.mqueue.") { return nil }
         if name.hasPrefix("net.") {
             return ownNetwork ? nil : "sysctl \"\(key)\" is not allowed in the host's network namespace: net.* needs the container's own network"

@@ -177,7 +177,7 @@ import Testing
                   nofile:
                     soft: 4096
                     hard: 1024
-            """, message: "stack.yml:6:7: ulimits.nofile: ulimit soft limit must be less than or equal to hard limit: 4096 > 1024"),
+            """, message: "stack.yml:5:7: ulimits.nofile: ulimit soft limit must be less than or equal to hard limit: 4096 > 1024"),
         Case(name: "unknown ulimit", yaml: """
             services:
               web:
@@ -193,7 +193,7 @@ import Testing
                   placement:
                     preferences:
                       - pack: node.labels.zone
-            """, message: "stack.yml:7:11: unknown key 'pack' in deploy.placement.preferences (expected spread)"),
+            """, message: "stack.yml:7:13: unknown key 'pack' in deploy.placement.preferences (expected spread)"),
         Case(name: "depends_on undefined service", yaml: """
             services:
               web:

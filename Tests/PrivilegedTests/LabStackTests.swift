@@ -83,6 +83,13 @@ struct LabStackTests {
               timeout: 2s
               retries: 4
               start_period: 1s
+            sysctls:
+              net.core.somaxconn: 1024
+            ulimits:
+              nproc: 65535
+              nofile:
+                soft: 20000
+                hard: 40000
             deploy:
               mode: replicated
               replicas: 1
@@ -90,6 +97,8 @@ struct LabStackTests {
                 owner: ops
               placement:
                 constraints: [node.role == manager]
+                preferences:
+                  - spread: node.labels.zone
                 max_replicas_per_node: 2
               restart_policy:
                 condition: on-failure

@@ -63,4 +63,35 @@ struct ServiceKernelLimitsTests {
         // Nothing was created.
         #expect(node.lines("service", "ls", "-q").isEmpty)
     }
+
+    /// The stock docker CLI's `service create --sysctl --ulimit --placement-pref` stores what swarm's does,
+    /// and its `--pretty` shows them as ours does.
+    @Test(.enabled(if: hasDockerCLI, "needs root and the docker CLI (scripts/install-deps)"))
+    func dockerCLIStoresTheSameSpec() throws {
+        let node = try SwarmNode()
+        _ = try node.initialize()
+        try node.importBusybox()
+        let flags = ["--no-resolve-image", "-d", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.msgmax=9000",
+                     "--ulimit", "nofile=1000:2000", "--ulimit", "core=0", "--placement-pref", "spread=node.labels.zone",
+                     "--placement-pref", "spread=node.labels.rack"]
+        let ours = node.cli(["service", "create", "--name", "ours"] + flags + ["busybox", "sleep", "1000"])
+        try #require(ours.status == 0, "\(ours.stderr)")
+        let theirs = runProcess(dockerBinary!, ["-H", "unix://" + node.socket, "service", "create", "--name", "theirs"] + flags + ["busybox", "sleep", "1000"],
+                                environment: node.sandbox.environment.merging(["DOCKER_CONFIG": node.sandbox.homeDir + "/.docker"]) { $1 })
+        try #require(theirs.status == 0, "\(theirs.stderr)")
+        let format = "{{json .Spec.TaskTemplate.ContainerSpec.Sysctls}} {{json .Spec.TaskTemplate.ContainerSpec.Ulimits}} {{json .Spec.TaskTemplate.Placement.Preferences}}"
+        let stored = node.cli("service", "inspect", "--format", format, "ours").stdout
+        #expect(stored == #"{"kernel.msgmax":"9000","net.ipv4.ip_forward":"1"} [{"Hard":0,"Name":"core","Soft":0},{"Hard":2000,"Name":"nofile","Soft":1000}] [{"Spread":{"SpreadDescriptor":"node.labels.zone"}},{"Spread":{"SpreadDescriptor":"node.labels.rack"}}]"# + "\n", "\(stored)")
+        #expect(node.cli("service", "inspect", "--format", format, "theirs").stdout == stored)
+        // Docker's --pretty (its own formatter, reading our API) and ours: the same lines for these.
+        let dockerPretty = node.docker("service", "inspect", "--pretty", "theirs").stdout.split(separator: "\n").map(String.init)
+        let ourPretty = node.cli("service", "inspect", "--pretty", "ours").stdout.split(separator: "\n").map(String.init)
+        for marker in ["SysCtls:", "Ulimits:", " Preferences:"] {
+            func section(_ lines: [String]) -> [String] {
+                guard let start = lines.firstIndex(where: { $0.hasPrefix(marker) }) else { return [] }
+                return Array(lines[start...].prefix { $0 == lines[start] || $0.hasPrefix(marker.hasPrefix(" ") ? "  " : " ") })
+            }
+            #expect(!section(dockerPretty).isEmpty && section(dockerPretty) == section(ourPretty), "docker's:\n\(dockerPretty.joined(separator: "\n"))\nours:\n\(ourPretty.joined(separator: "\n"))")
+        }
+    }
 }

@@ -32,8 +32,9 @@ struct SpreadPreferences {
         for descriptor in descriptors {
             var counts: [String?: Int] = [:]
             for node in group { counts[Self.value(descriptor, of: node), default: 0] += load.count(service, node.id) }
-            guard let best = counts.min(by: { ($0.value, $0.key ?? "\u{10FFFF}") < ($1.value, $1.key ?? "\u{10FFFF}") })?.key else { return [] }
-            group = group.filter { Self.value(descriptor, of: $0) == best }
+            // (Not `?.key`: optional chaining would flatten the label-less branch's nil key into "no branch".)
+            guard let best = counts.min(by: { ($0.value, $0.key ?? "\u{10FFFF}") < ($1.value, $1.key ?? "\u{10FFFF}") }) else { return [] }
+            group = group.filter { Self.value(descriptor, of: $0) == best.key }
         }
         return group
     }

@@ -25,8 +25,8 @@ struct RegistryAuthRouteTests {
         #expect(try await cluster.manager.service(id).spec.taskTemplate.containerSpec?.pullOptions?.registryAuth == auth)
         try await cluster.settle()
 
-        for path in ["/services/\(id)", "/services", "/tasks", "/services?status=true"] {
-            let text = String(decoding: APIRouterTests.body(await router.handle(APIRouterTests.get(path))), as: UTF8.self)
+        for (path, query) in [("/services/\(id)", [:]), ("/services", [:]), ("/tasks", [:]), ("/services", ["status": ["true"]])] {
+            let text = String(decoding: APIRouterTests.body(await router.handle(APIRouterTests.get(path, query: query))), as: UTF8.self)
             #expect(!text.contains("PullOptions") && !text.contains(auth) && text.contains(id), "\(path): \(text)")
         }
         let task = try #require(await cluster.manager.allTasks().first { $0.serviceID == id })

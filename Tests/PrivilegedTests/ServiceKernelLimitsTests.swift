@@ -53,7 +53,7 @@ struct ServiceKernelLimitsTests {
         try node.importBusybox()
         let global = node.cli("service", "create", "--no-resolve-image", "--sysctl", "kernel.pid_max=100000", "busybox", "true")
         #expect(global.status == 1, "\(global.stdout)")
-        #expect(global.stderr == "Error response from daemon: rpc error: code = InvalidArgument desc = ContainerSpec: sysctl \"kernel.pid_max\" is not allowed: only namespaced ones are (net.* with its own network, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)\n", "\(global.stderr)")
+        #expect(global.stderr == "swarm: Error response from daemon: rpc error: code = InvalidArgument desc = ContainerSpec: sysctl \"kernel.pid_max\" is not allowed: only namespaced ones are (net.* with its own network, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)\n", "\(global.stderr)")
         let hostNet = node.cli("service", "create", "--no-resolve-image", "--network", "host", "--sysctl", "net.core.somaxconn=10", "busybox", "true")
         #expect(hostNet.status == 1 && hostNet.stderr.contains("is not allowed in the host's network namespace"), "\(hostNet.stderr)")
         let badLimit = node.cli("service", "create", "--no-resolve-image", "--ulimit", "nofile=10:5", "busybox", "true")

@@ -73,6 +73,12 @@ struct ServiceRegistryAuthTests {
               app:
                 image: \(registry.host)/private/busybox:latest
                 command: sleep 1000
+                # The host's network: a one-node swarm on loopback has no overlay data path.
+                networks: [hostnet]
+            networks:
+              hostnet:
+                external: true
+                name: host
             """.write(toFile: dir + "/stack.yml", atomically: true, encoding: .utf8)
         var environment = node.sandbox.environment
         environment["SWARM_HOST"] = "unix://" + node.socket

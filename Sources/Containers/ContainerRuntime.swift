@@ -238,6 +238,7 @@ public struct ContainerRuntime: Sendable {
 
     /// What a failed exec means in words, as Docker says it.
     static func hint(step: String, errno code: Int32, command: String) -> String? {
+        if step == "setrlimit" && code == EPERM { return "a ulimit above this node's hard limit needs CAP_SYS_RESOURCE, which the node lacks" }
         guard step == "exec" else { return nil }
         switch code {
         case ENOENT: return command.contains("/") ? "\"\(command)\": no such file or directory" : "\"\(command)\": executable file not found in $PATH"

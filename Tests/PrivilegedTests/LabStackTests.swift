@@ -88,8 +88,8 @@ struct LabStackTests {
             ulimits:
               nproc: 65535
               nofile:
-                soft: 20000
-                hard: 40000
+                soft: 10000
+                hard: 20000
             deploy:
               mode: replicated
               replicas: 1
@@ -191,7 +191,7 @@ struct LabStackTests {
             ok(viaDocker, "docker stack deploy")
             let viaDockerSpec = spec("other_solo", "other")
             #expect(!twin.isEmpty && viaDockerSpec == twin, "docker's:\n\(viaDockerSpec)\nswarm's:\n\(twin)")
-            #expect(waitUntil(30) { lab.spread("other_solo").count == 1 })
+            #expect(waitUntil(30) { lab.spread("other_solo").count == 1 }, "\(lab.swarm("node1", "service", "ps", "--no-trunc", "other_solo").stdout)")
             let listed = runProcess(docker, ["-H", nodes[0].socket, "stack", "ls"]).stdout
             #expect(listed.contains("app ") && listed.contains("other "), "\(listed)")
         } else {

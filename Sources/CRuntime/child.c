@@ -54,6 +54,8 @@ static const char *const step_names[] = {
     [CRT_STEP_MONITOR] = "monitor",
     [CRT_STEP_OVERLAY] = "mount overlay",
     [CRT_STEP_SETNS] = "setns",
+    [CRT_STEP_SYSCTL] = "sysctl",
+    [CRT_STEP_RLIMIT] = "setrlimit",
 };
 
 const char *crt_step_name(int step) {
@@ -383,11 +385,14 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     if (umount2(".", MNT_DETACH) != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
     if (chdir("/") != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
 
+    if (crt_apply_sysctls(cfg->sysctls) != 0) fail(sync_fd, CRT_STEP_SYSCTL);
     mask_paths(cfg->masked_paths, sync_fd);
     readonly_paths(cfg->readonly_paths, sync_fd);
     if (cfg->readonly_rootfs && remount_readonly("/", 0) != 0) fail(sync_fd, CRT_STEP_REMOUNT_ROOT);
 
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
+    // Before the capabilities go: raising a hard limit needs CAP_SYS_RESOURCE.
+    if (crt_apply_rlimits(cfg->rlimits, cfg->nrlimits) != 0) fail(sync_fd, CRT_STEP_RLIMIT);
     set_identity(cfg, sync_fd);
     restrict_syscalls(cfg, sync_fd);
 

@@ -32,4 +32,11 @@ void crt_enter_and_exec(const struct crt_config *cfg, pid_t target, const char *
 void crt_exec_child_main(const struct crt_config *cfg, const struct crt_exec_options *opts, int sync_fd)
     __attribute__((noreturn));
 
+/// Writes each "key=value" under /proc/sys (dots become slashes), in the
+/// container's namespaces, before /proc/sys is made read-only (limits.c).
+int crt_apply_sysctls(const char *const *sysctls);
+
+/// setrlimit for each limit (limits.c).
+int crt_apply_rlimits(const struct crt_rlimit *limits, size_t count);
+
 #endif

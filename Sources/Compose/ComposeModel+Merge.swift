@@ -51,6 +51,8 @@ extension ServiceConfig {
         readOnly = other.readOnly ?? readOnly
         tmpfs += other.tmpfs
         dependsOn = Self.merged(dependsOn, other.dependsOn, key: \.service, sorted: false)
+        sysctls.merge(other.sysctls) { _, new in new }
+        ulimits.merge(other.ulimits) { _, new in new }
         restart = other.restart ?? restart
         deploy.merge(other.deploy)
     }
@@ -82,6 +84,7 @@ extension Deploy {
         replicas = other.replicas ?? replicas
         labels.merge(other.labels) { _, new in new }
         constraints += other.constraints
+        preferences += other.preferences
         maxReplicasPerNode = other.maxReplicasPerNode ?? maxReplicasPerNode
         limits.nanoCPUs = other.limits.nanoCPUs ?? limits.nanoCPUs
         limits.memoryBytes = other.limits.memoryBytes ?? limits.memoryBytes

@@ -42,6 +42,9 @@ struct ServiceConfig {
     var readOnly: Bool?
     var tmpfs: [String] = []
     var dependsOn: [Dependency] = []
+    var sysctls: [String: String] = [:]
+    /// By name; merged files replace a name's values.
+    var ulimits: [String: Ulimit] = [:]
     /// Compose's `restart:` (used only when deploy.restart_policy is absent, as Docker does).
     var restart: String?
     var deploy = Deploy()
@@ -95,6 +98,8 @@ struct Deploy {
     var replicas: UInt64?
     var labels: [String: String] = [:]
     var constraints: [String] = []
+    /// `spread` descriptors, outermost first.
+    var preferences: [String] = []
     var maxReplicasPerNode: UInt64?
     var limits = Limits()
     var reservations = Resources()

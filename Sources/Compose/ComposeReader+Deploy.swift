@@ -33,7 +33,7 @@ extension ComposeReader {
             for unknown in placement.unknown(["constraints", "preferences", "max_replicas_per_node"]) {
                 throw unknown.keyPosition.error("unknown key '\(unknown.key)' in deploy.placement (expected constraints, preferences or max_replicas_per_node)")
             }
-            try placement.refuse(["preferences"], why: "the scheduler spreads tasks over nodes by its own count")
+            if let preferences = placement["preferences"] { deploy.preferences = try self.preferences(preferences) }
             deploy.constraints = try placement.strings("constraints") ?? []
             for (index, constraint) in deploy.constraints.enumerated() where (try? Constraint(parsing: constraint)) == nil {
                 let entry = placement["constraints"]!

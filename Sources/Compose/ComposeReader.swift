@@ -22,13 +22,13 @@ struct ComposeReader {
     ]
     /// Docker keys swarm's service spec has no place for yet: refused, never dropped.
     static let refusedKeys = [
-        "sysctls", "ulimits", "extra_hosts", "dns", "dns_search", "dns_opt", "tty", "stdin_open", "isolation",
+        "extra_hosts", "dns", "dns_search", "dns_opt", "tty", "stdin_open", "isolation",
         "credential_spec", "logging",
     ]
     static let serviceKeys: Set<String> = [
         "image", "command", "entrypoint", "environment", "env_file", "ports", "networks", "volumes", "hostname", "user",
         "working_dir", "healthcheck", "stop_grace_period", "stop_signal", "configs", "secrets", "labels", "cap_add",
-        "cap_drop", "init", "read_only", "tmpfs", "depends_on", "deploy",
+        "cap_drop", "init", "read_only", "tmpfs", "depends_on", "deploy", "sysctls", "ulimits",
     ]
 
     func read(_ root: YAMLValue) throws(ComposeError) -> ComposeModel {
@@ -134,6 +134,8 @@ struct ComposeReader {
         service.readOnly = try fields.bool("read_only")
         if let tmpfs = fields["tmpfs"] { service.tmpfs = try tmpfs.value.stringOrList("tmpfs", at: tmpfs.keyPosition) }
         if let dependsOn = fields["depends_on"] { service.dependsOn = try dependencies(dependsOn) }
+        if let sysctls = fields["sysctls"] { service.sysctls = try self.sysctls(sysctls) }
+        if let ulimits = fields["ulimits"] { service.ulimits = try self.ulimits(ulimits) }
         service.restart = try fields.string("restart")
         if let deploy = try fields.fields("deploy") { service.deploy = try self.deploy(deploy, warnings: &model.warnings, service: name) }
         return service

@@ -108,6 +108,8 @@ struct StackConverter {
         container.capabilityAdd = service.capAdd.isEmpty ? nil : service.capAdd
         container.capabilityDrop = service.capDrop.isEmpty ? nil : service.capDrop
         container.healthcheck = try healthcheck(service)
+        container.sysctls = service.sysctls.isEmpty ? nil : service.sysctls
+        container.ulimits = service.ulimits.isEmpty ? nil : service.ulimits.values.sorted { $0.name < $1.name }
         let secrets = try references(service.secrets, objects: model.secrets, kind: "secret", service: service.name)
         container.secrets = secrets.isEmpty ? nil : secrets.map { SecretReference(file: $0.file, secretID: "", secretName: $0.name) }
         let configs = try references(service.configs, objects: model.configs, kind: "config", service: service.name)
@@ -121,7 +123,9 @@ struct StackConverter {
         if deploy.reservations != Resources() { resources.reservations = deploy.reservations }
         task.resources = resources
         task.restartPolicy = try restartPolicy(service)
-        task.placement = Placement(constraints: deploy.constraints.isEmpty ? nil : deploy.constraints, maxReplicas: deploy.maxReplicasPerNode)
+        task.placement = Placement(constraints: deploy.constraints.isEmpty ? nil : deploy.constraints,
+                                   preferences: deploy.preferences.isEmpty ? nil : deploy.preferences.map { PlacementPreference(spread: $0) },
+                                   maxReplicas: deploy.maxReplicasPerNode)
 
         let mode: ServiceMode
         if deploy.mode == "global" {

@@ -136,6 +136,7 @@ public struct ContainerRuntime: Sendable {
                 throw RuntimeError.badInput("network namespace \(path) does not exist: give the path of a bind-mounted network namespace (and no host network)")
             }
         }
+        try Self.checkKernelLimits(spec)
         if let hostname = spec.hostname, hostname.isEmpty || hostname.utf8.count > 64 || hostname.contains("/") {
             throw RuntimeError.badInput("invalid hostname \(hostname): use 1 to 64 characters without '/'")
         }
@@ -207,6 +208,12 @@ public struct ContainerRuntime: Sendable {
         config.masked_paths = arena.stringArray(MountPlan.maskedPaths)
         config.readonly_paths = arena.stringArray(MountPlan.readonlyPaths)
         config.capabilities = capabilities.mask
+        if let sysctls = spec.sysctls, !sysctls.isEmpty {
+            config.sysctls = arena.stringArray(sysctls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        }
+        let rlimits = (spec.ulimits ?? []).map { Self.rlimit($0) }
+        config.rlimits = arena.array(rlimits)
+        config.nrlimits = rlimits.count
         if let seccomp {
             config.seccomp_filter = UnsafeRawPointer(arena.array(seccomp.bytes))
             config.seccomp_len = seccomp.instructionCount
@@ -243,6 +250,7 @@ public struct ContainerRuntime: Sendable {
 
     /// What a failed exec means in words, as Docker says it.
     static func hint(step: String, errno code: Int32, command: String) -> String? {
+        if step == "setrlimit" && code == EPERM { return "a ulimit above this node's hard limit needs CAP_SYS_RESOURCE, which the node lacks" }
         guard step == "exec" else { return nil }
         switch code {
         case ENOENT: return command.contains("/") ? "\"\(command)\": no such file or directory" : "\"\(command)\": executable file not found in $PATH"

@@ -39,6 +39,10 @@ public struct ContainerSpec: Codable, Equatable, Sendable {
     /// The container's own address, written for its hostname in /etc/hosts.
     public var hostAddress: String?
     public var resources = Resources()
+    /// Namespaced kernel parameters written in the container's namespaces before exec (`--sysctl`).
+    public var sysctls: [String: String]?
+    /// setrlimit before exec (`--ulimit`); -1 is unlimited.
+    public var ulimits: [Ulimit]?
     /// nil: the image's StopSignal, or SIGTERM.
     public var stopSignal: Int32?
     public var stopTimeout: Int = 10

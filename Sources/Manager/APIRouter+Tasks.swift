@@ -4,8 +4,8 @@ import SwarmAPI
 /// `/tasks`.
 extension APIRouter {
     static let tasksRoutes: [String: Route] = [
-        "GET tasks": { router, call in try ok(try await router.tasks(call)) },
-        "GET tasks/*": { router, call in try ok(try await router.manager.task(call.ref)) },
+        "GET tasks": { router, call in try ok(try await router.tasks(call).map(\.redactingRegistryAuth)) },
+        "GET tasks/*": { router, call in try ok(try await router.manager.task(call.ref).redactingRegistryAuth) },
     ]
 
     /// Docker's task filters; `service` and `node` match IDs, names and unique ID prefixes.

@@ -174,6 +174,7 @@ extension ClusterManager {
                 throw APIError.badRequest("rpc error: code = Unknown desc = \(error)")
             }
         }
+        try Self.validateKernelSettings(spec)
         for mount in container.mounts ?? [] {
             guard mount.target.hasPrefix("/") else {
                 throw APIError.badRequest("rpc error: code = InvalidArgument desc = ContainerSpec: invalid mount target, must be an absolute path: \(mount.target)")

@@ -5,7 +5,8 @@ import SwarmAPI
 
 /// The scheduler: assigns every pending task a node. Filters (node ready
 /// and active, constraints, cgroup controllers, reservations, max replicas
-/// per node), then spread: the node with the fewest tasks of the service,
+/// per node), then the placement preferences' tree (SpreadPreferences), then
+/// spread: the node with the fewest tasks of the service,
 /// then the fewest tasks. A task no node takes stays pending with
 /// swarmkit's explanation. Reads the watch; commits assignments.
 actor Scheduler: StoreFollower {
@@ -174,6 +175,9 @@ struct ServicePlacement {
     /// Filters that depend on what is placed: checked as each candidate comes up.
     let placedDependent: Set<Int>
     var candidates: Heap<Candidate>?
+    let spread: SpreadPreferences
+    /// With preferences: the nodes that passed the fixed filters (the tree's leaves).
+    var pool: [String] = []
     var rejections: [Int: Int] = [:]
 
     init(serviceID: String, _ spec: TaskSpec) {
@@ -184,6 +188,7 @@ struct ServicePlacement {
         filters = [ReadyFilter(), ResourceFilter(reservation: reservation), ConstraintFilter(constraints: constraints),
                    ControllerFilter(spec.resources?.limits), MaxReplicasFilter(serviceID: serviceID, maxReplicas: spec.placement?.maxReplicas ?? 0)]
         placedDependent = [1, 4]
+        spread = SpreadPreferences(spec.placement)
     }
 
     mutating func start(_ nodes: Dictionary<String, Node>.Values, _ load: NodeLoad) {
@@ -197,10 +202,12 @@ struct ServicePlacement {
             }
         }
         candidates = Heap(entries)
+        if !spread.isEmpty { pool = entries.map(\.node) }
     }
 
     /// The best node that passes the placement-dependent filters, counted as taking the task.
     mutating func choose(_ nodes: [String: Node], _ load: inout NodeLoad) -> String? {
+        if !spread.isEmpty { return chooseSpread(nodes, &load) }
         while let candidate = candidates?.popMin() {
             guard let node = nodes[candidate.node] else { continue }
             if let failed = placedDependent.sorted().first(where: { !filters[$0].check(node, load) }) {
@@ -213,6 +220,23 @@ struct ServicePlacement {
             return node.id
         }
         return nil
+    }
+
+    /// With preferences: down the tree to a leaf, then its least-loaded node
+    /// (a node found full leaves the tree for this pass).
+    mutating func chooseSpread(_ nodes: [String: Node], _ load: inout NodeLoad) -> String? {
+        while true {
+            let leaf = spread.leaf(pool.compactMap { nodes[$0] }, service: serviceID, load)
+            let ranked = leaf.map { Candidate(ofService: load.count(serviceID, $0.id), total: load.total($0.id), node: $0.id) }
+            guard let best = ranked.min(), let node = nodes[best.node] else { return nil }
+            if let failed = placedDependent.sorted().first(where: { !filters[$0].check(node, load) }) {
+                rejections[failed, default: 0] += 1
+                pool.removeAll { $0 == node.id }
+                continue
+            }
+            load.add(serviceID, node.id, reservation)
+            return node.id
+        }
     }
 
     /// swarmkit's wording: `no suitable node (scheduling constraints not satisfied on 3 nodes)`.

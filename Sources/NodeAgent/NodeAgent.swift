@@ -1,4 +1,5 @@
 import Logging
+import OCIImages
 import SwarmAPI
 
 /// The agent on every node: keeps a session with the manager, runs the
@@ -146,10 +147,12 @@ public actor NodeAgent {
         case let .report(state, message, err, container):
             report(taskID, state, message, err: err, container: container)
         case let .ensureImage(image):
+            // The login the service was created with (`--with-registry-auth`), for this pull only.
+            let login = tasks[taskID]?.task?.spec.containerSpec?.pullOptions?.registryAuth.flatMap(RegistryAuth.decode)
             spawn {
                 let event: TaskStateMachine.Event
                 do {
-                    try await engine.ensureImage(image)
+                    try await RegistryAuth.$current.withValue(login) { try await engine.ensureImage(image) }
                     event = .imageReady
                 } catch {
                     event = .imageFailed("\(error)")

@@ -55,6 +55,8 @@ enum TaskContainer {
         spec.capDrop = source.capabilityDrop ?? []
         spec.initProcess = source.`init` ?? false
         spec.readOnlyRootfs = source.readOnly ?? false
+        spec.sysctls = source.sysctls.flatMap { $0.isEmpty ? nil : $0 }
+        spec.ulimits = source.ulimits.flatMap { $0.isEmpty ? nil : $0 }
         spec.healthcheck = source.healthcheck.map {
             ImageConfig.Healthcheck(Test: $0.test, Interval: $0.interval, Timeout: $0.timeout, StartPeriod: $0.startPeriod, Retries: $0.retries)
         }

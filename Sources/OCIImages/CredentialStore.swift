@@ -4,7 +4,8 @@ import SystemCalls
 
 /// Registry credentials, in the docker CLI's config.json format
 /// ({"auths": {"host": {"auth": base64("user:pass")}}}): swarm's own file
-/// (~/.swarm/config.json, written by `swarm login`) first, then Docker's.
+/// (~/.swarm/config.json, written by `swarm login`) first, then Docker's
+/// ($DOCKER_CONFIG/config.json, or ~/.docker/config.json).
 public struct CredentialStore: Sendable {
     public struct Login: Sendable, Equatable {
         public var username: String
@@ -20,12 +21,29 @@ public struct CredentialStore: Sendable {
 
     public init(files: [String]? = nil) {
         let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
-        self.files = files ?? [home + "/.swarm/config.json", home + "/.docker/config.json"]
+        let docker = ProcessInfo.processInfo.environment["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.docker"
+        self.files = files ?? [home + "/.swarm/config.json", docker + "/config.json"]
     }
 
     struct ConfigFile: Codable {
         struct Auth: Codable { var auth: String? }
         var auths: [String: Auth]?
+        /// Credential helpers (docker-credential-NAME): not run by swarm.
+        var credsStore: String?
+        var credHelpers: [String: String]?
+    }
+
+    /// The credential helper a file names for `domain` when it has no
+    /// `auth` entry for it: swarm does not run helpers, and says so.
+    public func helper(for domain: String) -> String? {
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file),
+                  let config = try? JSONDecoder().decode(ConfigFile.self, from: data) else { continue }
+            if let helper = config.credHelpers?[Self.key(domain)] ?? config.credHelpers?[domain] ?? config.credsStore, !helper.isEmpty {
+                return helper
+            }
+        }
+        return nil
     }
 
     /// Docker Hub's credentials are kept under its v1 address.

@@ -81,7 +81,8 @@ public actor RegistryClient {
         let base = try await baseURL(reference)
         let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : base + path
         let scope = "repository:\(reference.path):\(actions)"
-        let key = reference.registryHost + " " + scope
+        // A task's forwarded login has its own tokens, apart from the node's.
+        let key = reference.registryHost + " " + scope + (RegistryAuth.current.map { " " + $0.username } ?? "")
         // Credentials only ever go to the registry itself, never to another
         // host an upload Location or a redirect names.
         let sameHost = url.hasPrefix(base + "/")
@@ -110,7 +111,7 @@ public actor RegistryClient {
             }
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
         }
-        throw RuntimeError.badInput("unauthorized: authentication required for \(reference.repository): run swarm login \(reference.domain)")
+        throw RuntimeError.badInput("unauthorized: authentication required for \(reference.repository) (401 Unauthorized): run swarm login \(reference.domain)")
     }
 
     private func client(_ reference: ImageReference) -> HTTPClient {
@@ -143,11 +144,11 @@ public actor RegistryClient {
     /// (with the user's credentials if any), or basic credentials.
     func authorize(_ reference: ImageReference, challenge: String, scope: String) async throws -> String {
         let parsed = Self.parseChallenge(challenge)
-        let login = credentials.lookup(reference.domain)
+        let login = RegistryAuth.current ?? credentials.lookup(reference.domain)
         switch parsed.scheme {
         case "basic":
             guard let login else {
-                throw RuntimeError.badInput("unauthorized: \(reference.domain) requires a login: run swarm login \(reference.domain)")
+                throw RuntimeError.badInput("unauthorized: \(reference.domain) answered 401 Unauthorized and requires a login: run swarm login \(reference.domain) (for a service: --with-registry-auth)")
             }
             return "Basic " + Data("\(login.username):\(login.password)".utf8).base64EncodedString()
         case "bearer":

@@ -140,7 +140,29 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var healthcheck: HealthConfig?
     public var secrets: [SecretReference]?
     public var configs: [ConfigReference]?
+    /// Namespaced kernel parameters set inside the container (`--sysctl`).
+    public var sysctls: [String: String]?
+    /// Resource limits (setrlimit) for the container's processes (`--ulimit`).
+    public var ulimits: [Ulimit]?
+    /// The registry login forwarded with `--with-registry-auth` (swarmkit's
+    /// ContainerSpec.PullOptions): kept by the manager, sent to the agents,
+    /// never shown (`redactingRegistryAuth`).
+    public var pullOptions: PullOptions?
     public init(image: String) { self.image = image }
+}
+
+public struct PullOptions: Codable, Hashable, Sendable {
+    /// The X-Registry-Auth header's value, as the client sent it.
+    public var registryAuth: String?
+    public init(registryAuth: String?) { self.registryAuth = registryAuth }
+}
+
+/// One rlimit, as Docker's API carries it: `nofile` with soft and hard values.
+public struct Ulimit: Codable, Hashable, Sendable {
+    public var name: String
+    public var soft: Int64
+    public var hard: Int64
+    public init(name: String, soft: Int64, hard: Int64) { self.name = name; self.soft = soft; self.hard = hard }
 }
 
 /// Docker's health check: Test is ["CMD", args…], ["CMD-SHELL", command] or
@@ -187,8 +209,22 @@ public struct RestartPolicy: Codable, Hashable, Sendable {
 
 public struct Placement: Codable, Hashable, Sendable {
     public var constraints: [String]?
+    /// Spread the tasks evenly over the values of node labels, outermost first.
+    public var preferences: [PlacementPreference]?
     public var maxReplicas: UInt64?
-    public init(constraints: [String]? = nil, maxReplicas: UInt64? = nil) { self.constraints = constraints; self.maxReplicas = maxReplicas }
+    public init(constraints: [String]? = nil, preferences: [PlacementPreference]? = nil, maxReplicas: UInt64? = nil) {
+        self.constraints = constraints; self.preferences = preferences; self.maxReplicas = maxReplicas
+    }
+}
+
+/// `{"Spread": {"SpreadDescriptor": "node.labels.zone"}}`, Docker's only kind.
+public struct PlacementPreference: Codable, Hashable, Sendable {
+    public struct SpreadOver: Codable, Hashable, Sendable {
+        public var spreadDescriptor: String
+        public init(spreadDescriptor: String) { self.spreadDescriptor = spreadDescriptor }
+    }
+    public var spread: SpreadOver?
+    public init(spread descriptor: String) { spread = SpreadOver(spreadDescriptor: descriptor) }
 }
 
 /// A network a task joins: `host` is the host's own network namespace.

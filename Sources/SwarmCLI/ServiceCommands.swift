@@ -28,6 +28,8 @@ struct ServiceCreate: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port as a node port (published=5000,target=80[,protocol=udp][,mode=host] or 5000:80[/udp])") var publish: [String] = []
     @OptionGroup var spec: ServiceSpecOptions
     @OptionGroup var secrets: SecretCreateFlags
+    @OptionGroup var kernel: KernelCreateFlags
+    @OptionGroup var registryAuth: RegistryAuthOption
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Image") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments") var command: [String] = []
@@ -60,8 +62,9 @@ struct ServiceCreate: AsyncParsableCommand {
         if !ports.isEmpty { serviceSpec.endpointSpec = EndpointSpec(mode: "vip", ports: ports) }
         try spec.apply(to: &serviceSpec)
         try secrets.apply(to: &serviceSpec)
+        try kernel.apply(to: &serviceSpec)
         try await APIClient.with(host: cluster.host) { client in
-            let reply = try await client.post("/services/create", serviceSpec)
+            let reply = try await client.post("/services/create", headers: try registryAuth.headers(for: serviceSpec.taskTemplate.containerSpec?.image ?? ""), serviceSpec)
             let id = try APIJSON.decode(CreateResponse.self, from: reply.body).id
             writeStdout(id + "\n")
             if !spec.noResolveImage && !pinned { warnUnpinned(withDefaultTag(image)) }
@@ -258,6 +261,9 @@ struct ServiceInspect: AsyncParsableCommand {
         }
         text += "Placement:\n"
         if let constraints = spec.taskTemplate.placement?.constraints, !constraints.isEmpty { text += " Constraints:\t\(constraints)\n" }
+        if let preferences = spec.taskTemplate.placement?.preferences, !preferences.isEmpty {
+            text += " Preferences:   [\(preferences.compactMap { $0.spread.map { "spread=" + $0.spreadDescriptor } }.joined(separator: " "))]\n"
+        }
         if let max = spec.taskTemplate.placement?.maxReplicas, max > 0 { text += " Max Replicas Per Node:\t\(max)\n" }
         let update = spec.updateConfig
         text += "UpdateConfig:\n Parallelism:\t\(update?.parallelism ?? 1)\n On failure:\tpause\n Monitoring Period: \(Render.goDuration(update?.monitor ?? 5_000_000_000))\n Max failure ratio: 0\n Update order:      stop-first\n"
@@ -265,6 +271,12 @@ struct ServiceInspect: AsyncParsableCommand {
         if let args = container?.args, !args.isEmpty { text += " Args:\t\t\(args.joined(separator: " ")) \n" }
         if let env = container?.env, !env.isEmpty { text += " Env:\t\t\(env.joined(separator: " ")) \n" }
         text += " Init:\t\t\(container?.`init` ?? false)\n"
+        if let sysctls = container?.sysctls, !sysctls.isEmpty {
+            text += "SysCtls:\n" + sysctls.sorted { $0.key < $1.key }.map { " \($0.key)\($0.value.isEmpty ? "" : ": " + $0.value)\n" }.joined()
+        }
+        if let ulimits = container?.ulimits, !ulimits.isEmpty {
+            text += "Ulimits:\n" + ulimits.sorted { $0.name < $1.name }.map { " \($0.name): \($0.soft):\($0.hard)\n" }.joined()
+        }
         if let mounts = container?.mounts, !mounts.isEmpty {
             text += "Mounts:\n" + mounts.map { " Target:\t\($0.target)\n  Source:\t\($0.source ?? "")\n  ReadOnly:\t\($0.readOnly ?? false)\n  Type:\t\t\($0.type)\n" }.joined()
         }
@@ -369,6 +381,8 @@ struct ServiceUpdate: AsyncParsableCommand {
     @Flag(name: .customLong("rollback"), help: "Rollback to previous specification") var rollback = false
     @OptionGroup var spec: ServiceSpecOptions
     @OptionGroup var secrets: SecretUpdateFlags
+    @OptionGroup var kernel: KernelUpdateFlags
+    @OptionGroup var registryAuth: RegistryAuthOption
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Service") var service: String
 
@@ -415,8 +429,10 @@ struct ServiceUpdate: AsyncParsableCommand {
             try await applyNetworksAndPorts(client, &updated)
             try spec.apply(to: &updated)
             try secrets.apply(to: &updated)
+            try kernel.apply(to: &updated)
             _ = try await client.post("/services/\(current.id)/update",
-                                      query: ["version": "\(current.version.index)"].merging(rollback ? ["rollback": "previous"] : [:]) { $1 }, updated)
+                                      query: ["version": "\(current.version.index)"].merging(rollback ? ["rollback": "previous"] : [:]) { $1 },
+                                      headers: try registryAuth.headers(for: updated.taskTemplate.containerSpec?.image ?? ""), updated)
             writeStdout(service + "\n")
             if !spec.detach {
                 try await ServiceProgress(client: client, serviceID: current.id, quiet: spec.quiet).waitForConvergence(label: service, rollback: rollback)

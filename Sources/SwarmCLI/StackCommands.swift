@@ -41,6 +41,7 @@ struct StackDeploy: AsyncParsableCommand {
           help: "Exit immediately instead of waiting for the stack services to converge (--detach=false waits)")
     var detach = true
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress progress output") var quiet = false
+    @OptionGroup var registryAuth: RegistryAuthOption
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Stack name") var namespace: String
 

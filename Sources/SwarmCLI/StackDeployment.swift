@@ -110,12 +110,13 @@ struct StackDeployment {
                 }
                 // Stack deploy has no --force: the service's own count stays.
                 spec.taskTemplate.forceUpdate = service.spec.taskTemplate.forceUpdate
-                _ = try await client.post("/services/\(service.id)/update", query: ["version": String(service.version.index)], spec)
+                _ = try await client.post("/services/\(service.id)/update", query: ["version": String(service.version.index)],
+                                          headers: try options.registryAuth.headers(for: image), spec)
                 deployed.append((service.id, spec.name))
             } else {
                 writeStdout("Creating service \(spec.name)\n")
                 if options.resolveImage != "never" { try await pin(&spec) }
-                let reply = try await client.post("/services/create", spec)
+                let reply = try await client.post("/services/create", headers: try options.registryAuth.headers(for: image), spec)
                 deployed.append((try APIJSON.decode(CreateResponse.self, from: reply.body).id, spec.name))
             }
         }

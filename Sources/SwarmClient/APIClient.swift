@@ -45,8 +45,9 @@ public struct APIClient {
 
     public func shutdown() async { await transport.shutdown() }
 
-    public func send(_ method: Method, _ path: String, query: [String: String] = [:], body: [UInt8]? = nil) async throws -> Reply {
-        try await exchange(path, query) { try await self.transport.send(method: method, target: $0, body: body) }
+    public func send(_ method: Method, _ path: String, query: [String: String] = [:], body: [UInt8]? = nil,
+                     headers: [(String, String)] = []) async throws -> Reply {
+        try await exchange(path, query) { try await self.transport.send(method: method, target: $0, body: body, headers: headers) }
     }
 
     /// The request's target (versioned path, sorted query), and Docker's
@@ -75,8 +76,8 @@ public struct APIClient {
         try APIJSON.decode(type, from: try await send(.GET, path, query: query).body)
     }
 
-    public func post<T: Encodable>(_ path: String, query: [String: String] = [:], _ value: T) async throws -> Reply {
-        try await send(.POST, path, query: query, body: try APIJSON.encode(value))
+    public func post<T: Encodable>(_ path: String, query: [String: String] = [:], headers: [(String, String)] = [], _ value: T) async throws -> Reply {
+        try await send(.POST, path, query: query, body: try APIJSON.encode(value), headers: headers)
     }
 
     public static func percentEncode(_ text: String) -> String {

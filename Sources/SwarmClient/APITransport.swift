@@ -4,7 +4,8 @@ public protocol APITransport: Sendable {
     /// `target`: the path with its query, e.g. `/v1.41/services?filters=…`.
     /// Throws `UnixSocketHTTP.ConnectFailed`-like errors only for "nothing
     /// answered"; any HTTP status is a reply.
-    func send(method: APIClient.Method, target: String, body: [UInt8]?) async throws -> APIClient.Reply
+    /// `headers`: more request headers (X-Registry-Auth).
+    func send(method: APIClient.Method, target: String, body: [UInt8]?, headers: [(String, String)]) async throws -> APIClient.Reply
     /// A GET whose body is handed over as it arrives (logs -f); returns
     /// the status, and the body too when it is not a 2xx.
     func stream(target: String, _ deliver: @escaping @Sendable ([UInt8]) -> Void) async throws -> APIClient.Reply
@@ -14,7 +15,7 @@ public protocol APITransport: Sendable {
 extension APITransport {
     /// Transports that cannot stream deliver the whole body at its end.
     public func stream(target: String, _ deliver: @escaping @Sendable ([UInt8]) -> Void) async throws -> APIClient.Reply {
-        let reply = try await send(method: .GET, target: target, body: nil)
+        let reply = try await send(method: .GET, target: target, body: nil, headers: [])
         if (200..<300).contains(reply.status) { deliver(reply.body) }
         return reply
     }
@@ -38,8 +39,8 @@ extension APIClient {
 }
 
 extension UnixSocketHTTP: APITransport {
-    func send(method: APIClient.Method, target: String, body: [UInt8]?) async throws -> APIClient.Reply {
-        let answer = try send(method: method.rawValue, target: target, body: body)
+    func send(method: APIClient.Method, target: String, body: [UInt8]?, headers: [(String, String)]) async throws -> APIClient.Reply {
+        let answer = try send(method: method.rawValue, target: target, body: body, headers: headers)
         return APIClient.Reply(status: answer.status, body: answer.body)
     }
 

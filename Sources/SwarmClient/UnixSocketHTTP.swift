@@ -14,8 +14,8 @@ struct UnixSocketHTTP: Sendable {
     /// Seconds without a byte from the daemon before giving up.
     var timeout: Int = 120
 
-    func send(method: String, target: String, body: [UInt8]?) throws -> (status: Int, body: [UInt8]) {
-        let fd = try connectAndSend(method: method, target: target, body: body, timeout: timeout)
+    func send(method: String, target: String, body: [UInt8]?, headers: [(String, String)] = []) throws -> (status: Int, body: [UInt8]) {
+        let fd = try connectAndSend(method: method, target: target, body: body, timeout: timeout, headers: headers)
         defer { close(fd) }
         var reader = Reader(fd: fd)
         return try Self.readResponse(&reader)
@@ -23,7 +23,7 @@ struct UnixSocketHTTP: Sendable {
 
     /// Connects, sends the request and returns the socket, for the caller
     /// to read the answer from and close. `timeout` 0: wait forever.
-    func connectAndSend(method: String, target: String, body: [UInt8]?, timeout: Int) throws -> Int32 {
+    func connectAndSend(method: String, target: String, body: [UInt8]?, timeout: Int, headers: [(String, String)] = []) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectFailed(errno: errno) }
         var sent = false
@@ -45,6 +45,7 @@ struct UnixSocketHTTP: Sendable {
 
         var head = "\(method) \(target) HTTP/1.1\r\nHost: swarm\r\nUser-Agent: swarm-cli\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         try writeAll(fd, Array(head.utf8) + (body ?? []))
         sent = true

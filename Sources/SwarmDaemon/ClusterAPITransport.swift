@@ -12,9 +12,10 @@ struct ClusterAPITransport: APITransport {
     let http: ClusterHTTPClient
     let host: String
 
-    func send(method: APIClient.Method, target: String, body: [UInt8]?) async throws -> APIClient.Reply {
+    func send(method: APIClient.Method, target: String, body: [UInt8]?, headers: [(String, String)]) async throws -> APIClient.Reply {
         var request = HTTPClientRequest(url: http.baseURL + target)
         request.method = HTTPMethod(rawValue: method.rawValue)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

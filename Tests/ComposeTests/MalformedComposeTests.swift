@@ -160,18 +160,40 @@ import Testing
             services:
               web:
                 image: nginx
+                dns: [10.0.0.2]
+            """, message: "stack.yml:4:5: dns is not supported yet by swarm; remove it from the file"),
+        Case(name: "sysctl outside the container's namespaces", yaml: """
+            services:
+              web:
+                image: nginx
                 sysctls:
-                  net.core.somaxconn: 1024
-            """, message: "stack.yml:4:5: sysctls is not supported yet by swarm; remove it from the file"),
-        Case(name: "refused placement preferences", yaml: """
+                  - kernel.pid_max=100000
+            """, message: #"stack.yml:4:5: sysctls: sysctl "kernel.pid_max" is not allowed: only namespaced ones are (net.* with its own network, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)"#),
+        Case(name: "ulimit soft over hard", yaml: """
+            services:
+              web:
+                image: nginx
+                ulimits:
+                  nofile:
+                    soft: 4096
+                    hard: 1024
+            """, message: "stack.yml:5:7: ulimits.nofile: ulimit soft limit must be less than or equal to hard limit: 4096 > 1024"),
+        Case(name: "unknown ulimit", yaml: """
+            services:
+              web:
+                image: nginx
+                ulimits:
+                  files: 10
+            """, message: "stack.yml:5:7: ulimits.files: invalid ulimit type: files"),
+        Case(name: "placement preference not a spread", yaml: """
             services:
               web:
                 image: nginx
                 deploy:
                   placement:
                     preferences:
-                      - spread: node.labels.zone
-            """, message: "stack.yml:6:9: deploy.placement.preferences is not supported yet by swarm (the scheduler spreads tasks over nodes by its own count); remove it from the file"),
+                      - pack: node.labels.zone
+            """, message: "stack.yml:7:13: unknown key 'pack' in deploy.placement.preferences (expected spread)"),
         Case(name: "depends_on undefined service", yaml: """
             services:
               web:

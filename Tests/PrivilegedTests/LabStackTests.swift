@@ -83,6 +83,13 @@ struct LabStackTests {
               timeout: 2s
               retries: 4
               start_period: 1s
+            sysctls:
+              net.core.somaxconn: 1024
+            ulimits:
+              nproc: 65535
+              nofile:
+                soft: 10000
+                hard: 20000
             deploy:
               mode: replicated
               replicas: 1
@@ -90,6 +97,8 @@ struct LabStackTests {
                 owner: ops
               placement:
                 constraints: [node.role == manager]
+                preferences:
+                  - spread: node.labels.zone
                 max_replicas_per_node: 2
               restart_policy:
                 condition: on-failure
@@ -182,7 +191,7 @@ struct LabStackTests {
             ok(viaDocker, "docker stack deploy")
             let viaDockerSpec = spec("other_solo", "other")
             #expect(!twin.isEmpty && viaDockerSpec == twin, "docker's:\n\(viaDockerSpec)\nswarm's:\n\(twin)")
-            #expect(waitUntil(30) { lab.spread("other_solo").count == 1 })
+            #expect(waitUntil(30) { lab.spread("other_solo").count == 1 }, "\(lab.swarm("node1", "service", "ps", "--no-trunc", "other_solo").stdout)")
             let listed = runProcess(docker, ["-H", nodes[0].socket, "stack", "ls"]).stdout
             #expect(listed.contains("app ") && listed.contains("other "), "\(listed)")
         } else {

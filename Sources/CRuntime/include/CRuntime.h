@@ -43,6 +43,8 @@ enum crt_step {
     CRT_STEP_MONITOR,
     CRT_STEP_OVERLAY,
     CRT_STEP_SETNS,
+    CRT_STEP_SYSCTL,
+    CRT_STEP_RLIMIT,
 };
 
 /// The name of a step, as printed: "pivot_root", "exec", ...
@@ -69,6 +71,16 @@ struct crt_mount {
     uint32_t mode;
     uint64_t dev;
 };
+
+// ---------------------------------------------------------------------------
+// A resource limit set in the child before exec (limits.c).
+struct crt_rlimit {
+    int resource;           // RLIMIT_*, from crt_rlimit_from_name
+    uint64_t soft, hard;    // RLIM_INFINITY for unlimited
+};
+
+/// RLIMIT_NOFILE for "nofile" (Docker's names); -1 if unknown.
+int crt_rlimit_from_name(const char *name);
 
 // ---------------------------------------------------------------------------
 // Everything the monitor and the child need, prepared by Swift before fork.
@@ -98,6 +110,9 @@ struct crt_config {
     uint64_t capabilities;          // bounding = effective = permitted (root)
     const void *seccomp_filter;     // struct sock_filter[], compiled by crt_seccomp_compile
     size_t seccomp_len;             // number of instructions; 0 = no filter
+    const char *const *sysctls;     // NULL-terminated "key=value" (namespaced only), or NULL
+    const struct crt_rlimit *rlimits;   // set before exec
+    size_t nrlimits;
 
     // cgroup v2: directory of the container's cgroup (must exist)
     const char *cgroup_path;

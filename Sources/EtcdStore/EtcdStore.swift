@@ -20,7 +20,7 @@ import SwarmAPI
 /// one whose cursor is older than the log (or than a compaction that cut
 /// the store's own watch off) gets a fresh snapshot.
 public actor EtcdStore: ClusterStore {
-    public let client: EtcdClient
+    public nonisolated let client: EtcdClient
     /// `/swarm/<cluster>/`.
     let prefix: Data
     /// Written by every commit: its mod_revision is the last commit's
@@ -154,6 +154,7 @@ public actor EtcdStore: ClusterStore {
         var unchangedKinds: Set<String> = []
     }
 
+    @discardableResult
     public func commit(_ batch: StoreBatch) async throws -> UInt64 {
         guard !batch.isEmpty else { return index }
         for _ in 0..<Self.maxAttempts {

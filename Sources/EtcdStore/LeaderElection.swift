@@ -13,10 +13,10 @@ import Logging
 /// stops calling itself leader when its lease could have expired (counted
 /// from the last keepalive it sent), before another can be elected.
 public actor LeaderElection {
-    public let client: EtcdClient
-    public let key: Data
-    public let candidate: String
-    public let ttl: Int64
+    public nonisolated let client: EtcdClient
+    public nonisolated let key: Data
+    public nonisolated let candidate: String
+    public nonisolated let ttl: Int64
 
     /// The lease this candidate campaigns with.
     public private(set) var lease: Int64?

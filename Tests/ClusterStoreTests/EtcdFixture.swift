@@ -2,6 +2,7 @@ import ClusterStore
 @testable import EtcdStore
 import Foundation
 import SwarmAPI
+import Testing
 
 /// Whether the etcd tests can run here.
 let etcdInstalled = ProcessInfo.processInfo.environment["PATH", default: "/usr/bin"]

@@ -20,12 +20,20 @@ struct EtcdFixture: Sendable {
         .appendingPathComponent("fixtures/etcd").path
 
     static func with<R>(_ body: (EtcdFixture) async throws -> R) async throws -> R {
-        let directory = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString)"
-        let output = try run(scripts + "/start-etcd", directory)
-        guard let port = output.split(separator: " ").first.flatMap({ Int($0) }) else {
-            run(scripts + "/stop-etcd", directory, check: false)
-            throw EtcdError.unavailable("start-etcd said: \(output)")
+        // Tests start many at once: two free ports picked by two starts can
+        // collide, or the health check time out under load; a few attempts.
+        var started: (directory: String, port: Int)?
+        var output = ""
+        for _ in 0..<3 where started == nil {
+            let directory = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString)"
+            output = run(scripts + "/start-etcd", directory)
+            if let port = output.split(separator: " ").first.flatMap({ Int($0) }) {
+                started = (directory, port)
+            } else {
+                run(scripts + "/stop-etcd", directory, check: false)
+            }
         }
+        guard let (directory, port) = started else { throw EtcdError.unavailable("start-etcd failed 3 times: \(output)") }
         let fixture = EtcdFixture(directory: directory, port: port, client: EtcdClient(endpoints: ["http://127.0.0.1:\(port)"]))
         do {
             let result = try await body(fixture)

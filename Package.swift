@@ -104,6 +104,19 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The cluster store in etcd (its v3 JSON gateway).
+        .target(
+            name: "EtcdStore",
+            dependencies: [
+                "ClusterStore", "SwarmAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         // Orchestrator, allocator, scheduler, dispatcher around the store's watch; the API.
         .target(
             name: "Manager",
@@ -191,12 +204,17 @@ let package = Package(
             dependencies: ["Manager", "ClusterStore", "SwarmAPI", "Visualizer", "HTTPServer"],
             path: "bench/visualizer-bench"
         ),
+        .executableTarget(
+            name: "ha-bench",
+            dependencies: ["ClusterStore", "EtcdStore", "SwarmAPI"],
+            path: "bench/ha/ha-bench"
+        ),
         // Unit tests: no root needed.
         .testTarget(name: "RuntimeTests", dependencies: ["SystemCalls", "Containers", "OCIImages", "OCIRegistry"]),
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ComposeTests", dependencies: ["Compose", "SwarmAPI"]),
         .testTarget(name: "SwarmCLITests", dependencies: ["SwarmCLI", "SwarmAPI"]),
-        .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "SwarmAPI"]),
+        .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "EtcdStore", "SwarmAPI"]),
         .testTarget(name: "ManagerTests", dependencies: [
             "Manager", "ClusterStore", "SwarmAPI", "HTTPServer", .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),

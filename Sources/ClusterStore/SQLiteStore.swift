@@ -62,7 +62,7 @@ public actor SQLiteStore: ClusterStore {
         self.objects = objects
     }
 
-    static func decode(_ kind: String, _ body: Data, _ decoder: JSONDecoder) throws -> StoreObject? {
+    package static func decode(_ kind: String, _ body: Data, _ decoder: JSONDecoder) throws -> StoreObject? {
         switch kind {
         case SwarmInfo.kind: .swarm(try decoder.decode(SwarmInfo.self, from: body))
         case Node.kind: .node(try decoder.decode(Node.self, from: body))
@@ -77,7 +77,7 @@ public actor SQLiteStore: ClusterStore {
 
     /// The bodies of `objects` (nil for a deletion), encoded in parallel
     /// when there are many: JSON encoding is most of a large commit's cost.
-    static func encode(_ objects: [StoreObject?]) async throws -> [Data?] {
+    package static func encode(_ objects: [StoreObject?]) async throws -> [Data?] {
         let chunk = 4096
         guard objects.count > chunk else {
             var encoder = BodyEncoder()
@@ -98,11 +98,13 @@ public actor SQLiteStore: ClusterStore {
     }
 
     /// Bodies as `JSONEncoder` writes them; tasks, the bulk, by hand.
-    struct BodyEncoder {
+    package struct BodyEncoder {
         let json = JSONEncoder()
         var tasks = TaskBodyEncoder()
 
-        mutating func encode(_ object: StoreObject) throws -> Data {
+        package init() {}
+
+        package mutating func encode(_ object: StoreObject) throws -> Data {
             switch object {
             case .swarm(let value): try json.encode(value)
             case .node(let value): try json.encode(value)

@@ -2,7 +2,7 @@ import SwarmAPI
 
 extension StoreObject {
     /// The object as committed at `index`.
-    func stamped(_ index: UInt64, _ now: Timestamp) -> StoreObject {
+    package func stamped(_ index: UInt64, _ now: Timestamp) -> StoreObject {
         func stamp<T: StoredObject>(_ value: T) -> StoreObject {
             var value = value
             value.version = ObjectVersion(index: index)
@@ -17,6 +17,25 @@ extension StoreObject {
         case .secret(let value): return stamp(value)
         case .config(let value): return stamp(value)
         case .network(let value): return stamp(value)
+        }
+    }
+
+    /// The object with `index` as its version (and nothing else changed):
+    /// what a store whose version lives outside the body (etcd's mod_revision) reads.
+    package func versioned(_ index: UInt64) -> StoreObject {
+        func version<T: StoredObject>(_ value: T) -> StoreObject {
+            var value = value
+            value.version = ObjectVersion(index: index)
+            return value.stored
+        }
+        switch self {
+        case .swarm(let value): return version(value)
+        case .node(let value): return version(value)
+        case .service(let value): return version(value)
+        case .task(let value): return version(value)
+        case .secret(let value): return version(value)
+        case .config(let value): return version(value)
+        case .network(let value): return version(value)
         }
     }
 }

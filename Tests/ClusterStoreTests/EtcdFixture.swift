@@ -26,11 +26,11 @@ struct EtcdFixture: Sendable {
         var output = ""
         for _ in 0..<3 where started == nil {
             let directory = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString)"
-            output = run(scripts + "/start-etcd", directory)
+            output = await run(scripts + "/start-etcd", directory)
             if let port = output.split(separator: " ").first.flatMap({ Int($0) }) {
                 started = (directory, port)
             } else {
-                run(scripts + "/stop-etcd", directory, check: false)
+                await run(scripts + "/stop-etcd", directory, check: false)
             }
         }
         guard let (directory, port) = started else { throw EtcdError.unavailable("start-etcd failed 3 times: \(output)") }
@@ -47,11 +47,20 @@ struct EtcdFixture: Sendable {
 
     func stop() async {
         await client.shutdown()
-        Self.run(Self.scripts + "/stop-etcd", directory, check: false)
+        await Self.run(Self.scripts + "/stop-etcd", directory, check: false)
     }
 
+    /// Runs the script on a thread of its own: a wait on the few threads of
+    /// Swift's cooperative pool would starve the other tests' tasks (an
+    /// election's keepalives among them, whose leases then expire).
     @discardableResult
-    static func run(_ tool: String, _ argument: String, check: Bool = true) -> String {
+    static func run(_ tool: String, _ argument: String, check: Bool = true) async -> String {
+        await withCheckedContinuation { done in
+            Thread.detachNewThread { done.resume(returning: runWaiting(tool, argument)) }
+        }
+    }
+
+    private static func runWaiting(_ tool: String, _ argument: String) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = [argument]

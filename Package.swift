@@ -104,7 +104,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        // The cluster store in etcd (its v3 JSON gateway).
+        // The cluster store in etcd (its v3 JSON gateway) and leader election on etcd leases.
         .target(
             name: "EtcdStore",
             dependencies: [
@@ -170,7 +170,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "Visualizer", "ClusterStore", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork", "Compose",
+                "ClusterTLS", "Visualizer", "ClusterStore", "EtcdStore", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork", "Compose",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

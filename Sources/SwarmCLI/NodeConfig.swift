@@ -15,6 +15,8 @@ public struct NodeConfig: Codable, Sendable {
     public var advertiseAddr: String
     /// Manager only: where the cluster port listens (ip:port).
     public var listenAddr: String?
+    /// Manager only: `etcd://…` when the state is kept in an external etcd (`init --store`), nil for SQLite.
+    public var store: String?
     /// The daemon's plain-HTTP listeners as last given (see `DaemonListenOptions.remember`).
     public var visualizerAddr: String?
     public var metricsAddr: String?

@@ -21,6 +21,7 @@ public struct InitCommand: AsyncParsableCommand {
     @Option(name: .customLong("dispatcher-heartbeat"), help: "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)") public var heartbeat: String = "5s"
     @Option(name: .customLong("default-addr-pool"), help: "Default address pool in CIDR format (default 10.0.0.0/8)") public var defaultAddrPool: [String] = []
     @Option(name: .customLong("default-addr-pool-mask-length"), help: "Default address pool subnet mask length (default 24)") public var defaultAddrPoolMaskLength: UInt32 = 24
+    @Option(name: .customLong("store"), help: "Keep the swarm's state in an external etcd (etcd://HOST:PORT[,HOST:PORT...]) instead of the data dir") public var store: String?
     @OptionGroup public var options: RuntimeOptions
     @OptionGroup public var listeners: DaemonListenOptions
 
@@ -42,6 +43,7 @@ public struct InitCommand: AsyncParsableCommand {
         try requireRoot()
         try NodeConfig.requireNotMember(options.dataDir)
         _ = try heartbeatPeriod()
+        if let store { _ = try StoreAddress(store) }
         try await DaemonBinary.operations().initSwarm(self)
     }
 

@@ -56,13 +56,21 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
             try writeFileAtomically(Array((try ca.keyPEM() ?? "").utf8), to: directory + "/ca.key", mode: 0o600)
             try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: ca.certificatePEM, certificatePEM: certificate, keyPEM: key.keyPEM),
                                    to: NodeConfig.certificates(options.dataDir))
-            let store = try SQLiteStore(path: directory + "/state.db")
-            try await ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
-                                         addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
-                                         heartbeatPeriod: period, addressPools: command.defaultAddrPool,
-                                         subnetSize: command.defaultAddrPoolMaskLength)
-            try NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
-                           listenAddr: command.listenAddr).save(options.dataDir)
+            let store = try await ManagerStore.open(store: command.store, clusterID: clusterID, directory: directory)
+            do {
+                try await ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
+                                             addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
+                                             heartbeatPeriod: period, addressPools: command.defaultAddrPool,
+                                             subnetSize: command.defaultAddrPoolMaskLength)
+                await ManagerStore.close(store)
+            } catch {
+                await ManagerStore.close(store)
+                throw error
+            }
+            var config = NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
+                                    listenAddr: command.listenAddr)
+            config.store = command.store
+            try config.save(options.dataDir)
             try await startDaemon(options, listeners: command.listeners)
             let tokens = try await APIClient.with(host: "unix://" + DaemonPaths.socket(options.stateDir)) {
                 try await $0.get(SwarmInfo.self, "/swarm").joinTokens

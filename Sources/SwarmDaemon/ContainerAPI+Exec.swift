@@ -67,11 +67,12 @@ extension ContainerAPI {
         var opened: [Int32] = []
         func newPipe() throws -> (read: Int32, write: Int32) {
             var fds: [Int32] = [0, 0]
-            guard pipe2(&fds, O_CLOEXEC) == 0 else {
+            guard pipe(&fds) == 0 else {
                 let code = errno
                 opened.forEach { close($0) }
                 throw RuntimeError.system(errno: code, call: "pipe", detail: "exec")
             }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             opened += fds
             return (fds[0], fds[1])
         }

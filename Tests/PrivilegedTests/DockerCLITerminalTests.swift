@@ -5,7 +5,8 @@ import Testing
 /// The stock docker CLI's interactive paths against a node's unix socket,
 /// driven through real ptys: `exec -it` (pty in swarmd, resize, exit
 /// status), `exec -i` (stdin through the hijacked connection) and `attach`
-/// (relayed to the container's monitor, Ctrl-P Ctrl-Q detaches).
+/// (relayed to the container's monitor, Ctrl-P Ctrl-Q detaches; without a
+/// tty both streams, then the exit status).
 @Suite(.enabled(if: isRoot, rootReason))
 struct DockerCLITerminalTests {
     @Test(.enabled(if: DockerCLIExecTests.docker != nil, "needs the docker CLI (docker-ce-cli) installed"))
@@ -38,7 +39,7 @@ struct DockerCLITerminalTests {
 
         // exec -i: stdin through the connection, its end the command's.
         let command = docker.map { "'\($0)'" }.joined(separator: " ")
-        let piped = runProcess("/bin/sh", ["sh", "-c", "echo hi | \(command) exec -i target cat"], environment: environment)
+        let piped = runProcess("/bin/sh", ["-c", "echo hi | \(command) exec -i target cat"], environment: environment)
         #expect(piped.status == 0 && piped.stdout == "hi\n", "\(piped.stdout) \(piped.stderr)")
 
         // attach to a detached -it container: its terminal, then Ctrl-P Ctrl-Q.
@@ -53,5 +54,15 @@ struct DockerCLITerminalTests {
         #expect(attach.exited() != nil, "\(attach.output)")
         #expect(attach.output.contains("read escape sequence"), "\(attach.output)")
         #expect(try node.sandbox.runtime.inspect("shell").state.status == .running)
+
+        // attach without a tty: stdout and stderr multiplexed, then the exit status (the CLI's wait).
+        let ticker = node.cli("container", "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                              "trap 'exit 4' TERM; while true; do echo tick; echo tock >&2; sleep 0.2; done")
+        try #require(ticker.status == 0, "\(ticker.stderr)")
+        let follow = try PtySession(docker + ["attach", "--no-stdin", "ticker"], environment: environment)
+        #expect(follow.expect("tick") && follow.expect("tock"), "\(follow.output)")
+        let stop = node.cli("container", "stop", "ticker")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(follow.exited() == 4, "\(follow.output)")
     }
 }

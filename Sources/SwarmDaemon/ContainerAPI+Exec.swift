@@ -49,7 +49,13 @@ extension ContainerAPI {
             }
         }
 
-        return try await attachExec(id, instance, spec, request, consoleSize: start.ConsoleSize ?? instance.config.ConsoleSize)
+        do {
+            return try await attachExec(id, instance, spec, request, consoleSize: start.ConsoleSize ?? instance.config.ConsoleSize)
+        } catch {
+            // No pty or pipe: the instance ran nothing and is over.
+            await execs.finished(id, exitCode: 126)
+            throw error
+        }
     }
 
     /// Starts the process with a pty (`Tty`) or pipes, and answers with the

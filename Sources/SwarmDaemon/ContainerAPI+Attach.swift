@@ -37,7 +37,9 @@ extension ContainerAPI {
                 shutdown(monitor.fd, Int32(SHUT_RDWR))
             }
             var reader = AttachFrameReader()
-            for await (_, bytes) in StreamRelay.output([monitor.fd]) {
+            let output = StreamRelay.output([monitor.fd])
+            for await (_, bytes) in output.chunks {
+                defer { output.consumed() }
                 let frames = bytes.withUnsafeBytes { reader.feed($0) }
                 for frame in frames where frame.stream == 2 ? wantErr : wantOut {
                     do {

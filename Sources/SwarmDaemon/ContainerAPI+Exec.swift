@@ -142,8 +142,10 @@ extension ContainerAPI {
                 try? await connection.write(tty ? text : Self.frame(1, text))
                 exitCode = failure.exitCode
             case .success(let process):
-                for await (index, bytes) in StreamRelay.output(outputs) {
+                let output = StreamRelay.output(outputs)
+                for await (index, bytes) in output.chunks {
                     try? await connection.write(tty ? bytes : Self.frame(UInt8(index + 1), bytes))
+                    output.consumed()
                 }
                 exitCode = await StreamRelay.wait { process.wait() }
             }

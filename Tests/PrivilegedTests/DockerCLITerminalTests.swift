@@ -41,6 +41,9 @@ struct DockerCLITerminalTests {
         let command = docker.map { "'\($0)'" }.joined(separator: " ")
         let piped = runProcess("/bin/sh", ["-c", "echo hi | \(command) exec -i target cat"], environment: environment)
         #expect(piped.status == 0 && piped.stdout == "hi\n", "\(piped.stdout) \(piped.stderr)")
+        // Much output, through the relay's bounded window: every byte, in order of frames.
+        let bulk = runProcess("/bin/sh", ["-c", "\(command) exec target head -c 20000000 /dev/zero | wc -c"], environment: environment)
+        #expect(bulk.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "20000000", "\(bulk.stdout) \(bulk.stderr)")
 
         // attach to a detached -it container: its terminal, then Ctrl-P Ctrl-Q.
         let run = node.cli("container", "run", "-d", "-it", "--name", "shell", "busybox", "sh")

@@ -48,11 +48,12 @@ struct DockerCLITerminalTests {
         // attach to a detached -it container: its terminal, then Ctrl-P Ctrl-Q.
         let run = node.cli("container", "run", "-d", "-it", "--name", "shell", "busybox", "sh")
         try #require(run.status == 0, "\(run.stderr)")
-        let attach = try PtySession(docker + ["attach", "shell"], environment: environment)
+        let attach = try PtySession(docker + ["attach", "shell"], environment: environment, rows: 30, columns: 90)
         attach.send("echo att-$((2+5))\r")
         #expect(attach.expect("att-7"), "\(attach.output)")
+        // The CLI's size, set through POST /containers/{id}/resize.
         attach.send("stty size\r")
-        #expect(attach.expect("24 80"), "\(attach.output)")
+        #expect(attach.expect("30 90"), "\(attach.output)")
         attach.send("\u{10}\u{11}")
         #expect(attach.exited() != nil, "\(attach.output)")
         #expect(attach.output.contains("read escape sequence"), "\(attach.output)")

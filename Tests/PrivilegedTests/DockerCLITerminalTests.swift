@@ -37,6 +37,11 @@ struct DockerCLITerminalTests {
         #expect(exec.exited() == 3, "\(exec.output)")
         #expect(exec.localFlags == cooked, "termios not restored")
 
+        // exec -t without -i: a pty, its output raw (the pty's \r\n).
+        let ttyOnly = runProcess(docker[0], Array(docker.dropFirst()) + ["exec", "-t", "target", "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo ttys"],
+                                 environment: environment)
+        #expect(ttyOnly.status == 0 && ttyOnly.stdout == "ttys\r\n", "\(ttyOnly.stdout) \(ttyOnly.stderr)")
+
         // exec -i: stdin through the connection, its end the command's.
         let command = docker.map { "'\($0)'" }.joined(separator: " ")
         let piped = runProcess("/bin/sh", ["-c", "echo hi | \(command) exec -i target cat"], environment: environment)

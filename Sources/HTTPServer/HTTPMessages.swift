@@ -58,6 +58,9 @@ public struct HTTPResponse: Sendable {
         /// Chunked transfer encoding: each element is sent as it arrives, the response
         /// ends when the stream finishes. Iteration is cancelled when the client goes away.
         case stream(AsyncStream<[UInt8]>)
+        /// The head is written as given (see `HTTPResponse.hijack`), then HTTP
+        /// ends on the connection and the closure has its raw bytes.
+        case hijack(@Sendable (HijackedConnection) async -> Void)
     }
 
     public init(status: Int, headers: [(String, String)] = [], body: Body = .bytes([])) {

@@ -135,7 +135,14 @@ public final class HTTPServer: Sendable {
             }
             // Pipelining assistance holds back a pipelined request until the previous response
             // ended; error handling answers unparsable requests with 400 and closes.
-            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            // An upgrade configuration without upgraders: no upgrade happens in the
+            // pipeline, but the decoder forwards what follows an upgrading request
+            // once removed, which a hijacked connection (HijackedConnection.swift) needs.
+            try sync.configureHTTPServerPipeline(
+                withPipeliningAssistance: true,
+                withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+                withErrorHandling: true
+            )
             return try Connection(wrappingChannelSynchronously: channel)
         }
     }
@@ -265,8 +272,17 @@ public final class HTTPServer: Sendable {
                 uri: head.uri
             )
             let response = await server.handler(request)
+            if case .hijack(let run) = response.body {
+                let input = try await HTTPServer.hijack(channel)
+                try await channel.writeAndFlush(ByteBuffer(bytes: HTTPServer.rawHead(response)))
+                await run(HijackedConnection(input: input, channel: channel))
+                return false
+            }
+            // After a request that asked to upgrade the decoder reads no more requests.
+            let upgradeAsked = head.headers.first(name: "upgrade") != nil
             let close =
-                !head.isKeepAlive
+                upgradeAsked
+                || !head.isKeepAlive
                 || response.header("connection").map { $0.lowercased().contains("close") } == true
             return try await finish(head, response, close: close)
         }
@@ -353,6 +369,10 @@ public final class HTTPServer: Sendable {
                     try? await file.close()
                     throw error
                 }
+
+            case .hijack:
+                // Handled before finish; a hijack here is a handler's mistake.
+                return try await finish(head, HTTPResponse.text(500, "hijack answered where it cannot be\n"), close: true)
 
             case .stream(let stream):
                 if headers.first(name: "content-length") == nil && head.version < .http1_1 {

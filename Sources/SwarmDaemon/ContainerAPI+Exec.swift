@@ -5,9 +5,10 @@ import Glibc
 import HTTPServer
 import SystemCalls
 
-/// `docker exec` through the Engine API: create, start (the output on the
-/// upgraded connection as Docker's multiplexed stream: 8-byte headers, 1
-/// for stdout, 2 for stderr), inspect.
+/// `docker exec` through the Engine API: create, start (on the hijacked
+/// connection: stdin in, and the output raw with a pty, else as Docker's
+/// multiplexed stream: 8-byte headers, 1 for stdout, 2 for stderr),
+/// resize, inspect.
 extension ContainerAPI {
     /// `POST /containers/{id}/exec`
     func createExec(_ ref: String, _ request: HTTPRequest) async throws -> HTTPResponse {
@@ -16,12 +17,6 @@ extension ContainerAPI {
             return message(400, "invalid JSON in the request body: \(error)")
         }
         guard let command = config.Cmd, !command.isEmpty else { return message(400, "No exec command specified") }
-        if config.Tty == true {
-            return message(400, "exec with a terminal (-t) is not supported by swarm yet: run it without -t")
-        }
-        if config.AttachStdin == true {
-            return message(400, "exec with stdin (-i) is not supported through the API yet: use swarm container exec -i on the node")
-        }
         let info = try runtime.inspect(ref)
         guard info.state.status == .running else { throw RuntimeError.conflict("container \(info.id) is not running") }
         let id = await execs.create(containerID: info.id, config: config)
@@ -31,9 +26,8 @@ extension ContainerAPI {
     /// `POST /exec/{id}/start`: detached, or the output over the connection.
     func startExec(_ id: String, _ request: HTTPRequest) async throws -> HTTPResponse {
         guard let instance = await execs.instance(id) else { return message(404, "No such exec instance: \(id)") }
-        struct Start: Decodable { var Detach: Bool?; var Tty: Bool? }
+        struct Start: Decodable { var Detach: Bool?; var Tty: Bool?; var ConsoleSize: [UInt16]? }
         let start = (try? JSONDecoder().decode(Start.self, from: Data(request.body))) ?? Start()
-        if start.Tty == true { return message(400, "exec with a terminal (-t) is not supported by swarm yet: run it without -t") }
         guard await execs.claim(id) else { return message(409, "Exec command \(id) has already run") }
         var spec = ExecSpec(command: instance.config.Cmd ?? [])
         spec.env = instance.config.Env ?? []
@@ -55,57 +49,128 @@ extension ContainerAPI {
             }
         }
 
-        // The process writes to pipes read on a Dispatch thread (not the
-        // concurrency pool, which has as many threads as cores).
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0 else { throw RuntimeError.system(errno: errno, call: "pipe", detail: "") }
-        guard pipe(&err) == 0 else {
-            close(out[0]); close(out[1])
-            throw RuntimeError.system(errno: errno, call: "pipe", detail: "")
+        do {
+            return try await attachExec(id, instance, spec, request, consoleSize: start.ConsoleSize ?? instance.config.ConsoleSize)
+        } catch {
+            // No pty or pipe: the instance ran nothing and is over.
+            await execs.finished(id, exitCode: 126)
+            throw error
         }
-        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        spec.stdout = instance.config.AttachStdout == false ? -1 : out[1]
-        spec.stderr = instance.config.AttachStderr == false ? -1 : err[1]
-        let execs = self.execs
+    }
+
+    /// Starts the process with a pty (`Tty`) or pipes, and answers with the
+    /// hijacked connection: the client's bytes go to its stdin (`AttachStdin`),
+    /// its output comes back raw with a pty, else in multiplexed frames.
+    /// The exit status is recorded before the connection closes, since the
+    /// docker CLI reads it right after.
+    func attachExec(_ id: String, _ instance: ExecRegistry.Instance, _ base: ExecSpec, _ request: HTTPRequest,
+                    consoleSize: [UInt16]?) async throws -> HTTPResponse {
+        var spec = base
+        let tty = instance.config.Tty == true
+        let stdin = instance.config.AttachStdin == true
+        // Writing to a pipe whose reader has gone must be an error, not the daemon's end.
+        signal(SIGPIPE, SIG_IGN)
+        var opened: [Int32] = []
+        func newPipe() throws -> (read: Int32, write: Int32) {
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else {
+                let code = errno
+                opened.forEach { close($0) }
+                throw RuntimeError.system(errno: code, call: "pipe", detail: "exec")
+            }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            opened += fds
+            return (fds[0], fds[1])
+        }
+        // input: where the client's bytes go; outputs: what is read, by stream number - 1.
+        let input: Int32?, outputs: [Int32], childEnds: [Int32]
+        if tty {
+            let pty = try PseudoTerminal.open()
+            if let size = consoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
+                PseudoTerminal.setSize(pty.master, TerminalSize(rows: size[0], columns: size[1]))
+            }
+            spec.stdin = pty.slave
+            spec.stdout = pty.slave
+            spec.stderr = pty.slave
+            spec.tty = true
+            input = stdin ? pty.master : nil
+            outputs = [pty.master]
+            childEnds = [pty.slave]
+        } else {
+            let out = try newPipe(), err = try newPipe()
+            let inPipe = stdin ? try newPipe() : nil
+            spec.stdin = inPipe?.read ?? -1
+            spec.stdout = instance.config.AttachStdout == false ? -1 : out.write
+            spec.stderr = instance.config.AttachStderr == false ? -1 : err.write
+            input = inPipe?.write
+            outputs = [out.read, err.read]
+            childEnds = [out.write, err.write] + (inPipe.map { [$0.read] } ?? [])
+        }
         let started: Result<ExecProcess, ExecFailure>
         do {
             started = .success(try runtime.exec(instance.containerID, spec))
         } catch let failure as ExecFailure {
             started = .failure(failure)
         } catch {
-            [out[0], out[1], err[0], err[1]].forEach { close($0) }
+            (childEnds + outputs + (input.map { [$0] } ?? [])).forEach { close($0) }
             await execs.finished(id, exitCode: 126)
             throw error
         }
-        close(out[1])
-        close(err[1])
-        let outputs = [out[0], err[0]]
-        let stream = AsyncStream<[UInt8]> { continuation in
-            DispatchQueue.global().async {
-                var exitCode: Int32
-                switch started {
-                case .failure(let failure):
-                    // Docker writes the error into the stream, then the CLI reads the code.
-                    continuation.yield(Self.frame(1, Array((failure.description + "\r\n").utf8)))
-                    exitCode = failure.exitCode
-                case .success(let process):
-                    Self.pump(outputs) { index, bytes in continuation.yield(Self.frame(UInt8(index + 1), bytes)) }
-                    exitCode = process.wait()
-                }
-                outputs.forEach { close($0) }
-                let code = exitCode
-                Task {
-                    await execs.finished(id, exitCode: code)
-                    continuation.finish()
-                }
-            }
+        childEnds.forEach { close($0) }
+        let execs = self.execs
+        if case .success(let process) = started {
+            await execs.started(id, pid: process.pid)
+            if tty, let size = await execs.setMaster(id, outputs[0]) { PseudoTerminal.setSize(outputs[0], size) }
         }
-        if case .success(let process) = started { await execs.started(id, pid: process.pid) }
-        let upgrade = request.header("upgrade") != nil
-        return HTTPResponse(status: upgrade ? 101 : 200,
-                            headers: [("Content-Type", "application/vnd.docker.multiplexed-stream")]
-                                + (upgrade ? [("Connection", "Upgrade"), ("Upgrade", "tcp")] : []),
-                            body: .stream(stream))
+        // With a pty the master is both input and output: closed once, at the end.
+        let inputOwned = tty ? nil : input
+        let contentType = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+        return HTTPResponse.hijack(request, contentType: contentType) { connection in
+            let feeding = Task {
+                for await chunk in connection.input {
+                    guard let input else { continue }
+                    if !(await StreamRelay.writeAll(input, chunk)) { break }
+                }
+                // The client's end of input is the process's (a pipe's close; a pty has no such end).
+                if let inputOwned { close(inputOwned) }
+            }
+            let exitCode: Int32
+            switch started {
+            case .failure(let failure):
+                // Docker writes the error into the stream, then the CLI reads the code.
+                let text = Array((failure.description + "\r\n").utf8)
+                try? await connection.write(tty ? text : Self.frame(1, text))
+                exitCode = failure.exitCode
+            case .success(let process):
+                let output = StreamRelay.output(outputs)
+                for await (index, bytes) in output.chunks {
+                    try? await connection.write(tty ? bytes : Self.frame(UInt8(index + 1), bytes))
+                    output.consumed()
+                }
+                exitCode = await StreamRelay.wait { process.wait() }
+            }
+            feeding.cancel()
+            await feeding.value
+            if tty { _ = await execs.setMaster(id, nil) }
+            outputs.forEach { close($0) }
+            await execs.finished(id, exitCode: exitCode)
+        }
+    }
+
+    /// `POST /exec/{id}/resize?h=&w=`
+    func resizeExec(_ id: String, _ request: HTTPRequest) async -> HTTPResponse {
+        guard let size = Self.terminalSize(request) else {
+            return message(400, "resize needs h and w, positive numbers of rows and columns")
+        }
+        guard await execs.resize(id, size) else { return message(404, "No such exec instance: \(id)") }
+        return HTTPResponse(status: 200)
+    }
+
+    /// `h` and `w` of a resize request.
+    static func terminalSize(_ request: HTTPRequest) -> TerminalSize? {
+        guard let rows = request.queryValue("h").flatMap(UInt16.init), let columns = request.queryValue("w").flatMap(UInt16.init),
+              rows > 0, columns > 0 else { return nil }
+        return TerminalSize(rows: rows, columns: columns)
     }
 
     /// `GET /exec/{id}/json`
@@ -134,9 +199,9 @@ extension ContainerAPI {
         let command = instance.config.Cmd ?? []
         return json(200, Body(
             ID: instance.id, Running: instance.running, ExitCode: instance.exitCode,
-            ProcessConfig: .init(tty: false, entrypoint: command.first ?? "", arguments: Array(command.dropFirst()),
+            ProcessConfig: .init(tty: instance.config.Tty ?? false, entrypoint: command.first ?? "", arguments: Array(command.dropFirst()),
                                  privileged: instance.config.Privileged ?? false, user: instance.config.User ?? ""),
-            OpenStdin: false, OpenStderr: instance.config.AttachStderr ?? true, OpenStdout: instance.config.AttachStdout ?? true,
+            OpenStdin: instance.config.AttachStdin ?? false, OpenStderr: instance.config.AttachStderr ?? true, OpenStdout: instance.config.AttachStdout ?? true,
             CanRemove: false, ContainerID: instance.containerID, DetachKeys: "", Pid: instance.pid))
     }
 

@@ -9,8 +9,8 @@ import SystemCalls
 
 /// The Engine API paths of this node's own containers (task containers
 /// included) that the docker CLI uses: `GET /containers/{id}/top` and
-/// `GET /containers/{id}/stats`, `GET /containers/{id}/json` and exec
-/// (`ContainerAPI+Exec.swift`). Served on the node's unix socket before the
+/// `GET /containers/{id}/stats`, `GET /containers/{id}/json`, exec
+/// (`ContainerAPI+Exec.swift`), attach, resize and wait (`ContainerAPI+Attach.swift`). Served on the node's unix socket before the
 /// manager's routes; nil for any other path.
 struct ContainerAPI: Sendable {
     let runtime: ContainerRuntime
@@ -41,6 +41,14 @@ struct ContainerAPI: Sendable {
                 return try await startExec(parts[1], request)
             case ("GET", "exec", "json"):
                 return await inspectExec(parts[1])
+            case ("POST", "exec", "resize"):
+                return await resizeExec(parts[1], request)
+            case ("POST", "containers", "attach"):
+                return try attachContainer(parts[1], request)
+            case ("POST", "containers", "resize"):
+                return try resizeContainer(parts[1], request)
+            case ("POST", "containers", "wait"):
+                return try waitContainer(parts[1])
             default:
                 return nil
             }

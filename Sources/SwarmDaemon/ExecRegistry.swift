@@ -19,6 +19,8 @@ actor ExecRegistry {
         var User: String?
         var WorkingDir: String?
         var Privileged: Bool?
+        /// [height, width] of the caller's terminal (API 1.42+).
+        var ConsoleSize: [UInt16]?
     }
 
     struct Instance: Sendable {
@@ -30,6 +32,10 @@ actor ExecRegistry {
         var exitCode: Int32?
         var pid: pid_t = 0
         var finishedAt: ContinuousClock.Instant?
+        /// The pty master while a `Tty` exec runs (for resize).
+        var master: Int32?
+        /// The last size asked for, applied when the pty opens.
+        var size: TerminalSize?
     }
 
     /// How long a finished instance stays readable (the docker CLI reads the
@@ -58,6 +64,21 @@ actor ExecRegistry {
     }
 
     func started(_ id: String, pid: pid_t) { instances[id]?.pid = pid }
+
+    /// `POST /exec/{id}/resize`: on the running pty, or kept for when it opens.
+    /// False for an unknown instance.
+    func resize(_ id: String, _ size: TerminalSize) -> Bool {
+        guard instances[id] != nil else { return false }
+        instances[id]?.size = size
+        if let master = instances[id]?.master { PseudoTerminal.setSize(master, size) }
+        return true
+    }
+
+    /// The pty master of a running exec (nil: it is closed, no more resizes).
+    func setMaster(_ id: String, _ master: Int32?) -> TerminalSize? {
+        instances[id]?.master = master
+        return instances[id]?.size
+    }
 
     func finished(_ id: String, exitCode: Int32) {
         instances[id]?.running = false

@@ -64,10 +64,8 @@ func fail(_ message: String, hint: String? = nil) -> Never {
     exit(1)
 }
 
-/// Runs the CLI: parse errors and runtime errors alike end in one line and
-/// status 1, so scripts can rely on it. `swarm` and `swarmd` both run it;
-/// `swarmd` first registers what only it can do (`DaemonBinary`).
-public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+/// The command line as a command; on a parse error, exits with it (`--help` and `--version` print and exit 0).
+private func parseCLI(_ commandLine: [String]) -> ParsableCommand {
     var arguments = commandLine
     // Docker's global `-H HOST` before the command: the same as SWARM_HOST.
     while arguments.count >= 2, ["-H", "--host"].contains(arguments[0]) {
@@ -83,9 +81,8 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
         }
     }
     if let unknown = CommandPath.unknownCommand(arguments) { fail(unknown.message, hint: unknown.hint) }
-    var command: ParsableCommand
     do {
-        command = try Swarm.parseAsRoot(arguments)
+        return try Swarm.parseAsRoot(arguments)
     } catch {
         let code = Swarm.exitCode(for: error)
         if code == .success {
@@ -97,6 +94,13 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
         let path = arguments.prefix { !$0.hasPrefix("-") }.prefix(2).joined(separator: " ")
         fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, hint: "see 'swarm \(path)\(path.isEmpty ? "" : " ")--help'")
     }
+}
+
+/// Runs the CLI: parse errors and runtime errors alike end in one line and
+/// status 1, so scripts can rely on it. `swarmd` runs it (after registering
+/// what only it can do, `DaemonBinary`); `swarm` starts with `startCLI`.
+public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+    var command = parseCLI(commandLine)
     do {
         if var command = command as? AsyncParsableCommand {
             try await command.run()
@@ -104,14 +108,39 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
             try command.run()
         }
         exit(0)
-    } catch let code as ExitCode {
+    } catch {
+        exitOnCLIError(error)
+    }
+}
+
+/// `swarm`'s entry: a synchronous command (`container exec`, `run`, `ls`…)
+/// runs at once on the main thread, without starting Swift's async runtime,
+/// whose threads cost milliseconds at every start (most of an exec's time);
+/// an async one runs in a task while the main thread parks.
+public func startCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    var command = parseCLI(commandLine)
+    guard command is AsyncParsableCommand else {
+        do {
+            try command.run()
+            exit(0)
+        } catch {
+            exitOnCLIError(error)
+        }
+    }
+    Task { await runCLI(commandLine) }
+    dispatchMain()
+}
+
+private func exitOnCLIError(_ error: any Error) -> Never {
+    switch error {
+    case let code as ExitCode:
         exit(code.rawValue)
-    } catch is APIClient.RemoteTransportMissing {
+    case is APIClient.RemoteTransportMissing:
         // tcp://MANAGER needs the cluster's TLS, which swarmd has.
         do { try DaemonBinary.forward() } catch { fail("\(error)") }
-    } catch let error as RuntimeError {
+    case let error as RuntimeError:
         fail(error.description)
-    } catch {
+    default:
         // A command group run without a subcommand asks for its help.
         if Swarm.exitCode(for: error) == .success {
             print(Swarm.fullMessage(for: error))

@@ -74,6 +74,10 @@ int crt_openat_in_root(int rootfd, const char *path, int flags, unsigned int mod
     return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
 }
 
+int crt_pipe2(int fds[2], int flags) {
+    return pipe2(fds, flags);
+}
+
 int crt_open_pty(int *master, int *slave) {
     int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (m < 0) return -1;

@@ -30,12 +30,13 @@ public struct ProcessTable: Equatable, Sendable {
     /// Runs the host's ps and returns what it printed; its first error
     /// line if it fails (an unknown option, say).
     static func runPS(_ arguments: [String]) throws -> String {
-        var output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
-        guard pipe(&output) == 0 else { throw RuntimeError.system(errno: errno, call: "pipe", detail: "") }
-        guard pipe(&errors) == 0 else {
-            close(output[0]); close(output[1])
-            throw RuntimeError.system(errno: errno, call: "pipe", detail: "")
+        let outputPipe = try closeOnExecPipe("ps")
+        let errorPipe: (read: Int32, write: Int32)
+        do { errorPipe = try closeOnExecPipe("ps") } catch {
+            close(outputPipe.read); close(outputPipe.write)
+            throw error
         }
+        let output = [outputPipe.read, outputPipe.write], errors = [errorPipe.read, errorPipe.write]
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -1,3 +1,4 @@
+import CRuntime
 import Glibc
 import Synchronization
 
@@ -30,11 +31,7 @@ public final class PidfdPoller: Sendable {
     public init() {
         threadName = "pidfd-\(Self.made.wrappingAdd(1, ordering: .relaxed).newValue)"
         var fds: [Int32] = [-1, -1]
-        precondition(pipe(&fds) == 0, "pipe: errno \(errno)")
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
+        precondition(crt_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0, "pipe2: errno \(errno)")
         wakeRead = fds[0]
         wakeWrite = fds[1]
         startThread { [self] in

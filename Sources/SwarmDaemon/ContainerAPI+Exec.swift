@@ -72,15 +72,14 @@ extension ContainerAPI {
         signal(SIGPIPE, SIG_IGN)
         var opened: [Int32] = []
         func newPipe() throws -> (read: Int32, write: Int32) {
-            var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else {
-                let code = errno
+            do {
+                let pipe = try closeOnExecPipe("exec")
+                opened += [pipe.read, pipe.write]
+                return pipe
+            } catch {
                 opened.forEach { close($0) }
-                throw RuntimeError.system(errno: code, call: "pipe", detail: "exec")
+                throw error
             }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            opened += fds
-            return (fds[0], fds[1])
         }
         // input: where the client's bytes go; outputs: what is read, by stream number - 1.
         let input: Int32?, outputs: [Int32], childEnds: [Int32]

@@ -47,8 +47,9 @@ func spawn(_ path: String, _ arguments: [String], environment: [String: String]?
 
 /// pipe(2) with both ends close-on-exec (pipe2 is not in Swift's Glibc).
 func makePipe(_ fds: inout [Int32]) -> Bool {
-    guard pipe(&fds) == 0 else { return false }
-    fds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+    // In one step: the tests spawn children from many threads at once.
+    guard let pipe = try? closeOnExecPipe() else { return false }
+    fds = [pipe.read, pipe.write]
     return true
 }
 

@@ -284,6 +284,11 @@ int crt_pidfd_open(pid_t pid);
 /// errno. In C: Swift's Glibc has neither posix_openpt nor the pty ioctls.
 int crt_open_pty(int *master, int *slave);
 
+/// pipe2(fds, flags): a pipe made with its flags (O_CLOEXEC, O_NONBLOCK) in
+/// one step, so a child another thread spawns meanwhile inherits neither
+/// end. 0, or -1 with errno. In C: Swift's Glibc has no pipe2.
+int crt_pipe2(int fds[2], int flags);
+
 /// mallopt(M_ARENA_MAX, count): <malloc.h> is not in Swift's Glibc module.
 /// A daemon with few, mostly idle threads needs few arenas; each keeps free memory.
 int crt_limit_malloc_arenas(int count);

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SwarmAPI
 import SystemCalls
 
 /// A terminal's size in character cells.
@@ -30,8 +31,7 @@ public struct AttachConnection: Sendable {
     public static let frameMax = 32768
 
     public static func frame(kind: UInt8, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
-        let n = UInt32(payload.count)
-        return [kind, 0, 0, 0, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] + Array(payload)
+        StreamFrame.encode(stream: kind, payload)
     }
 
     /// Sends input for the container's stdin, in frames the monitor takes.
@@ -62,28 +62,6 @@ public struct AttachConnection: Sendable {
                 offset += n
             }
         }
-    }
-}
-
-/// Splits the monitor's output frames as bytes arrive.
-public struct AttachFrameReader: Sendable {
-    private var buffer: [UInt8] = []
-
-    public init() {}
-
-    /// The complete frames in what has arrived so far: (stream, payload).
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [(stream: UInt8, payload: [UInt8])] {
-        buffer.append(contentsOf: bytes)
-        var frames: [(stream: UInt8, payload: [UInt8])] = []
-        var start = 0
-        while buffer.count - start >= 8 {
-            let length = buffer[start + 4 ..< start + 8].reduce(0) { $0 << 8 | Int($1) }
-            guard buffer.count - start >= 8 + length else { break }
-            frames.append((buffer[start], Array(buffer[start + 8 ..< start + 8 + length])))
-            start += 8 + length
-        }
-        buffer.removeFirst(start)
-        return frames
     }
 }
 

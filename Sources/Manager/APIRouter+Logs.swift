@@ -95,11 +95,7 @@ extension APIRouter {
             text += "com.docker.swarm.node.id=\(brokered.nodeID),com.docker.swarm.service.id=\(brokered.serviceID),com.docker.swarm.task.id=\(brokered.line.taskID) "
         }
         text += brokered.line.line
-        let payload = Array(text.utf8)
-        let size = UInt32(payload.count)
-        bytes += [UInt8(brokered.line.stream == 2 ? 2 : 1), 0, 0, 0,
-                  UInt8(size >> 24), UInt8((size >> 16) & 0xff), UInt8((size >> 8) & 0xff), UInt8(size & 0xff)]
-        bytes += payload
+        bytes += StreamFrame.encode(stream: brokered.line.stream == 2 ? 2 : 1, Array(text.utf8))
     }
 
     /// Docker's RFC3339NanoFixed: always nine fraction digits, so the

@@ -92,7 +92,7 @@ final class LogFrameWriter: Sendable {
     let raw: Bool, timestamps: Bool, details: Bool, noTaskIDs: Bool, noTrunc: Bool
     let width: Int
     let names: LogNames
-    private let pending = Mutex<[UInt8]>([])
+    private let pending = Mutex(StreamFrameReader())
 
     init(raw: Bool, timestamps: Bool, details: Bool, noTaskIDs: Bool, noTrunc: Bool, width: Int, names: LogNames) {
         self.raw = raw; self.timestamps = timestamps; self.details = details; self.noTaskIDs = noTaskIDs
@@ -100,20 +100,8 @@ final class LogFrameWriter: Sendable {
     }
 
     func consume(_ bytes: [UInt8]) {
-        let frames = pending.withLock { buffer -> [(Int32, [UInt8])] in
-            buffer += bytes
-            var frames: [(Int32, [UInt8])] = []
-            var offset = 0
-            while buffer.count - offset >= 8 {
-                let size = buffer[offset + 4..<offset + 8].reduce(0) { $0 << 8 | Int($1) }
-                guard buffer.count - offset - 8 >= size else { break }
-                frames.append((buffer[offset] == 2 ? 2 : 1, Array(buffer[offset + 8..<offset + 8 + size])))
-                offset += 8 + size
-            }
-            buffer.removeFirst(offset)
-            return frames
-        }
-        for (fd, payload) in frames { writeAll(fd, format(payload)) }
+        let frames = pending.withLock { $0.feed(bytes) }
+        for frame in frames { writeAll(frame.stream == 2 ? 2 : 1, format(frame.payload)) }
     }
 
     /// `[timestamp ]details line` → `[timestamp ]web.1.abc…@node    | [details ]line`.

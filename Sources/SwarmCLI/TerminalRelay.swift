@@ -1,4 +1,5 @@
 import Containers
+import SwarmAPI
 import Dispatch
 import Glibc
 import SystemCalls
@@ -113,7 +114,7 @@ struct TerminalRelay {
         }
 
         var stdinOpen = input
-        var frames = AttachFrameReader()
+        var frames = StreamFrameReader()
         var matched: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         let linkFD: Int32 = switch link { case .monitor(let c): c.fd; case .pty(let m): m }

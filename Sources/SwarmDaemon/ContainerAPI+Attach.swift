@@ -1,4 +1,5 @@
 import Containers
+import SwarmAPI
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -36,14 +37,14 @@ extension ContainerAPI {
                 // container's stdin stays open: swarm has no StdinOnce).
                 shutdown(monitor.fd, Int32(SHUT_RDWR))
             }
-            var reader = AttachFrameReader()
+            var reader = StreamFrameReader()
             let output = StreamRelay.output([monitor.fd])
             for await (_, bytes) in output.chunks {
                 defer { output.consumed() }
                 let frames = bytes.withUnsafeBytes { reader.feed($0) }
                 for frame in frames where frame.stream == 2 ? wantErr : wantOut {
                     do {
-                        try await connection.write(monitor.tty ? frame.payload : Self.frame(frame.stream, frame.payload))
+                        try await connection.write(monitor.tty ? frame.payload : StreamFrame.encode(stream: frame.stream, frame.payload))
                     } catch {
                         // The client is gone (e.g. it detached): stop reading the monitor.
                         shutdown(monitor.fd, Int32(SHUT_RDWR))

@@ -1,4 +1,5 @@
 import Containers
+import SwarmAPI
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -138,12 +139,12 @@ extension ContainerAPI {
             case .failure(let failure):
                 // Docker writes the error into the stream, then the CLI reads the code.
                 let text = Array((failure.description + "\r\n").utf8)
-                try? await connection.write(tty ? text : Self.frame(1, text))
+                try? await connection.write(tty ? text : StreamFrame.encode(stream: 1, text))
                 exitCode = failure.exitCode
             case .success(let process):
                 let output = StreamRelay.output(outputs)
                 for await (index, bytes) in output.chunks {
-                    try? await connection.write(tty ? bytes : Self.frame(UInt8(index + 1), bytes))
+                    try? await connection.write(tty ? bytes : StreamFrame.encode(stream: UInt8(index + 1), bytes))
                     output.consumed()
                 }
                 exitCode = await StreamRelay.wait { process.wait() }
@@ -202,12 +203,6 @@ extension ContainerAPI {
                                  privileged: instance.config.Privileged ?? false, user: instance.config.User ?? ""),
             OpenStdin: instance.config.AttachStdin ?? false, OpenStderr: instance.config.AttachStderr ?? true, OpenStdout: instance.config.AttachStdout ?? true,
             CanRemove: false, ContainerID: instance.containerID, DetachKeys: "", Pid: instance.pid))
-    }
-
-    /// One frame of Docker's multiplexed stream: stream, 3 zero bytes, the length (big endian), the bytes.
-    static func frame(_ stream: UInt8, _ bytes: [UInt8]) -> [UInt8] {
-        let length = UInt32(bytes.count)
-        return [stream, 0, 0, 0, UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + bytes
     }
 
     /// Reads the descriptors until both reach end of file, handing each chunk on.

@@ -1,4 +1,5 @@
 import Containers
+import SwarmAPI
 import Testing
 
 /// The frames between an attach client and a container's monitor.
@@ -9,7 +10,7 @@ struct AttachFrameTests {
     }
 
     @Test func readerSplitsFramesAcrossReads() {
-        var reader = AttachFrameReader()
+        var reader = StreamFrameReader()
         let big = [UInt8](repeating: 7, count: 300)
         let bytes = big.withUnsafeBytes { AttachConnection.frame(kind: 2, $0) }
             + [UInt8]("ok".utf8).withUnsafeBytes { AttachConnection.frame(kind: 1, $0) }

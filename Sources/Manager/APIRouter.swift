@@ -134,6 +134,9 @@ public struct APIRouter: Sendable {
         return version.contains(".") && version.allSatisfy({ $0.isNumber || $0 == "." }) ? String(path[slash...]) : path
     }
 
+    /// Docker's error body (`{"message": …}`) with `status`.
+    public static func errorResponse(_ status: Int, _ message: String) -> HTTPResponse { error(status, message) }
+
     static func error(_ status: Int, _ message: String) -> HTTPResponse {
         HTTPResponse.json(status, (try? APIJSON.encode(APIErrorBody(message: message))) ?? [])
     }

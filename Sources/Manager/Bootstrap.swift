@@ -63,8 +63,8 @@ extension ClusterManager {
 
     /// A node joins: its record exists (state unknown) before it first connects.
     public func admit(nodeID: String, role: NodeRole, hostname: String, addr: String) async throws -> Node {
-        let node = Self.newNode(id: nodeID, role: role, hostname: hostname, addr: addr, now: clock())
-        if role == .manager { throw APIError.badRequest("joining as a manager needs a replicated store, which this swarm does not have yet: join as a worker") }
+        var node = Self.newNode(id: nodeID, role: role, hostname: hostname, addr: addr, now: clock())
+        if role == .manager { node.managerStatus = ManagerStatus(leader: false, reachability: "unknown", addr: addr) }
         var batch = StoreBatch(now: clock())
         batch.put(node)
         try await store.commit(batch)

@@ -12,10 +12,15 @@ public actor ClusterManager {
     public nonisolated let nodeID: String
     let clock: @Sendable () -> Timestamp
     let logger = Logger(label: "swarm.manager")
-    let orchestrator: Orchestrator
-    let allocator: Allocator
-    let scheduler: Scheduler
-    let dispatcher: Dispatcher
+    private(set) var orchestrator: Orchestrator
+    private(set) var allocator: Allocator
+    private(set) var scheduler: Scheduler
+    private(set) var dispatcher: Dispatcher
+    private let hostRoutes: @Sendable () -> [IPv4Subnet]
+    /// Whether the components above have run: a manager that leads again
+    /// (after losing an election) starts from fresh ones, as a newly elected
+    /// manager does, so no view or timer of its earlier term survives.
+    private var componentsUsed = false
 
     /// Seals secrets in the store; its key lives beside the store, never in it.
     let vault: SecretVault
@@ -32,22 +37,36 @@ public actor ClusterManager {
         self.nodeID = nodeID
         self.clock = clock
         self.vault = vault
-        orchestrator = Orchestrator(store: store, clock: clock)
         let routes: @Sendable () -> [IPv4Subnet]
         if let hostRoutes { routes = { hostRoutes().compactMap(IPv4Subnet.init) } } else { routes = Allocator.readHostRoutes }
+        self.hostRoutes = routes
+        orchestrator = Orchestrator(store: store, clock: clock)
         allocator = Allocator(store: store, clock: clock, hostRoutes: routes)
         scheduler = Scheduler(store: store, clock: clock)
         dispatcher = Dispatcher(store: store, clock: clock)
     }
 
-    /// Runs every component until the task is cancelled; with
-    /// `tickInterval`, also the timers (heartbeats, restart delays).
+    /// The components for a term of leadership: fresh ones once they have run.
+    private func beginTerm() -> (Orchestrator, Allocator, Scheduler, Dispatcher) {
+        if componentsUsed {
+            orchestrator = Orchestrator(store: store, clock: clock)
+            allocator = Allocator(store: store, clock: clock, hostRoutes: hostRoutes)
+            scheduler = Scheduler(store: store, clock: clock)
+            dispatcher = Dispatcher(store: store, clock: clock)
+        }
+        componentsUsed = true
+        return (orchestrator, allocator, scheduler, dispatcher)
+    }
+
+    /// Runs every component until the task is cancelled (one term of
+    /// leadership); with `tickInterval`, also the timers (heartbeats, restart delays).
     public nonisolated func run(tickInterval: Duration? = .milliseconds(100)) async {
+        let (orchestrator, allocator, scheduler, dispatcher) = await beginTerm()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.orchestrator.run() }
-            group.addTask { await self.allocator.run() }
-            group.addTask { await self.scheduler.run() }
-            group.addTask { await self.dispatcher.run() }
+            group.addTask { await orchestrator.run() }
+            group.addTask { await allocator.run() }
+            group.addTask { await scheduler.run() }
+            group.addTask { await dispatcher.run() }
             if let tickInterval {
                 group.addTask {
                     while !Task.isCancelled {
@@ -61,8 +80,8 @@ public actor ClusterManager {
 
     /// The timers: nodes whose heartbeats stopped, restart delays that ran out.
     public nonisolated func tick() async {
-        await dispatcher.tick()
-        await orchestrator.tick()
+        await self.dispatcher.tick()
+        await self.orchestrator.tick()
     }
 
     /// Returns once every component has acted on every change and none
@@ -71,10 +90,10 @@ public actor ClusterManager {
     public nonisolated func settle(passes: Int = 100) async throws {
         for _ in 0..<passes {
             let index = await store.index
-            await orchestrator.processed(through: index)
-            await allocator.processed(through: index)
-            await scheduler.processed(through: index)
-            await dispatcher.processed(through: index)
+            await self.orchestrator.processed(through: index)
+            await self.allocator.processed(through: index)
+            await self.scheduler.processed(through: index)
+            await self.dispatcher.processed(through: index)
             if await store.index == index { return }
         }
         throw APIError(500, "the cluster did not settle after \(passes) rounds of changes")
@@ -83,18 +102,18 @@ public actor ClusterManager {
     // MARK: - The agents' side, served by the dispatcher
 
     public nonisolated func openSession(nodeID: String, _ request: SessionRequest) async throws -> SessionResponse {
-        try await dispatcher.openSession(nodeID: nodeID, request)
+        try await self.dispatcher.openSession(nodeID: nodeID, request)
     }
 
     public nonisolated func heartbeat(nodeID: String) async throws -> SessionResponse {
-        try await dispatcher.heartbeat(nodeID: nodeID)
+        try await self.dispatcher.heartbeat(nodeID: nodeID)
     }
 
     public nonisolated func reportStatus(nodeID: String, _ batch: StatusBatch) async throws {
-        try await dispatcher.reportStatus(nodeID: nodeID, batch)
+        try await self.dispatcher.reportStatus(nodeID: nodeID, batch)
     }
 
     public nonisolated func assignments(nodeID: String, since: UInt64?, timeout: Duration = .seconds(20)) async throws -> Assignments {
-        try await dispatcher.assignments(nodeID: nodeID, since: since, timeout: timeout)
+        try await self.dispatcher.assignments(nodeID: nodeID, since: since, timeout: timeout)
     }
 }

@@ -161,6 +161,7 @@ actor Dispatcher: StoreFollower {
                 guard node.status.state != .ready else { return false }
                 node.status.state = .ready
                 node.status.message = nil
+                if node.managerStatus != nil { node.managerStatus?.reachability = "reachable" }
                 return true
             }
             try await store.commit(batch)
@@ -244,6 +245,8 @@ actor Dispatcher: StoreFollower {
                 guard node.status.state == .ready else { return false }
                 node.status.state = .down
                 node.status.message = "heartbeat failure"
+                // A manager that stopped answering is one Docker lists as Unreachable.
+                if node.managerStatus != nil { node.managerStatus?.reachability = "unreachable" }
                 return true
             }
         }

@@ -19,6 +19,18 @@ public struct JoinResponse: Codable, Sendable {
     public var role: NodeRole
     public var certificatePEM: String
     public var caCertificatePEM: String
+    /// For a new manager only: what it needs to act as one.
+    public var manager: ManagerMaterial?
+
+    public struct ManagerMaterial: Codable, Sendable {
+        public var clusterID: String
+        /// Managers sign nodes' certificates: each has the CA's key.
+        public var caKeyPEM: String
+        /// Where the managers keep the state (`etcd://…`).
+        public var store: String?
+        public init(clusterID: String, caKeyPEM: String, store: String?) { self.clusterID = clusterID; self.caKeyPEM = caKeyPEM; self.store = store }
+    }
+
     public init(nodeID: String, role: NodeRole, certificatePEM: String, caCertificatePEM: String) {
         self.nodeID = nodeID; self.role = role; self.certificatePEM = certificatePEM; self.caCertificatePEM = caCertificatePEM
     }

@@ -67,6 +67,7 @@ public struct JoinCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(commandName: "join", abstract: "Join a swarm as a node and/or manager")
     @Option(name: .customLong("token"), help: "Token for entry into the swarm") public var token: String?
     @Option(name: .customLong("advertise-addr"), help: "Advertised address (format: <ip>[:port])") public var advertiseAddr: String?
+    @Option(name: .customLong("listen-addr"), help: "Listen address, when joining as a manager (format: <ip>[:port]) (default 0.0.0.0:2377)") public var listenAddr: String = "0.0.0.0:2377"
     @Argument(help: "HOST:PORT of a manager") public var remote: String
     @OptionGroup public var options: RuntimeOptions
     @OptionGroup public var listeners: DaemonListenOptions

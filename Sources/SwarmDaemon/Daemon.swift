@@ -1,4 +1,5 @@
 import ClusterStore
+import EtcdStore
 import CRuntime
 import ClusterTLS
 import Containers
@@ -47,7 +48,7 @@ enum Daemon {
         let runtime = try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
 
         var servers: [HTTPServer] = []
-        var manager: ClusterManager?
+        var manager: ManagerHost?
         var board: ClusterBoard?
         var clusterMetrics: ClusterMetrics?
         // Recorded always (a few counters), served with --metrics-addr.
@@ -58,11 +59,11 @@ enum Daemon {
             (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
                                                         containers: containers, metrics: metrics)
             if listeners.metricsAddr != nil, let manager {
-                clusterMetrics = ClusterMetrics(store: await manager.store, factory: metrics.factory)
+                clusterMetrics = ClusterMetrics(store: await manager.manager.store, factory: metrics.factory)
             }
             if let address = listeners.visualizerAddr, let manager {
                 let visualizer: HTTPServer
-                (visualizer, board) = try await startVisualizer(address, store: await manager.store)
+                (visualizer, board) = try await startVisualizer(address, store: await manager.manager.store)
                 servers.append(visualizer)
             }
         } else {
@@ -129,15 +130,25 @@ enum Daemon {
     }
 
     static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String,
-                             stateDir: String, containers: ContainerAPI, metrics: DaemonMetrics) async throws -> (servers: [HTTPServer], manager: ClusterManager) {
+                             stateDir: String, containers: ContainerAPI, metrics: DaemonMetrics) async throws -> (servers: [HTTPServer], host: ManagerHost) {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
         }
         let ca = try RootCA(certificatePEM: material.caCertificatePEM, keyPEM: String(decoding: keyData, as: UTF8.self))
         let store = try await ManagerStore.open(store: config.store, clusterID: config.clusterID, directory: directory)
+        // On etcd, several managers share the state and one of them leads:
+        // only the leader's commits are accepted (fenced by its term).
+        var election: LeaderElection?
+        if let etcd = store as? EtcdStore {
+            let candidate = LeaderElection(client: etcd.client, cluster: config.clusterID,
+                                           candidate: ManagerHost.candidate(nodeID: config.nodeID, addr: config.advertiseAddr))
+            await etcd.fence { await candidate.fence() }
+            election = candidate
+        }
         let manager = try await ClusterManager(store: store, nodeID: config.nodeID,
                                                vault: try SecretVault.loadOrCreate(at: directory + "/secrets.key"))
+        let replicated = election != nil
         let router = APIRouter(
             manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
             images: ImageStoreBlobSource(store: images),
@@ -145,29 +156,37 @@ enum Daemon {
                 guard let identity = try? ca.validate(nodeCertificateDER: der) else { return nil }
                 return (identity.nodeID, identity.role == .manager)
             },
-            join: { request in try await join(request, ca: ca, manager: manager, clusterID: config.clusterID) },
+            join: { request in
+                try await join(request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil)
+            },
             newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
+        let host = ManagerHost(manager: manager, router: router, election: election, material: material)
         Task { await router.events.record(store) }
         // This node's containers first (the unix socket only), then the cluster's API.
         let unix = HTTPServer(handler: { request in
             if let response = await containers.handle(request) { return response }
-            return await metrics.metered(request, router.handle)
+            return await metrics.metered(request, host.handle)
         })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
-        let tcp = HTTPServer(handler: { await metrics.metered($0, router.handle) })
+        let tcp = HTTPServer(handler: { await metrics.metered($0, host.handle) })
         let listen = config.listenAddr ?? withPort("0.0.0.0")
-        let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
+        let host_ = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
-        try await tcp.listen(host: host, port: port, tls: try ClusterTLSConfiguration.server(material))
-        return ([unix, tcp], manager)
+        try await tcp.listen(host: host_, port: port, tls: try ClusterTLSConfiguration.server(material))
+        return ([unix, tcp], host)
     }
 
     /// `POST /swarm/join`: the token decides the role; the CA signs the
     /// node's own key for a new node ID.
-    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String) async throws -> JoinResponse {
+    /// `store`: where the managers keep the state when it is replicated
+    /// (nil: this is the only manager, on SQLite).
+    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String, store: String?) async throws -> JoinResponse {
         let tokens = try await manager.swarmInfo().joinTokens
         guard let role = JoinToken.role(forPresented: request.token, worker: tokens.worker, manager: tokens.manager) else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
+        }
+        if role == .manager && store == nil {
+            throw APIError.badRequest("joining as a manager needs the swarm's state in etcd (swarm init --store etcd://...); this swarm keeps it in its only manager: join as a worker")
         }
         let nodeRole: SwarmAPI.NodeRole = role == .manager ? .manager : .worker
         let nodeID = newObjectID()
@@ -179,7 +198,12 @@ enum Daemon {
             throw APIError.badRequest("invalid certificate signing request: \(error)")
         }
         _ = try await manager.admit(nodeID: nodeID, role: nodeRole, hostname: request.hostname, addr: request.advertiseAddr)
-        return JoinResponse(nodeID: nodeID, role: nodeRole, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
+        var response = JoinResponse(nodeID: nodeID, role: nodeRole, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
+        if nodeRole == .manager {
+            // A manager signs certificates and opens the shared state as any other.
+            response.manager = JoinResponse.ManagerMaterial(clusterID: clusterID, caKeyPEM: try ca.keyPEM() ?? "", store: store)
+        }
+        return response
     }
 
     /// A worker's socket: enough for `info` and a clear refusal, as Docker's.

@@ -87,11 +87,14 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
     public func join(_ command: JoinCommand) async throws {
         let options = command.options
         let manager = withPort(command.remote)
-        let advertise = withPort(command.advertiseAddr ?? defaultAdvertiseAddress(), 0)
+        // Whether the token makes this node a manager is the manager's to
+        // say: the address it is given carries the cluster port a manager would listen on.
+        let listenPort = Int(command.listenAddr.split(separator: ":").last ?? "2377") ?? 2377
+        let ip = String((command.advertiseAddr ?? defaultAdvertiseAddress()).split(separator: ":").first ?? "")
         let hostname = Daemon.nodeDescription(try options.runtime()).hostname
         let joined: JoinClient.Joined
         do {
-            joined = try await JoinClient.join(manager: manager, token: command.token ?? "", hostname: hostname, advertiseAddr: advertise)
+            joined = try await JoinClient.join(manager: manager, token: command.token ?? "", hostname: hostname, advertiseAddr: "\(ip):\(listenPort)")
         } catch let refused as JoinClient.Refused {
             throw RuntimeError.badInput(refused.description)
         }
@@ -100,8 +103,16 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
             try NodeTLSFiles.write(joined.material, to: NodeConfig.certificates(options.dataDir))
-            try NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
-                           advertiseAddr: advertise, listenAddr: nil).save(options.dataDir)
+            var config = NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
+                                    advertiseAddr: withPort(command.advertiseAddr ?? ip, 0), listenAddr: nil)
+            if let material = reply.manager {
+                try writeFileAtomically(Array(material.caKeyPEM.utf8), to: directory + "/ca.key", mode: 0o600)
+                config.clusterID = material.clusterID
+                config.store = material.store
+                config.listenAddr = command.listenAddr
+                config.advertiseAddr = "\(ip):\(listenPort)"
+            }
+            try config.save(options.dataDir)
             try await startDaemon(options, listeners: command.listeners)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)

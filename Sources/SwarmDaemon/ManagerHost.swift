@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import ClusterTLS
+import EtcdStore
+import FoundationEssentials
+import HTTPServer
+import Logging
+import Manager
+import NIOCore
+import NIOHTTP1
+import SwarmAPI
+
+/// Who acts for the swarm on this manager. The only manager (SQLite) always
+/// leads. One of several (etcd) campaigns: while it leads it runs the
+/// orchestrator, allocator, scheduler and dispatcher and answers everything;
+/// while it follows it answers reads from its copy of the state, forwards
+/// writes to the leader, and points agents to the leader.
+actor ManagerHost {
+    nonisolated let manager: ClusterManager
+    nonisolated let router: APIRouter
+    /// nil: the only manager.
+    nonisolated let election: LeaderElection?
+    private let material: NodeTLSMaterial
+    private let logger = Logger(label: "swarm.manager.host")
+    /// The leader as last read from etcd, and when: followers ask at most twice a second.
+    private var leaderSeen: (addr: String?, at: ContinuousClock.Instant)?
+    private var leaderClients: [String: ClusterHTTPClient] = [:]
+
+    init(manager: ClusterManager, router: APIRouter, election: LeaderElection?, material: NodeTLSMaterial) {
+        self.manager = manager
+        self.router = router
+        self.election = election
+        self.material = material
+    }
+
+    /// The election's candidate name: the node ID and its cluster address,
+    /// so followers know where to forward.
+    static func candidate(nodeID: String, addr: String) -> String { nodeID + " " + addr }
+
+    /// Leads, or campaigns until it does, until cancelled.
+    nonisolated func run() async {
+        guard let election else { return await manager.run() }
+        while !Task.isCancelled {
+            do {
+                try await election.campaign()
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("campaign: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            await lead(election)
+        }
+        await election.resign()
+    }
+
+    /// One term: the components run while the election says this manager still leads.
+    private nonisolated func lead(_ election: LeaderElection) async {
+        logger.info("this manager leads the swarm")
+        let term = Task { await manager.run() }
+        do {
+            try await manager.recordLeadership()
+        } catch {
+            logger.warning("recording the leadership: \(error)")
+        }
+        while !Task.isCancelled, await election.isLeader {
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        term.cancel()
+        await term.value
+        if !Task.isCancelled { logger.warning("this manager lost the leadership: it follows again") }
+    }
+
+    /// Whether this manager acts for the swarm now.
+    var leads: Bool {
+        get async { await election?.isLeader ?? true }
+    }
+
+    // MARK: - Requests
+
+    nonisolated func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if await leads { return await router.handle(request) }
+        let path = APIRouter.unversioned(request.path)
+        if path.hasPrefix("/agent/") {
+            // The agent goes to the leader itself: its session lives there.
+            var response = APIRouter.errorResponse(503, "this manager is not the leader")
+            if let leader = await leaderAddress() { response.headers.append(("Swarm-Leader", leader)) }
+            return response
+        }
+        if Self.servedLocally(request.method, path) { return await router.handle(request) }
+        guard let leader = await leaderAddress() else { return APIRouter.errorResponse(503, Self.noLeader) }
+        return await forward(request, to: leader)
+    }
+
+    /// Docker's words when no manager leads (quorum lost, or an election under way).
+    static let noLeader = "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online."
+
+    /// Reads answer from this manager's copy of the state; writes, and the
+    /// service logs (the agents send them to the leader), go to the leader.
+    static func servedLocally(_ method: String, _ path: String) -> Bool {
+        guard method == "GET" || method == "HEAD" else { return false }
+        let parts = path.split(separator: "/")
+        return !(parts.count == 3 && (parts[0] == "services" || parts[0] == "tasks") && parts[2] == "logs")
+    }
+
+    /// The leader's cluster address, from the election key.
+    func leaderAddress() async -> String? {
+        if let seen = leaderSeen, ContinuousClock.now - seen.at < .milliseconds(500) { return seen.addr }
+        let holder = try? await election?.leader()
+        let addr = holder.flatMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
+        leaderSeen = (addr, .now)
+        return addr
+    }
+
+    private func client(for leader: String) throws -> ClusterHTTPClient {
+        if let client = leaderClients[leader] { return client }
+        // Streams (logs, events) stay open as long as the caller keeps them.
+        let client = try ClusterHTTPClient(manager: leader, trust: .member(material), connectTimeout: .seconds(3), readTimeout: .hours(24))
+        leaderClients[leader] = client
+        return client
+    }
+
+    /// The request as sent, over the cluster's TLS with this manager's
+    /// certificate; the leader's answer as received (a stream stays one).
+    private func forward(_ request: HTTPRequest, to leader: String) async -> HTTPResponse {
+        let http: ClusterHTTPClient
+        do { http = try client(for: leader) } catch { return APIRouter.errorResponse(500, "forwarding to the leader at \(leader): \(error)") }
+        var outgoing = HTTPClientRequest(url: http.baseURL + request.uri)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers where !Self.hopByHop.contains(name.lowercased()) { outgoing.headers.add(name: name, value: value) }
+        if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.client.execute(outgoing, timeout: .hours(24))
+        } catch {
+            leaderSeen = nil
+            return APIRouter.errorResponse(503, Self.noLeader)
+        }
+        let headers = response.headers.filter { !Self.hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
+        if response.headers["Content-Length"].first != nil {
+            let bytes = (try? await response.body.collect(upTo: 512 << 20)).map { Array(buffer: $0) } ?? []
+            return HTTPResponse(status: Int(response.status.code), headers: headers, body: .bytes(bytes))
+        }
+        let body = response.body
+        let stream = AsyncStream<[UInt8]> { continuation in
+            let pump = Task {
+                do { for try await chunk in body { continuation.yield(Array(buffer: chunk)) } } catch {}
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in pump.cancel() }
+        }
+        return HTTPResponse(status: Int(response.status.code), headers: headers, body: .stream(stream))
+    }
+
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer"]
+}

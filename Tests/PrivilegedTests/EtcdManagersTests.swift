@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+private let etcdInstalled = ["/usr/bin/etcd", "/usr/local/bin/etcd"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// Three managers on one external etcd (`swarm init --store`, then `swarm
+/// join` with the manager token), each a daemon of its own on this host:
+/// one leads, the others forward writes to it, and when it dies another
+/// takes over within the election's lease.
+struct EtcdManagersTests {
+    @Test(.enabled(if: isRoot, rootReason), .enabled(if: etcdInstalled, "etcd is not installed (apt-get install -y etcd-server)"))
+    func threeManagersElectOneLeaderAndFollowersForwardWrites() throws {
+        let etcdDir = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString.prefix(8))"
+        defer { runProcess(EtcdManagerTests.scripts + "/stop-etcd", [etcdDir]) }
+        let started = runProcess(EtcdManagerTests.scripts + "/start-etcd", [etcdDir])
+        let etcdPort = try #require(started.stdout.split(separator: " ").first.flatMap { Int($0) }, "start-etcd: \(started.stderr)")
+
+        let nodes = try (0..<3).map { _ in try SwarmNode() }
+        let first = nodes[0]
+        let initialized = first.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(first.port)",
+                                    "--dispatcher-heartbeat", "1s", "--store", "etcd://127.0.0.1:\(etcdPort)")
+        try #require(initialized.status == 0, "swarm init --store: \(initialized.stderr)")
+        let token = first.cli("swarm", "join-token", "-q", "manager").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for node in nodes.dropFirst() {
+            let joined = node.cli("swarm", "join", "--token", token, "--advertise-addr", "127.0.0.1",
+                                  "--listen-addr", "127.0.0.1:\(node.port)", "127.0.0.1:\(first.port)")
+            try #require(joined.status == 0, "swarm join as manager: \(joined.stderr)")
+            #expect(joined.stdout.contains("This node joined a swarm as a manager."))
+        }
+
+        // One leader, two reachable managers, seen alike from every manager.
+        func statuses(_ node: SwarmNode) -> [String] {
+            node.lines("node", "ls", "--format", "{{.ManagerStatus}}").sorted()
+        }
+        #expect(waitUntil(10) { nodes.allSatisfy { statuses($0) == ["Leader", "Reachable", "Reachable"] } },
+                "\(nodes.map { statuses($0) })")
+
+        // A write through a follower lands (forwarded), and every manager reads it.
+        let follower = nodes[1]
+        let created = follower.cli("service", "create", "-d", "--name", "idle", "--replicas", "0", "busybox", "sleep", "1000")
+        #expect(created.status == 0, "service create through a follower: \(created.stderr)")
+        #expect(waitUntil(5) { nodes.allSatisfy { $0.lines("service", "ls", "--format", "{{.Name}}") == ["idle"] } })
+
+        // The leader dies: another manager leads within the lease (5 s) and takes writes.
+        let leader = try #require(nodes.first { $0.lines("node", "ls", "--format", "{{.Self}} {{.ManagerStatus}}").contains("true Leader") })
+        let survivors = nodes.filter { $0 !== leader }
+        #expect(leader.daemonPID > 1 && kill(leader.daemonPID, SIGKILL) == 0)
+        let killed = Date()
+        #expect(waitUntil(10) { survivors[0].cli("service", "update", "-d", "--replicas", "0", "--label-add", "after=kill", "idle").status == 0 })
+        let failover = Date().timeIntervalSince(killed)
+        #expect(failover < 8, "a write was accepted again after \(failover) s")
+        #expect(waitUntil(10) { survivors.allSatisfy { $0.lines("node", "ls", "--format", "{{.ManagerStatus}}").contains("Leader") } })
+        #expect(survivors[1].cli("service", "inspect", "--format", "{{index .Spec.Labels \"after\"}}", "idle").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "kill")
+        // The dead manager is listed as Unreachable once its heartbeats are missed.
+        #expect(waitUntil(10) { survivors[0].lines("node", "ls", "--format", "{{.ManagerStatus}}").contains("Unreachable") })
+    }
+}

@@ -8,6 +8,10 @@ extension APIRouter {
             try ok(try await router.manager.openSession(nodeID: call.node!, try APIJSON.decode(SessionRequest.self, from: call.request.body)))
         },
         "POST agent/heartbeat": { router, call in try ok(try await router.manager.heartbeat(nodeID: call.node!)) },
+        "POST agent/role": { router, call in
+            guard let changeRole = router.changeRole else { throw APIError(501, "this manager cannot change a node's role") }
+            return try ok(try await changeRole(call.node!, try APIJSON.decode(RoleChangeRequest.self, from: call.request.body)))
+        },
         "POST agent/status": { router, call in
             try await router.manager.reportStatus(nodeID: call.node!, try APIJSON.decode(StatusBatch.self, from: call.request.body))
             return HTTPResponse.empty(204)

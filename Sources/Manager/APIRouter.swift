@@ -16,6 +16,8 @@ public struct APIRouter: Sendable {
     let identify: @Sendable ([UInt8]) -> (nodeID: String, manager: Bool)?
     let join: @Sendable (JoinRequest) async throws -> JoinResponse
     let newJoinToken: @Sendable (NodeRole) -> String
+    /// A promoted or demoted node's new certificate (`POST /agent/role`), signed as a join's.
+    let changeRole: (@Sendable (_ nodeID: String, RoleChangeRequest) async throws -> JoinResponse)?
     let caCertificatePEM: String
     let engineVersion: String
     /// The manager's own images, served to nodes that cannot pull them.
@@ -29,7 +31,9 @@ public struct APIRouter: Sendable {
                 images: (any ImageBlobSource)? = nil,
                 identify: @escaping @Sendable ([UInt8]) -> (nodeID: String, manager: Bool)?,
                 join: @escaping @Sendable (JoinRequest) async throws -> JoinResponse,
-                newJoinToken: @escaping @Sendable (NodeRole) -> String) {
+                newJoinToken: @escaping @Sendable (NodeRole) -> String,
+                changeRole: (@Sendable (_ nodeID: String, RoleChangeRequest) async throws -> JoinResponse)? = nil) {
+        self.changeRole = changeRole
         self.images = images
         self.newJoinToken = newJoinToken
         self.manager = manager

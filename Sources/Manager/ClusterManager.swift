@@ -22,6 +22,10 @@ public actor ClusterManager {
     /// manager does, so no view or timer of its earlier term survives.
     private var componentsUsed = false
 
+    /// Whether several managers can share the store (etcd): only then can a
+    /// node be promoted or join as a manager.
+    public nonisolated let sharedStore: Bool
+
     /// Seals secrets in the store; its key lives beside the store, never in it.
     let vault: SecretVault
 
@@ -29,7 +33,7 @@ public actor ClusterManager {
     /// by default), which no overlay network may be given. `vault`: the
     /// managers' key for secrets (a new one for a store that keeps none, as tests' stores).
     public init(store: any ClusterStore, nodeID: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
-                hostRoutes: (@Sendable () -> [String])? = nil, vault: SecretVault = SecretVault()) async throws {
+                hostRoutes: (@Sendable () -> [String])? = nil, vault: SecretVault = SecretVault(), sharedStore: Bool = false) async throws {
         guard await store.all(SwarmInfo.self).first != nil else {
             throw APIError.unavailable("This node is not a swarm manager: the store has no swarm. Use \"swarm init\" or \"swarm join\".")
         }
@@ -37,6 +41,7 @@ public actor ClusterManager {
         self.nodeID = nodeID
         self.clock = clock
         self.vault = vault
+        self.sharedStore = sharedStore
         let routes: @Sendable () -> [IPv4Subnet]
         if let hostRoutes { routes = { hostRoutes().compactMap(IPv4Subnet.init) } } else { routes = Allocator.readHostRoutes }
         self.hostRoutes = routes

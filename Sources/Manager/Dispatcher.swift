@@ -138,7 +138,7 @@ actor Dispatcher: StoreFollower {
 
     /// A node (re)connects: record what it has and mark it ready.
     func openSession(nodeID: String, _ request: SessionRequest) async throws -> SessionResponse {
-        _ = try await requireMember(nodeID)
+        let member = try await requireMember(nodeID)
         lastHeartbeat[nodeID] = clock()
         var batch = StoreBatch(now: clock())
         let addr = String(request.addr.split(separator: ":").first ?? "")
@@ -149,7 +149,7 @@ actor Dispatcher: StoreFollower {
             return true
         }
         try await store.commit(batch)
-        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod)
+        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod, role: member.spec.role)
     }
 
     func heartbeat(nodeID: String) async throws -> SessionResponse {
@@ -166,7 +166,7 @@ actor Dispatcher: StoreFollower {
             }
             try await store.commit(batch)
         }
-        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod)
+        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod, role: node.spec.role)
     }
 
     /// Observed states from a node: only for its own tasks, only forward

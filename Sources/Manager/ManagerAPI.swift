@@ -196,15 +196,46 @@ extension ClusterManager {
     public func updateNode(_ ref: String, version: UInt64, spec: NodeSpec) async throws {
         let node = try await self.node(ref)
         guard version == node.version.index else { throw Self.outOfSequence }
-        if node.spec.role == .manager, spec.role == .worker, await store.all(Node.self).filter({ $0.spec.role == .manager }).count == 1 {
-            throw APIError.badRequest("rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm")
+        let managers = await store.all(Node.self).filter { $0.spec.role == .manager }
+        if node.spec.role == .manager, spec.role == .worker {
+            if managers.count == 1 {
+                throw APIError.badRequest("rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm")
+            }
+            try Self.requireQuorum(without: node, managers: managers)
         }
-        if spec.role == .manager && node.spec.role == .worker {
-            // More than one manager needs a replicated store (etcd): not built yet.
-            throw APIError.badRequest("promoting a worker needs a replicated store, which this swarm does not have yet: keep one manager")
+        if spec.role == .manager && node.spec.role == .worker && !sharedStore {
+            throw APIError.badRequest("promoting a worker needs the swarm's state in etcd (swarm init --store etcd://...); this swarm keeps it in its only manager")
         }
         var batch = StoreBatch(now: clock())
-        batch.update(Node.self, id: node.id, expecting: version) { node, _ in node.spec = spec; return true }
+        batch.update(Node.self, id: node.id, expecting: version) { node, _ in
+            // A demoted manager stops counting as one at once; a promoted
+            // node is listed as a manager once it has its certificate (`changeRole`).
+            if spec.role == .worker { node.managerStatus = nil }
+            node.spec = spec
+            return true
+        }
+        try await commit(batch)
+    }
+
+    /// swarmkit's safeguard: the managers left after taking `node` away must
+    /// still have a majority of their number reachable.
+    static func requireQuorum(without node: Node, managers: [Node]) throws {
+        let remaining = managers.filter { $0.id != node.id }
+        let reachable = remaining.filter { $0.managerStatus?.reachability == "reachable" }.count
+        guard reachable >= remaining.count / 2 + 1 else {
+            throw APIError.badRequest("rpc error: code = FailedPrecondition desc = can't remove member from the raft: this would result in a loss of quorum")
+        }
+    }
+
+    /// A node took the role its spec names (`POST /agent/role`): a new
+    /// manager is listed with the address it listens at.
+    public func roleTaken(nodeID: String, role: NodeRole, addr: String) async throws {
+        var batch = StoreBatch(now: clock())
+        batch.update(Node.self, id: nodeID) { node, _ in
+            guard node.spec.role == role else { return false }
+            node.managerStatus = role == .manager ? ManagerStatus(leader: false, reachability: "reachable", addr: addr) : nil
+            return true
+        }
         try await commit(batch)
     }
 

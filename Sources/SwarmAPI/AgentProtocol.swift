@@ -28,7 +28,11 @@ public struct JoinResponse: Codable, Sendable {
         public var caKeyPEM: String
         /// Where the managers keep the state (`etcd://…`).
         public var store: String?
-        public init(clusterID: String, caKeyPEM: String, store: String?) { self.clusterID = clusterID; self.caKeyPEM = caKeyPEM; self.store = store }
+        /// The key secrets are sealed with in the store (base64): the same on every manager.
+        public var secretsKey: String
+        public init(clusterID: String, caKeyPEM: String, store: String?, secretsKey: String) {
+            self.clusterID = clusterID; self.caKeyPEM = caKeyPEM; self.store = store; self.secretsKey = secretsKey
+        }
     }
 
     public init(nodeID: String, role: NodeRole, certificatePEM: String, caCertificatePEM: String) {
@@ -46,7 +50,21 @@ public struct SessionRequest: Codable, Sendable {
 public struct SessionResponse: Codable, Sendable {
     public var nodeID: String
     public var heartbeatPeriod: Int64
-    public init(nodeID: String, heartbeatPeriod: Int64) { self.nodeID = nodeID; self.heartbeatPeriod = heartbeatPeriod }
+    /// The role the node is to have (`node promote`, `node demote`): a
+    /// node whose role differs asks for its new certificate (`POST /agent/role`).
+    public var role: NodeRole?
+    public init(nodeID: String, heartbeatPeriod: Int64, role: NodeRole? = nil) {
+        self.nodeID = nodeID; self.heartbeatPeriod = heartbeatPeriod; self.role = role
+    }
+}
+
+/// `POST /agent/role`: a node whose role changed asks for the certificate
+/// of its new role (a new key's CSR); a new manager gives the cluster
+/// address it will listen at. Answered as a join is.
+public struct RoleChangeRequest: Codable, Sendable {
+    public var csrPEM: String
+    public var advertiseAddr: String
+    public init(csrPEM: String, advertiseAddr: String) { self.csrPEM = csrPEM; self.advertiseAddr = advertiseAddr }
 }
 
 /// `POST /agent/status`: observed task states, in a batch.

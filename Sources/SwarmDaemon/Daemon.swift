@@ -98,7 +98,11 @@ enum Daemon {
         let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
             ? NodeNetworking(overlay: OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir)) : nil
         if let address = listeners.metricsAddr { servers.append(try await metrics.serve(address, refresh: networking.map { metrics.meshConnections($0.mesh) })) }
-        let agent = NodeAgent(engine: engine, link: link, networking: networking, secretsDirectory: stateDir + "/secrets") {
+        // `node promote|demote` reaches this node in its session's answers.
+        let host = manager
+        let roleChange = RoleChange(dataDir: dataDir, config: config, link: link, stepDown: { await host?.stepDown() })
+        let watchedLink = RoleWatchingLink(link: link, observe: { await roleChange.observe($0) })
+        let agent = NodeAgent(engine: engine, link: watchedLink, networking: networking, secretsDirectory: stateDir + "/secrets") {
             SessionRequest(description: description, addr: config.advertiseAddr)
         }
         // Everything the daemon runs is a child of this group, and the first
@@ -146,9 +150,9 @@ enum Daemon {
             await etcd.fence { await candidate.fence() }
             election = candidate
         }
-        let manager = try await ClusterManager(store: store, nodeID: config.nodeID,
-                                               vault: try SecretVault.loadOrCreate(at: directory + "/secrets.key"))
         let replicated = election != nil
+        let manager = try await ClusterManager(store: store, nodeID: config.nodeID,
+                                               vault: try SecretVault.loadOrCreate(at: directory + "/secrets.key"), sharedStore: replicated)
         let router = APIRouter(
             manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
             images: ImageStoreBlobSource(store: images),
@@ -157,9 +161,14 @@ enum Daemon {
                 return (identity.nodeID, identity.role == .manager)
             },
             join: { request in
-                try await join(request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil)
+                try await join(request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil,
+                         directory: directory)
             },
-            newJoinToken: { _ in JoinToken.generate(rootCA: ca) })
+            newJoinToken: { _ in JoinToken.generate(rootCA: ca) },
+            changeRole: { nodeID, request in
+                try await changeRole(nodeID, request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil,
+                               directory: directory)
+            })
         let host = ManagerHost(manager: manager, router: router, election: election, material: material)
         Task { await router.events.record(store) }
         // This node's containers first (the unix socket only), then the cluster's API.
@@ -180,7 +189,8 @@ enum Daemon {
     /// node's own key for a new node ID.
     /// `store`: where the managers keep the state when it is replicated
     /// (nil: this is the only manager, on SQLite).
-    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String, store: String?) async throws -> JoinResponse {
+    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String, store: String?,
+                     directory: String) async throws -> JoinResponse {
         let tokens = try await manager.swarmInfo().joinTokens
         guard let role = JoinToken.role(forPresented: request.token, worker: tokens.worker, manager: tokens.manager) else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
@@ -200,8 +210,28 @@ enum Daemon {
         _ = try await manager.admit(nodeID: nodeID, role: nodeRole, hostname: request.hostname, addr: request.advertiseAddr)
         var response = JoinResponse(nodeID: nodeID, role: nodeRole, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
         if nodeRole == .manager {
-            // A manager signs certificates and opens the shared state as any other.
-            response.manager = JoinResponse.ManagerMaterial(clusterID: clusterID, caKeyPEM: try ca.keyPEM() ?? "", store: store)
+            response.manager = try ManagerMaterialFiles.material(ca: ca, clusterID: clusterID, store: store, directory: directory)
+        }
+        return response
+    }
+
+    /// `POST /agent/role`: the certificate of the role the node's spec now
+    /// names; a new manager also gets what a manager joining gets.
+    static func changeRole(_ nodeID: String, _ request: RoleChangeRequest, ca: RootCA, manager: ClusterManager, clusterID: String,
+                           store: String?, directory: String) async throws -> JoinResponse {
+        let node = try await manager.node(nodeID)
+        let role = node.spec.role
+        let certificate: String
+        do {
+            certificate = try ca.issueJoiningNode(csrPEM: request.csrPEM, nodeID: nodeID, role: role == .manager ? .manager : .worker,
+                                                  clusterID: clusterID, advertiseAddr: request.advertiseAddr)
+        } catch {
+            throw APIError.badRequest("invalid certificate signing request: \(error)")
+        }
+        try await manager.roleTaken(nodeID: nodeID, role: role, addr: request.advertiseAddr)
+        var response = JoinResponse(nodeID: nodeID, role: role, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
+        if role == .manager {
+            response.manager = try ManagerMaterialFiles.material(ca: ca, clusterID: clusterID, store: store, directory: directory)
         }
         return response
     }

@@ -104,9 +104,9 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
         do {
             try NodeTLSFiles.write(joined.material, to: NodeConfig.certificates(options.dataDir))
             var config = NodeConfig(nodeID: reply.nodeID, clusterID: "", role: reply.role, managerAddr: manager,
-                                    advertiseAddr: withPort(command.advertiseAddr ?? ip, 0), listenAddr: nil)
+                                    advertiseAddr: withPort(command.advertiseAddr ?? ip, 0), listenAddr: command.listenAddr)
             if let material = reply.manager {
-                try writeFileAtomically(Array(material.caKeyPEM.utf8), to: directory + "/ca.key", mode: 0o600)
+                try ManagerMaterialFiles.write(material, to: directory)
                 config.clusterID = material.clusterID
                 config.store = material.store
                 config.listenAddr = command.listenAddr

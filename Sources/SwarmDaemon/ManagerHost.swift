@@ -70,6 +70,11 @@ actor ManagerHost {
         if !Task.isCancelled { logger.warning("this manager lost the leadership: it follows again") }
     }
 
+    /// Gives up leading at once (this node is demoted or leaves): another manager is elected without waiting for the lease.
+    func stepDown() async {
+        await election?.resign()
+    }
+
     /// Whether this manager acts for the swarm now.
     var leads: Bool {
         get async { await election?.isLeader ?? true }

@@ -54,5 +54,51 @@ struct EtcdManagersTests {
             .trimmingCharacters(in: .whitespacesAndNewlines) == "kill")
         // The dead manager is listed as Unreachable once its heartbeats are missed.
         #expect(waitUntil(10) { survivors[0].lines("node", "ls", "--format", "{{.ManagerStatus}}").contains("Unreachable") })
+        // With one of three unreachable, demoting another would leave no majority: refused, as swarmkit does.
+        let otherID = survivors[1].cli("node", "inspect", "self", "--format", "{{.ID}}").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let demoted = survivors[0].cli("node", "demote", otherID)
+        #expect(demoted.status == 1 && demoted.stderr.contains("can't remove member from the raft: this would result in a loss of quorum"),
+                "\(demoted.stdout) \(demoted.stderr)")
+    }
+
+    @Test(.enabled(if: isRoot, rootReason), .enabled(if: etcdInstalled, "etcd is not installed (apt-get install -y etcd-server)"))
+    func aPromotedWorkerBecomesAManagerAndADemotedOneAWorkerAgain() throws {
+        let etcdDir = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString.prefix(8))"
+        defer { runProcess(EtcdManagerTests.scripts + "/stop-etcd", [etcdDir]) }
+        let started = runProcess(EtcdManagerTests.scripts + "/start-etcd", [etcdDir])
+        let etcdPort = try #require(started.stdout.split(separator: " ").first.flatMap { Int($0) }, "start-etcd: \(started.stderr)")
+
+        let manager = try SwarmNode(), worker = try SwarmNode()
+        let initialized = manager.cli("init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:\(manager.port)",
+                                      "--dispatcher-heartbeat", "1s", "--store", "etcd://127.0.0.1:\(etcdPort)")
+        try #require(initialized.status == 0, "swarm init --store: \(initialized.stderr)")
+        let token = manager.cli("swarm", "join-token", "-q", "worker").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let joined = worker.cli("swarm", "join", "--token", token, "--advertise-addr", "127.0.0.1",
+                                "--listen-addr", "127.0.0.1:\(worker.port)", "127.0.0.1:\(manager.port)")
+        try #require(joined.status == 0, "swarm join: \(joined.stderr)")
+        #expect(joined.stdout.contains("as a worker"))
+        #expect(worker.cli("node", "ls").stderr.contains("This node is not a swarm manager"))
+        let workerID = String(try #require(manager.lines("node", "ls", "--format", "{{.Self}} {{.ID}}").first { $0.hasPrefix("false ") }?.dropFirst(6)))
+        let pid = worker.daemonPID
+
+        let promoted = manager.cli("node", "promote", workerID)
+        #expect(promoted.status == 0 && promoted.stdout.contains("Node \(workerID) promoted to a manager in the swarm."), "\(promoted.stderr)")
+        // The node takes its manager certificate and starts its daemon again as a manager (the same process ID).
+        #expect(waitUntil(15) { worker.cli("node", "ls", "--format", "{{.ManagerStatus}}").stdout.split(separator: "\n").sorted() == ["Leader", "Reachable"] },
+                "\(worker.cli("node", "ls").stderr)")
+        #expect(worker.daemonPID == pid)
+        #expect(FileManager.default.fileExists(atPath: worker.sandbox.dataDir + "/swarm/ca.key"))
+        // It forwards writes to the leader as any follower.
+        #expect(worker.cli("service", "create", "-d", "--name", "idle", "--replicas", "0", "busybox", "true").status == 0)
+
+        let demoted = manager.cli("node", "demote", workerID)
+        #expect(demoted.status == 0 && demoted.stdout.contains("Manager \(workerID) demoted in the swarm."), "\(demoted.stderr)")
+        #expect(waitUntil(15) { worker.cli("node", "ls").stderr.contains("This node is not a swarm manager") })
+        #expect(!FileManager.default.fileExists(atPath: worker.sandbox.dataDir + "/swarm/ca.key"))
+        #expect(manager.lines("node", "ls", "--format", "x{{.ManagerStatus}}").sorted() == ["x", "xLeader"])
+        #expect(waitUntil(10) { manager.lines("node", "ls", "--format", "{{.Status}}") == ["Ready", "Ready"] })
+        // The last manager cannot be demoted.
+        let last = manager.cli("node", "demote", "self")
+        #expect(last.status == 1 && last.stderr.contains("attempting to demote the last manager of the swarm"))
     }
 }

@@ -21,8 +21,10 @@ extension LabCluster {
     /// - `binary`: the swarm executable to run in the nodes.
     /// - `heartbeat`: `--dispatcher-heartbeat` for init, e.g. "1s".
     /// - `subnet`: the lab's /24, by default the name's own or the next free one.
+    /// - `managers`: node1 to node`managers` are managers (joined one after
+    ///   another with the manager token: each adds a member to the managers' etcd).
     /// - `readyNodes`: how many nodes the manager at a socket sees Ready.
-    public static func up(name: String, nodes: Int, binary: String, heartbeat: String? = nil, subnet: String? = nil,
+    public static func up(name: String, nodes: Int, managers: Int = 1, binary: String, heartbeat: String? = nil, subnet: String? = nil,
                           timeout: Int = 120, readyNodes: @Sendable (String) async throws -> Int) async throws -> LabCluster {
         try LabNetwork.validate(name: name)
         try requireLabRoot()
@@ -38,7 +40,7 @@ extension LabCluster {
             record.client = LabRecord.Client(address: network.clientAddress, namespace: network.client.path)
             record.nodes = (1...nodes).map { index in
                 let node = paths.node(index)
-                return LabRecord.Node(name: node.name, role: index == 1 ? "manager" : "worker", address: network.nodeAddress(index),
+                return LabRecord.Node(name: node.name, role: index <= managers ? "manager" : "worker", address: network.nodeAddress(index),
                                       namespace: network.node(index).path, dataDir: node.dataDir, stateDir: node.stateDir,
                                       cgroupParent: node.cgroupParent, socket: "unix://" + node.socket, pid: nil)
             }
@@ -102,9 +104,29 @@ private struct NodeStarter {
         }
         guard let token, !token.isEmpty else { throw RuntimeError.badInput("swarm init on node1 printed no join token") }
 
+        // Managers one after another: each join changes the managers' etcd
+        // membership, which etcd takes one change at a time.
+        let managers = record.nodes.indices.dropFirst().filter { record.nodes[$0].role == "manager" }
+        if !managers.isEmpty {
+            let asked = try runSwarm(["join-token", "-q", "manager", "-H", manager.socket], node: manager, network: network.node(1),
+                                     log: paths.log("node1-join-token-manager"))
+            try require(asked, "swarm join-token manager on node1")
+            let managerToken = asked.stdout.trimmed
+            for index in managers {
+                let node = record.nodes[index]
+                let arguments = ["join", "--token", managerToken, "--advertise-addr", node.address, "--listen-addr", node.address + ":2377"]
+                    + node.globalOptions + [manager.address + ":2377"]
+                try require(try runSwarm(arguments, node: node, network: network.node(index + 1), log: paths.log("\(node.name)-join")),
+                            "swarm join on \(node.name)")
+                record.nodes[index].pid = readDaemonPID(node.stateDir)
+                adopt(&record.nodes[index])
+                try record.save(paths)
+            }
+        }
+
         // Joins run several at once: each mostly waits (for swarmd to
         // start, the manager to sign, the daemon to answer).
-        var waiting = Array(record.nodes.indices.dropFirst())
+        var waiting = record.nodes.indices.dropFirst().filter { record.nodes[$0].role == "worker" }
         var running: [(index: Int, run: CapturedRun)] = []
         while !waiting.isEmpty || !running.isEmpty {
             while running.count < NodeStarter.joinsAtOnce, let index = waiting.first {

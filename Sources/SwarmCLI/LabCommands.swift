@@ -28,7 +28,7 @@ struct LabUp: AsyncParsableCommand {
         commandName: "up", abstract: "Make a lab: its network, then a swarm init on node1 and a swarm join on every other node.")
 
     @Option(name: .customLong("nodes"), help: "Number of nodes.") var nodes: Int
-    @Option(name: .customLong("managers"), help: "Number of managers (only 1 for now).") var managers: Int = 1
+    @Option(name: .customLong("managers"), help: "Number of managers (node1 to nodeN; more than one keep the state in their etcd members).") var managers: Int = 1
     @OptionGroup var lab: LabNameOption
     @Option(name: .customLong("dispatcher-heartbeat"), help: "Dispatcher heartbeat period for swarm init (e.g. 1s).")
     var heartbeat: String?
@@ -40,15 +40,15 @@ struct LabUp: AsyncParsableCommand {
         guard nodes <= LabNetwork.maximumNodes else {
             throw RuntimeError.badInput("invalid --nodes \(nodes): a lab has at most \(LabNetwork.maximumNodes) nodes")
         }
-        guard managers == 1 else {
-            throw RuntimeError.badInput("invalid --managers \(managers): only 1 manager is supported (a replicated manager store is not built yet)")
+        guard (1...nodes).contains(managers) else {
+            throw RuntimeError.badInput("invalid --managers \(managers): use 1 to --nodes (\(nodes)); 3 or 5 keep a majority when one or two are lost")
         }
         guard timeout > 0 else { throw RuntimeError.badInput("invalid --timeout \(timeout): use seconds > 0") }
         let name = lab.name
         LabSignals.catchInterrupts()
         let cluster: LabCluster
         do {
-            cluster = try await LabCluster.up(name: name, nodes: nodes, binary: try swarmExecutable(), heartbeat: heartbeat,
+            cluster = try await LabCluster.up(name: name, nodes: nodes, managers: managers, binary: try swarmExecutable(), heartbeat: heartbeat,
                                               subnet: subnet, timeout: timeout, readyNodes: { try await LabUp.readyNodes($0) })
         } catch let interrupted as LabCluster.Interrupted {
             writeStderr("swarm: lab up interrupted; lab \(name) removed\(interrupted.cleanup)\n")

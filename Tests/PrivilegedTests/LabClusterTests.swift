@@ -10,9 +10,10 @@ final class LabSwarm: Sendable {
     let cluster: LabCluster
 
     /// `name`: the lab's, unique among the labs up at once; `environment`: more variables for `lab up` (its nodes' daemons inherit them).
-    init(name: String = "c\(getpid())", environment: [String: String] = [:]) throws {
+    /// `managers`: more than one keep the state in their etcd members (every node gets busybox then, as any may lead).
+    init(name: String = "c\(getpid())", nodes: Int = 3, managers: Int = 1, environment: [String: String] = [:]) throws {
         self.name = name
-        let up = runProcess(swarmBinary, ["lab", "up", "--nodes", "3", "--name", name, "--dispatcher-heartbeat", "1s"],
+        let up = runProcess(swarmBinary, ["lab", "up", "--nodes", "\(nodes)", "--managers", "\(managers)", "--name", name, "--dispatcher-heartbeat", "1s"],
                             environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
         do {
             try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
@@ -20,8 +21,10 @@ final class LabSwarm: Sendable {
             let tar = NSTemporaryDirectory() + "swarm-test-lab-\(name).tar"
             defer { unlink(tar) }
             try #require(runProcess("/bin/tar", ["-C", busyboxRootfs, "-cf", tar, "."]).status == 0)
-            let imported = runProcess(swarmBinary, ["lab", "exec", "--name", name, "node1", swarmBinary, "image", "import", tar, "busybox:latest"])
-            try #require(imported.status == 0, "\(imported.stderr)")
+            for node in (managers > 1 ? cluster.record.nodes.map(\.name) : ["node1"]) {
+                let imported = runProcess(swarmBinary, ["lab", "exec", "--name", name, node, swarmBinary, "image", "import", tar, "busybox:latest"])
+                try #require(imported.status == 0, "\(imported.stderr)")
+            }
         } catch {
             // Whatever up made goes, even if init failed before the cluster was opened.
             try? LabCluster.down(name)

@@ -109,7 +109,7 @@ struct ContainerAPI: Sendable {
     }
 
     func message(_ status: Int, _ text: String) -> HTTPResponse {
-        json(status, ["message": text])
+        APIRouter.errorResponse(status, text)
     }
 }
 

@@ -245,7 +245,7 @@ enum Daemon {
                 let body = "{\"ID\":\"\(config.nodeID)\",\"ServerVersion\":\"\(engineVersion)\",\"Swarm\":{\"NodeID\":\"\(config.nodeID)\",\"NodeAddr\":\"\(config.advertiseAddr)\",\"LocalNodeState\":\"active\",\"ControlAvailable\":false,\"Error\":\"\",\"RemoteManagers\":[{\"NodeID\":\"\",\"Addr\":\"\(config.managerAddr)\"}]}}"
                 return HTTPResponse.json(200, Array(body.utf8))
             }
-            return HTTPResponse.json(503, Array("{\"message\":\"This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\"}".utf8))
+            return APIRouter.errorResponse(503, "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.")
         }
     }
 

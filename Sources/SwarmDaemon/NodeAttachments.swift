@@ -59,7 +59,7 @@ actor NodeAttachments {
     }
 
     static func message(_ status: Int, _ text: String) -> HTTPResponse {
-        HTTPResponse.json(status, (try? APIJSON.encode(["message": text])) ?? [])
+        APIRouter.errorResponse(status, text)
     }
 
     func attach(_ request: AttachmentRequest) async throws -> NodeAttachmentAnswer {

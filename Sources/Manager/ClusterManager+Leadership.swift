@@ -19,6 +19,21 @@ extension ClusterManager {
         try await store.commit(batch)
     }
 
+    /// `init --force-new-cluster`: this manager goes on alone; the others
+    /// (lost) become workers, so that quorum counts only this one.
+    public func demoteOtherManagers() async throws {
+        var batch = StoreBatch(now: clock())
+        for node in await store.all(Node.self) where node.id != nodeID && (node.spec.role == .manager || node.managerStatus != nil) {
+            batch.update(Node.self, id: node.id) { node, _ in
+                node.spec.role = .worker
+                node.managerStatus = nil
+                return true
+            }
+        }
+        guard !batch.isEmpty else { return }
+        try await store.commit(batch)
+    }
+
     /// The managers' cluster addresses, the leader's first (what agents are told, what followers forward to).
     public func managerAddresses() async -> [String] {
         await store.all(Node.self).compactMap { node in node.managerStatus.map { (node.id, $0) } }

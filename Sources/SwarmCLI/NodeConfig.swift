@@ -17,6 +17,8 @@ public struct NodeConfig: Codable, Sendable {
     public var listenAddr: String?
     /// Manager only: `etcd://…` when the state is kept in an external etcd (`init --store`), nil for SQLite.
     public var store: String?
+    /// Set by `init --force-new-cluster` until the daemon leads alone (the other managers demoted).
+    public var forceNewCluster: Bool?
     /// The daemon's plain-HTTP listeners as last given (see `DaemonListenOptions.remember`).
     public var visualizerAddr: String?
     public var metricsAddr: String?

@@ -22,6 +22,7 @@ public struct InitCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-addr-pool"), help: "Default address pool in CIDR format (default 10.0.0.0/8)") public var defaultAddrPool: [String] = []
     @Option(name: .customLong("default-addr-pool-mask-length"), help: "Default address pool subnet mask length (default 24)") public var defaultAddrPoolMaskLength: UInt32 = 24
     @Option(name: .customLong("store"), help: "Keep the swarm's state in an external etcd (etcd://HOST:PORT[,HOST:PORT...]) instead of the data dir") public var store: String?
+    @Flag(name: .customLong("force-new-cluster"), help: "Force create a new cluster from current state") public var forceNewCluster = false
     @OptionGroup public var options: RuntimeOptions
     @OptionGroup public var listeners: DaemonListenOptions
 
@@ -41,10 +42,36 @@ public struct InitCommand: AsyncParsableCommand {
 
     public func run() async throws {
         try requireRoot()
+        if forceNewCluster, let config = try NodeConfig.load(options.dataDir) { return try await recover(config) }
         try NodeConfig.requireNotMember(options.dataDir)
         _ = try heartbeatPeriod()
         if let store { _ = try StoreAddress(store) }
         try await DaemonBinary.operations().initSwarm(self)
+    }
+
+    /// `--force-new-cluster` on a manager whose peers are lost: its daemon
+    /// starts again as the only manager, with the swarm's state as it has
+    /// it (services, tasks, workers); the other managers become workers.
+    func recover(_ config: NodeConfig) async throws {
+        guard config.role == .manager else {
+            throw RuntimeError.badInput("Error response from daemon: --force-new-cluster recovers a manager's swarm, and this node is a worker: run it on a manager")
+        }
+        var recovering = config
+        recovering.forceNewCluster = true
+        stopDaemon(options.stateDir)
+        try recovering.save(options.dataDir)
+        try await startDaemon(options, listeners: listeners)
+        // The daemon clears the mark once it leads alone.
+        for _ in 0..<200 where (try NodeConfig.load(options.dataDir))?.forceNewCluster == true {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard (try NodeConfig.load(options.dataDir))?.forceNewCluster != true else {
+            throw RuntimeError.badInput("the swarm daemon did not take the lead within 20 s (log: \(DaemonPaths.log(options.stateDir)))")
+        }
+        let token = try await APIClient.with(host: "unix://" + DaemonPaths.socket(options.stateDir)) {
+            try await $0.get(SwarmInfo.self, "/swarm").joinTokens.worker
+        }
+        writeStdout(Self.initialized(nodeID: config.nodeID, workerToken: token, advertise: config.advertiseAddr))
     }
 
     /// Docker's closing words of `swarm init`.

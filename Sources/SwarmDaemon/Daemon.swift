@@ -169,7 +169,8 @@ enum Daemon {
                 try await changeRole(nodeID, request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil,
                                directory: directory)
             })
-        let host = ManagerHost(manager: manager, router: router, election: election, material: material)
+        let host = ManagerHost(manager: manager, router: router, election: election, material: material,
+                               firstTerm: config.forceNewCluster == true ? leadAlone(manager, dataDir: dataDir) : nil)
         Task { await router.events.record(store) }
         // This node's containers first (the unix socket only), then the cluster's API.
         let unix = HTTPServer(handler: { request in
@@ -183,6 +184,18 @@ enum Daemon {
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
         try await tcp.listen(host: host_, port: port, tls: try ClusterTLSConfiguration.server(material))
         return ([unix, tcp], host)
+    }
+
+    /// `init --force-new-cluster`, once this manager leads: the others are
+    /// demoted, then the mark in node.json goes (the CLI waits for that).
+    static func leadAlone(_ manager: ClusterManager, dataDir: String) -> @Sendable () async throws -> Void {
+        {
+            try await manager.demoteOtherManagers()
+            guard var current = try NodeConfig.load(dataDir) else { return }
+            current.forceNewCluster = nil
+            try current.save(dataDir)
+            Logger(label: "swarm.manager").warning("--force-new-cluster: this manager now leads alone; the other managers are workers")
+        }
     }
 
     /// `POST /swarm/join`: the token decides the role; the CA signs the

@@ -25,7 +25,12 @@ actor ManagerHost {
     private var leaderSeen: (addr: String?, at: ContinuousClock.Instant)?
     private var leaderClients: [String: ClusterHTTPClient] = [:]
 
-    init(manager: ClusterManager, router: APIRouter, election: LeaderElection?, material: NodeTLSMaterial) {
+    /// Run once this manager first leads (`init --force-new-cluster`).
+    private var firstTerm: (@Sendable () async throws -> Void)?
+
+    init(manager: ClusterManager, router: APIRouter, election: LeaderElection?, material: NodeTLSMaterial,
+         firstTerm: (@Sendable () async throws -> Void)? = nil) {
+        self.firstTerm = firstTerm
         self.manager = manager
         self.router = router
         self.election = election
@@ -38,7 +43,10 @@ actor ManagerHost {
 
     /// Leads, or campaigns until it does, until cancelled.
     nonisolated func run() async {
-        guard let election else { return await manager.run() }
+        guard let election else {
+            await beginFirstTerm()
+            return await manager.run()
+        }
         while !Task.isCancelled {
             do {
                 try await election.campaign()
@@ -62,6 +70,7 @@ actor ManagerHost {
         } catch {
             logger.warning("recording the leadership: \(error)")
         }
+        await beginFirstTerm()
         while !Task.isCancelled, await election.isLeader {
             try? await Task.sleep(for: .milliseconds(200))
         }
@@ -73,6 +82,16 @@ actor ManagerHost {
     /// Gives up leading at once (this node is demoted or leaves): another manager is elected without waiting for the lease.
     func stepDown() async {
         await election?.resign()
+    }
+
+    private func beginFirstTerm() async {
+        guard let firstTerm else { return }
+        do {
+            try await firstTerm()
+            self.firstTerm = nil
+        } catch {
+            logger.error("starting the first term: \(error)")
+        }
     }
 
     /// Whether this manager acts for the swarm now.

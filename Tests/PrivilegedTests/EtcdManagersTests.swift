@@ -59,6 +59,14 @@ struct EtcdManagersTests {
         let demoted = survivors[0].cli("node", "demote", otherID)
         #expect(demoted.status == 1 && demoted.stderr.contains("can't remove member from the raft: this would result in a loss of quorum"),
                 "\(demoted.stdout) \(demoted.stderr)")
+
+        // Its peers lost for good, a manager starts a new cluster from the state it has: it alone is a manager.
+        #expect(survivors[1].daemonPID > 1 && kill(survivors[1].daemonPID, SIGKILL) == 0)
+        let forced = survivors[0].cli("init", "--force-new-cluster")
+        #expect(forced.status == 0 && forced.stdout.contains("Swarm initialized: current node"), "\(forced.stderr)")
+        #expect(waitUntil(10) { survivors[0].lines("node", "ls", "--filter", "role=manager", "--format", "{{.ManagerStatus}}") == ["Leader"] },
+                "\(survivors[0].cli("node", "ls").stdout)")
+        #expect(survivors[0].cli("service", "inspect", "--format", "{{.Spec.Name}}", "idle").stdout == "idle\n")
     }
 
     @Test(.enabled(if: isRoot, rootReason), .enabled(if: etcdInstalled, "etcd is not installed (apt-get install -y etcd-server)"))

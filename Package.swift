@@ -214,7 +214,9 @@ let package = Package(
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ComposeTests", dependencies: ["Compose", "SwarmAPI"]),
         .testTarget(name: "SwarmCLITests", dependencies: ["SwarmCLI", "SwarmAPI"]),
-        .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "EtcdStore", "SwarmAPI"]),
+        .testTarget(name: "ClusterStoreTests", dependencies: [
+            "ClusterStore", "EtcdStore", "ClusterTLS", "SwarmAPI", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "ManagerTests", dependencies: [
             "Manager", "ClusterStore", "SwarmAPI", "HTTPServer", .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),

@@ -17,6 +17,8 @@ public struct NodeConfig: Codable, Sendable {
     public var listenAddr: String?
     /// Manager only: `etcd://…` when the state is kept in an external etcd (`init --store`), nil for SQLite.
     public var store: String?
+    /// With `store`: the TLS files to reach it with (`init --store-cacert/--store-cert/--store-key`); nil: plain HTTP.
+    public var storeTLS: StoreTLSPaths?
     /// The daemon's plain-HTTP listeners as last given (see `DaemonListenOptions.remember`).
     public var visualizerAddr: String?
     public var metricsAddr: String?

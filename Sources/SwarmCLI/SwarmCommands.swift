@@ -22,6 +22,9 @@ public struct InitCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-addr-pool"), help: "Default address pool in CIDR format (default 10.0.0.0/8)") public var defaultAddrPool: [String] = []
     @Option(name: .customLong("default-addr-pool-mask-length"), help: "Default address pool subnet mask length (default 24)") public var defaultAddrPoolMaskLength: UInt32 = 24
     @Option(name: .customLong("store"), help: "Keep the swarm's state in an external etcd (etcd://HOST:PORT[,HOST:PORT...]) instead of the data dir") public var store: String?
+    @Option(name: .customLong("store-cacert"), help: "With --store: speak TLS to etcd, trusting this CA (PEM)") public var storeCACert: String?
+    @Option(name: .customLong("store-cert"), help: "With --store: TLS client certificate (PEM) for etcd") public var storeCert: String?
+    @Option(name: .customLong("store-key"), help: "With --store: TLS client key (PEM) for etcd") public var storeKey: String?
     @OptionGroup public var options: RuntimeOptions
     @OptionGroup public var listeners: DaemonListenOptions
 
@@ -34,6 +37,11 @@ public struct InitCommand: AsyncParsableCommand {
         return period
     }
 
+    /// The TLS files for `--store`, checked; nil for plain HTTP.
+    public func storeTLS() throws -> StoreTLSPaths? {
+        try StoreTLSPaths(store: store, caCertificate: storeCACert, certificate: storeCert, key: storeKey)
+    }
+
     /// `ip:port` others reach this manager at.
     public var advertiseAddress: String {
         withPort(advertiseAddr ?? defaultAdvertiseAddress(), Int(listenAddr.split(separator: ":").last ?? "2377") ?? 2377)
@@ -44,6 +52,7 @@ public struct InitCommand: AsyncParsableCommand {
         try NodeConfig.requireNotMember(options.dataDir)
         _ = try heartbeatPeriod()
         if let store { _ = try StoreAddress(store) }
+        _ = try storeTLS()
         try await DaemonBinary.operations().initSwarm(self)
     }
 

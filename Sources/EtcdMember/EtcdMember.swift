@@ -23,6 +23,9 @@ public actor EtcdMember {
     private var process: (pid: pid_t, exit: Task<Int32, Never>)?
     /// False after `stop()`: `run()` then lets it be.
     private var wanted = false
+    /// True once `run()` saw the member end because it was removed from the cluster.
+    public private(set) var removed = false
+    static let removedMessage = "the member has been permanently removed from the cluster"
     /// Wait statuses of processes that exited, until looked at.
     private var exitStatuses: [pid_t: Int32] = [:]
     private let logger = Logger(label: "swarm.etcd-member")
@@ -75,7 +78,9 @@ public actor EtcdMember {
     /// Keeps the member running until the calling task is cancelled (then
     /// stops it) or `stop()` is called: starts it when it is not running
     /// and again after each unexpected exit, waiting 0.5 s, then twice as
-    /// long after each quick failure (at most 30 s).
+    /// long after each quick failure (at most 30 s). Returns when the member
+    /// ends because it was removed from the cluster (`removed` is then true):
+    /// its data is of no use any more (remove the directory before joining again).
     public func run() async {
         wanted = true
         var delay: Duration = .milliseconds(500)
@@ -98,6 +103,14 @@ public actor EtcdMember {
             if process?.pid == pid { process = nil }
             exitStatuses[pid] = nil
             guard !Task.isCancelled && wanted else { break }
+            // Removed from the cluster (`EtcdClient.removeMember`): etcd ended
+            // itself and would end again; nothing to restart.
+            if logTail(lines: 30).contains(Self.removedMessage) {
+                logger.notice("etcd member \(configuration.name) was removed from the cluster: no longer running it")
+                removed = true
+                wanted = false
+                break
+            }
             if ContinuousClock.now - started > .seconds(60) { delay = .milliseconds(500) }
             logger.warning("etcd member \(configuration.name) exited (\(SupervisedChild.describe(status))); starting it again in \(delay)",
                            metadata: ["log": "\(logTail())"])

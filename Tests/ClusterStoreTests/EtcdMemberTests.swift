@@ -107,13 +107,17 @@ struct EtcdMemberTests {
             // Started again, it catches up (its data is there: the initial cluster is ignored).
             _ = try await eventually { kill(pidB, 0) != 0 ? true : nil }
             try await b.start()
+            let supervisionB = Task { await b.run() }
 
-            // Removed, it leaves the cluster and its process ends.
+            // Removed, it leaves the cluster, its process ends and is not started again.
             let idB = try #require(members.first { $0.name == "b" }?.id)
             let pidB2 = try #require(await b.pid)
             try await clientA.removeMember(id: idB)
             #expect(Set(try await clientA.members().map(\.name)) == ["a", "c"])
-            _ = try await eventually(timeout: .seconds(20)) { kill(pidB2, 0) != 0 ? true : nil }
+            _ = try await eventually(timeout: .seconds(20)) { await b.removed ? true : nil }
+            await supervisionB.value
+            let pidAfterRemoval = await b.pid
+            #expect(kill(pidB2, 0) != 0 && pidAfterRemoval == nil)
             var after = StoreBatch(now: now)
             after.put(TemporaryStore.service("after-removal"))
             #expect(try await storeC.commit(after) > 0)

@@ -117,6 +117,11 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // A manager's local etcd member: run and supervised as swarmd's child, TLS from the cluster CA.
+        .target(
+            name: "EtcdMember",
+            dependencies: ["EtcdStore", "ClusterTLS", "CRuntime", .product(name: "Logging", package: "swift-log")]
+        ),
         // Orchestrator, allocator, scheduler, dispatcher around the store's watch; the API.
         .target(
             name: "Manager",
@@ -214,7 +219,9 @@ let package = Package(
         .testTarget(name: "SwarmAPITests", dependencies: ["SwarmAPI"]),
         .testTarget(name: "ComposeTests", dependencies: ["Compose", "SwarmAPI"]),
         .testTarget(name: "SwarmCLITests", dependencies: ["SwarmCLI", "SwarmAPI"]),
-        .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "EtcdStore", "SwarmAPI"]),
+        .testTarget(name: "ClusterStoreTests", dependencies: [
+            "ClusterStore", "EtcdStore", "EtcdMember", "ClusterTLS", "CRuntime", "SwarmAPI", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "ManagerTests", dependencies: [
             "Manager", "ClusterStore", "SwarmAPI", "HTTPServer", .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),

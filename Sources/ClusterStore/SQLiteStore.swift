@@ -230,6 +230,12 @@ public actor SQLiteStore: ClusterStore {
                     let changed = decided.overlay[kind] ?? [:]
                     let unchanged = (objects[kind] ?? [:]).lazy.filter { changed[$0.key] == nil }.map(\.value)
                     if unchanged.contains(where: matches) || changed.values.contains(where: { $0.map(matches) ?? false }) { throw error }
+                case .restore(let object):
+                    let stored = current(object.kind, object.id)
+                    decided.next += 1
+                    let value = object.versioned(decided.next)
+                    set(value.kind, value.id, value)
+                    decided.changes.append(StoreChange(action: stored == nil ? .created : .updated, object: value, index: decided.next))
                 case .delete(let kind, let id):
                     guard let stored = current(kind, id) else { continue }
                     decided.next += 1

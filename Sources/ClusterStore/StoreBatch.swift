@@ -15,6 +15,9 @@ public struct StoreBatch: Sendable {
         /// Fails the commit with `error` if a stored object of `kind` (as
         /// the batch's earlier changes leave them) matches.
         case requireNone(kind: String, @Sendable (StoreObject) -> Bool, error: any Error & Sendable)
+        /// Writes the object as it is, creating or replacing it: only its
+        /// version becomes the store's (its `updatedAt` and stamps stay).
+        case restore(StoreObject)
     }
 
     public var now: Timestamp
@@ -56,6 +59,13 @@ public struct StoreBatch: Sendable {
     public mutating func requireNone<T: StoredObject>(_ type: T.Type, failing error: any Error & Sendable,
                                                       where matches: @escaping @Sendable (T) -> Bool) {
         operations.append(.requireNone(kind: T.kind, { stored in T(stored).map(matches) ?? false }, error: error))
+    }
+
+    /// Writes `object` as it is (no version check, no stamp; its version
+    /// becomes the store's): for copying objects from another store
+    /// (`StoreMigration`), not for changing them.
+    public mutating func restore(_ object: StoreObject) {
+        operations.append(.restore(object))
     }
 
     /// A deletion is a change too: it moves the index on.

@@ -59,10 +59,12 @@ public final class EtcdClient: Sendable {
     /// One unary call; a body that is not a `T` is etcd's error.
     /// `snakeCase`: the body's keys as etcd's field names (range_end…);
     /// false for bodies that spell them already (the lease calls' "ID", "TTL").
-    func call<T: Decodable>(_ path: String, _ body: some Encodable, snakeCase: Bool = true, as type: T.Type = T.self) async throws -> T {
+    /// `only`: these endpoints instead of the client's (to ask one member).
+    func call<T: Decodable>(_ path: String, _ body: some Encodable, snakeCase: Bool = true, as type: T.Type = T.self,
+                            only: [String]? = nil) async throws -> T {
         let payload = try (snakeCase ? Self.encoder : JSONEncoder()).encode(body)
         var lastError = "no endpoint"
-        for endpoint in endpoints {
+        for endpoint in only ?? endpoints {
             var request = HTTPClientRequest(url: endpoint + path)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")

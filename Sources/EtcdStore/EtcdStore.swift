@@ -256,6 +256,8 @@ public actor EtcdStore: ClusterStore {
                 let unchanged = (objects[kind] ?? [:]).lazy.filter { changed[$0.key] == nil }.map(\.value)
                 if unchanged.contains(where: matches) || changed.values.contains(where: { $0.map(matches) ?? false }) { throw error }
                 decided.unchangedKinds.insert(kind)
+            case .restore(let object):
+                set(object.kind, object.id, object.versioned(next))
             case .delete(let kind, let id):
                 guard current(kind, id) != nil else { continue }
                 set(kind, id, nil)

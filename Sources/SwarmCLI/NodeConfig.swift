@@ -19,6 +19,8 @@ public struct NodeConfig: Codable, Sendable {
     public var store: String?
     /// Set by `init --force-new-cluster` until the daemon leads alone (the other managers demoted).
     public var forceNewCluster: Bool?
+    /// With `store`: the TLS files to reach it with (`init --store-cacert/--store-cert/--store-key`); nil: plain HTTP.
+    public var storeTLS: StoreTLSPaths?
     /// The daemon's plain-HTTP listeners as last given (see `DaemonListenOptions.remember`).
     public var visualizerAddr: String?
     public var metricsAddr: String?

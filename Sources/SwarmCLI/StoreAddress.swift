@@ -18,6 +18,6 @@ public struct StoreAddress: Sendable, Equatable {
         self.members = members
     }
 
-    /// The members' client URLs (etcd's JSON gateway).
-    public var urls: [String] { members.map { "http://" + $0 } }
+    /// The members' client URLs (etcd's JSON gateway), https with TLS.
+    public func urls(tls: Bool) -> [String] { members.map { (tls ? "https://" : "http://") + $0 } }
 }

@@ -23,6 +23,9 @@ public struct InitCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-addr-pool-mask-length"), help: "Default address pool subnet mask length (default 24)") public var defaultAddrPoolMaskLength: UInt32 = 24
     @Option(name: .customLong("store"), help: "Keep the swarm's state in an external etcd (etcd://HOST:PORT[,HOST:PORT...]) instead of the data dir") public var store: String?
     @Flag(name: .customLong("force-new-cluster"), help: "Force create a new cluster from current state") public var forceNewCluster = false
+    @Option(name: .customLong("store-cacert"), help: "With --store: speak TLS to etcd, trusting this CA (PEM)") public var storeCACert: String?
+    @Option(name: .customLong("store-cert"), help: "With --store: TLS client certificate (PEM) for etcd") public var storeCert: String?
+    @Option(name: .customLong("store-key"), help: "With --store: TLS client key (PEM) for etcd") public var storeKey: String?
     @OptionGroup public var options: RuntimeOptions
     @OptionGroup public var listeners: DaemonListenOptions
 
@@ -33,6 +36,11 @@ public struct InitCommand: AsyncParsableCommand {
         let period = try ServiceSpecOptions.duration(heartbeat, "dispatcher-heartbeat")
         guard period >= 100_000_000 else { throw RuntimeError.badInput("invalid argument \"\(heartbeat)\" for \"--dispatcher-heartbeat\" flag: the minimum is 100ms") }
         return period
+    }
+
+    /// The TLS files for `--store`, checked; nil for plain HTTP.
+    public func storeTLS() throws -> StoreTLSPaths? {
+        try StoreTLSPaths(store: store, caCertificate: storeCACert, certificate: storeCert, key: storeKey)
     }
 
     /// `ip:port` others reach this manager at.
@@ -46,6 +54,7 @@ public struct InitCommand: AsyncParsableCommand {
         try NodeConfig.requireNotMember(options.dataDir)
         _ = try heartbeatPeriod()
         if let store { _ = try StoreAddress(store) }
+        _ = try storeTLS()
         try await DaemonBinary.operations().initSwarm(self)
     }
 

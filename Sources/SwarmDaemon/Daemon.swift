@@ -140,7 +140,7 @@ enum Daemon {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
         }
         let ca = try RootCA(certificatePEM: material.caCertificatePEM, keyPEM: String(decoding: keyData, as: UTF8.self))
-        let store = try await ManagerStore.open(store: config.store, clusterID: config.clusterID, directory: directory)
+        let store = try await ManagerStore.open(store: config.store, tls: config.storeTLS, clusterID: config.clusterID, directory: directory)
         // On etcd, several managers share the state and one of them leads:
         // only the leader's commits are accepted (fenced by its term).
         var election: LeaderElection?

@@ -56,7 +56,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
             try writeFileAtomically(Array((try ca.keyPEM() ?? "").utf8), to: directory + "/ca.key", mode: 0o600)
             try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: ca.certificatePEM, certificatePEM: certificate, keyPEM: key.keyPEM),
                                    to: NodeConfig.certificates(options.dataDir))
-            let store = try await ManagerStore.open(store: command.store, clusterID: clusterID, directory: directory)
+            let store = try await ManagerStore.open(store: command.store, tls: try command.storeTLS(), clusterID: clusterID, directory: directory)
             do {
                 try await ClusterManager.bootstrap(store: store, clusterID: clusterID, nodeID: nodeID, hostname: Daemon.nodeDescription(try options.runtime()).hostname,
                                              addr: advertise, tokens: JoinTokens(worker: JoinToken.generate(rootCA: ca), manager: JoinToken.generate(rootCA: ca)),
@@ -70,6 +70,7 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
             var config = NodeConfig(nodeID: nodeID, clusterID: clusterID, role: .manager, managerAddr: advertise, advertiseAddr: advertise,
                                     listenAddr: command.listenAddr)
             config.store = command.store
+            config.storeTLS = try command.storeTLS()
             try config.save(options.dataDir)
             try await startDaemon(options, listeners: command.listeners)
             let tokens = try await APIClient.with(host: "unix://" + DaemonPaths.socket(options.stateDir)) {

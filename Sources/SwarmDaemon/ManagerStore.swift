@@ -1,4 +1,5 @@
 import ClusterStore
+import ClusterTLS
 import EtcdStore
 import SwarmCLI
 import SystemCalls
@@ -6,10 +7,18 @@ import SystemCalls
 /// Where a manager keeps the swarm's state: SQLite in its data dir, or the
 /// external etcd `swarm init --store` named (under `/swarm/<cluster ID>/`).
 enum ManagerStore {
-    static func open(store: String?, clusterID: String, directory: String) async throws -> any ClusterStore {
+    /// - tls: the files to reach an external etcd over https with; nil: plain HTTP.
+    static func open(store: String?, tls: StoreTLSPaths? = nil, clusterID: String, directory: String) async throws -> any ClusterStore {
         guard let store else { return try SQLiteStore(path: directory + "/state.db") }
         let address = try StoreAddress(store)
-        let client = EtcdClient(endpoints: address.urls)
+        let configuration = try tls.map { tls in
+            do {
+                return try EtcdTLSFiles.clientConfiguration(caFile: tls.caCertificate, certificateFile: tls.certificate, keyFile: tls.key)
+            } catch {
+                throw RuntimeError.badInput("cannot use the TLS files for \(store): \(error)")
+            }
+        }
+        let client = EtcdClient(endpoints: address.urls(tls: tls != nil), tls: configuration)
         do {
             return try await EtcdStore.open(client: client, cluster: clusterID)
         } catch {

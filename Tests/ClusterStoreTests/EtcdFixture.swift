@@ -1,4 +1,5 @@
 import ClusterStore
+import ClusterTLS
 @testable import EtcdStore
 import Foundation
 import SwarmAPI
@@ -15,26 +16,37 @@ struct EtcdFixture: Sendable {
     let directory: String
     let port: Int
     let client: EtcdClient
+    /// With TLS: the member's files (its certificate is also a client's).
+    let tls: EtcdTLSFiles?
+    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("fixtures/etcd").path
 
-    static func with<R>(_ body: (EtcdFixture) async throws -> R) async throws -> R {
+    /// With `tls` (a cluster CA with its key): etcd serves https with a
+    /// certificate from it (`EtcdTLSFiles`) and requires client certificates.
+    static func with<R>(tls ca: RootCA? = nil, _ body: (EtcdFixture) async throws -> R) async throws -> R {
         // Tests start many at once: two free ports picked by two starts can
         // collide, or the health check time out under load; a few attempts.
-        var started: (directory: String, port: Int)?
+        var started: (directory: String, port: Int, tls: EtcdTLSFiles?)?
         var output = ""
         for _ in 0..<3 where started == nil {
             let directory = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString)"
-            output = await run(scripts + "/start-etcd", directory)
+            var tls: EtcdTLSFiles?
+            if let ca {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                tls = try EtcdTLSFiles.write(ca: ca, nodeID: "test", ipAddresses: ["127.0.0.1"], to: directory + "/tls")
+            }
+            output = await run(scripts + "/start-etcd", [directory] + (tls == nil ? [] : [directory + "/tls"]))
             if let port = output.split(separator: " ").first.flatMap({ Int($0) }) {
-                started = (directory, port)
+                started = (directory, port, tls)
             } else {
                 await run(scripts + "/stop-etcd", directory, check: false)
             }
         }
-        guard let (directory, port) = started else { throw EtcdError.unavailable("start-etcd failed 3 times: \(output)") }
-        let fixture = EtcdFixture(directory: directory, port: port, client: EtcdClient(endpoints: ["http://127.0.0.1:\(port)"]))
+        guard let (directory, port, tls) = started else { throw EtcdError.unavailable("start-etcd failed 3 times: \(output)") }
+        let client = try EtcdClient(endpoints: ["\(tls == nil ? "http" : "https")://127.0.0.1:\(port)"], tls: tls?.clientConfiguration())
+        let fixture = EtcdFixture(directory: directory, port: port, client: client, tls: tls)
         do {
             let result = try await body(fixture)
             await fixture.stop()
@@ -55,15 +67,20 @@ struct EtcdFixture: Sendable {
     /// election's keepalives among them, whose leases then expire).
     @discardableResult
     static func run(_ tool: String, _ argument: String, check: Bool = true) async -> String {
+        await run(tool, [argument], check: check)
+    }
+
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String], check: Bool = true) async -> String {
         await withCheckedContinuation { done in
-            Thread.detachNewThread { done.resume(returning: runWaiting(tool, argument)) }
+            Thread.detachNewThread { done.resume(returning: runWaiting(tool, arguments)) }
         }
     }
 
-    private static func runWaiting(_ tool: String, _ argument: String) -> String {
+    private static func runWaiting(_ tool: String, _ arguments: [String]) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = [argument]
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         guard (try? process.run()) != nil else { return "" }

@@ -337,4 +337,15 @@ void crt_sha256_init(struct crt_sha256 *ctx);
 void crt_sha256_update(struct crt_sha256 *ctx, const void *data, size_t count);
 void crt_sha256_final(struct crt_sha256 *ctx, uint8_t digest[32]);
 
+
+// ---------------------------------------------------------------------------
+// Supervised children (spawn.c)
+
+/// Starts `path` (argv, envp NULL-terminated) in a session of its own, stdin
+/// /dev/null, stdout and stderr to `out_fd`, no other descriptor, default
+/// signal dispositions and mask, and `death_signal` to be sent to it when
+/// the calling *thread* exits (PR_SET_PDEATHSIG: call it from a thread that
+/// lives as long as the process). Returns the pid, or -errno (the exec's too).
+int crt_spawn_supervised(const char *path, char *const argv[], char *const envp[], int out_fd, int death_signal);
+
 #endif

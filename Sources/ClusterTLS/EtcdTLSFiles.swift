@@ -36,13 +36,21 @@ public struct EtcdTLSFiles: Sendable, Equatable {
                              validity: Duration = .seconds(365 * 24 * 3600)) throws -> EtcdTLSFiles {
         let etcdCA = try ca.etcdCA()
         let issued = try etcdCA.issueEtcdCertificate(nodeID: nodeID, ipAddresses: ipAddresses, validity: validity)
+        return try write(caCertificatePEM: etcdCA.certificatePEM, certificatePEM: issued.certificatePEM, keyPEM: issued.keyPEM,
+                         to: directory)
+    }
+
+    /// Writes files issued elsewhere (a manager without the CA key gets
+    /// them from one that has it: `ca.etcdCA()` and `issueEtcdCertificate`).
+    @discardableResult
+    public static func write(caCertificatePEM: String, certificatePEM: String, keyPEM: String, to directory: String) throws -> EtcdTLSFiles {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw ClusterTLSError.io(path: directory, errno: errno)
         }
         let files = EtcdTLSFiles(directory: directory)
-        try writeFileAtomically(Array(etcdCA.certificatePEM.utf8), to: files.caFile, mode: 0o644)
-        try writeFileAtomically(Array(issued.keyPEM.utf8), to: files.keyFile, mode: 0o600)
-        try writeFileAtomically(Array(issued.certificatePEM.utf8), to: files.certificateFile, mode: 0o644)
+        try writeFileAtomically(Array(caCertificatePEM.utf8), to: files.caFile, mode: 0o644)
+        try writeFileAtomically(Array(keyPEM.utf8), to: files.keyFile, mode: 0o600)
+        try writeFileAtomically(Array(certificatePEM.utf8), to: files.certificateFile, mode: 0o644)
         return files
     }
 

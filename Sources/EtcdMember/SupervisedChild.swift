@@ -8,6 +8,9 @@ import Synchronization
 /// (SIGKILL). The kernel sends it when the *thread* that forked the child
 /// ends, not the process, and Swift's pool threads come and go: so every
 /// such child is forked by one thread that lives as long as the process.
+/// (That thread is made by a thread of swarmd's own namespaces, as Swift's
+/// pool threads are: code that enters another network namespace does it on
+/// a thread of its own.)
 enum SupervisedChild {
     struct Failure: Error, CustomStringConvertible {
         var path: String

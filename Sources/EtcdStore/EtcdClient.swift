@@ -134,12 +134,17 @@ public final class EtcdClient: Sendable {
             }
             // Newline-delimited messages, each `{"result": WatchResponse}`.
             var pending: [UInt8] = []
+            // Bytes of `pending` known to hold no newline: a large commit is
+            // one line of megabytes, arriving in many chunks; scanning it
+            // again from its start for each chunk took seconds.
+            var scanned = 0
             let decoder = Self.decoder()
             for try await chunk in response.body {
                 pending.append(contentsOf: chunk.readableBytesView)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                while let newline = pending[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
                     let line = Data(pending[..<newline])
                     pending.removeSubrange(...newline)
+                    scanned = 0
                     guard !line.isEmpty else { continue }
                     let message = try decoder.decode(StreamMessage<WatchResponse>.self, from: line)
                     if let error = message.error {
@@ -154,6 +159,7 @@ public final class EtcdClient: Sendable {
                     }
                     try await handle(result)
                 }
+                scanned = pending.count
             }
             throw EtcdError.unavailable("\(endpoint): the watch stream ended")
         }

@@ -34,8 +34,13 @@ struct EtcdFixture: Sendable {
             let directory = NSTemporaryDirectory() + "swarm-test-etcd-\(UUID().uuidString)"
             var tls: EtcdTLSFiles?
             if let ca {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                tls = try EtcdTLSFiles.write(ca: ca, nodeID: "test", ipAddresses: ["127.0.0.1"], to: directory + "/tls")
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    tls = try EtcdTLSFiles.write(ca: ca, nodeID: "test", ipAddresses: ["127.0.0.1"], to: directory + "/tls")
+                } catch {
+                    try? FileManager.default.removeItem(atPath: directory)
+                    throw error
+                }
             }
             output = await run(scripts + "/start-etcd", [directory] + (tls == nil ? [] : [directory + "/tls"]))
             if let port = output.split(separator: " ").first.flatMap({ Int($0) }) {

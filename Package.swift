@@ -175,7 +175,7 @@ let package = Package(
             name: "SwarmDaemon",
             dependencies: [
                 "CRuntime", "SwarmCLI", "SwarmClient", "SystemCalls", "Containers", "OCIImages", "OCIRegistry", "SwarmAPI", "Manager", "NodeAgent",
-                "ClusterTLS", "Visualizer", "ClusterStore", "EtcdStore", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork", "Compose",
+                "ClusterTLS", "Visualizer", "ClusterStore", "EtcdStore", "EtcdMember", "HTTPServer", "OverlayNetwork", "ServiceMesh", "HostNetwork", "Compose",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -31,6 +31,9 @@ public struct EtcdMemberConfiguration: Sendable, Equatable {
     /// about that (etcd's defaults, well inside the 5 s failover budget).
     public var heartbeatInterval: Duration = .milliseconds(100)
     public var electionTimeout: Duration = .milliseconds(1000)
+    /// `--force-new-cluster`: the member starts a cluster of itself alone
+    /// from its data (`swarm init --force-new-cluster`, the peers lost).
+    public var forceNewCluster = false
 
     public init(name: String, directory: String, advertiseIP: String, clientPort: Int, peerPort: Int,
                 initialCluster: [String], state: ClusterState, tls: EtcdTLSFiles, clusterToken: String) {
@@ -97,7 +100,7 @@ public struct EtcdMemberConfiguration: Sendable, Equatable {
             // etcd's suggested ceiling, instead of its 2 GiB default.
             "--quota-backend-bytes", String(8 << 30),
             "--logger", "zap", "--log-outputs", "stderr",
-        ]
+        ] + (forceNewCluster ? ["--force-new-cluster"] : [])
     }
 
     static func host(_ ip: String) -> String { ip.contains(":") ? "[\(ip)]" : ip }

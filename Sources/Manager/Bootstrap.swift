@@ -70,4 +70,11 @@ extension ClusterManager {
         try await store.commit(batch)
         return await store.get(Node.self, id: nodeID) ?? node
     }
+
+    /// A join that failed after `admit` (a manager whose etcd member could not be added): the node goes again.
+    public func undoAdmission(nodeID: String) async throws {
+        var batch = StoreBatch(now: clock())
+        batch.delete(Node.self, id: nodeID)
+        try await store.commit(batch)
+    }
 }

@@ -30,6 +30,9 @@ public struct JoinResponse: Codable, Sendable {
         public var store: String?
         /// The key secrets are sealed with in the store (base64): the same on every manager.
         public var secretsKey: String
+        /// Without `store`: the managers' own etcd, which the new manager's
+        /// member joins (`name=peerURL` of every member, the new one included).
+        public var etcdInitialCluster: [String]?
         public init(clusterID: String, caKeyPEM: String, store: String?, secretsKey: String) {
             self.clusterID = clusterID; self.caKeyPEM = caKeyPEM; self.store = store; self.secretsKey = secretsKey
         }

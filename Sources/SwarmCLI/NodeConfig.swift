@@ -17,6 +17,9 @@ public struct NodeConfig: Codable, Sendable {
     public var listenAddr: String?
     /// Manager only: `etcd://…` when the state is kept in an external etcd (`init --store`), nil for SQLite.
     public var store: String?
+    /// Manager only: this manager runs a member of the managers' own etcd
+    /// (more than one manager and no `store`), in `<data-dir>/swarm/etcd`.
+    public var etcdMember: LocalEtcdMember?
     /// Set by `init --force-new-cluster` until the daemon leads alone (the other managers demoted).
     public var forceNewCluster: Bool?
     /// With `store`: the TLS files to reach it with (`init --store-cacert/--store-cert/--store-key`); nil: plain HTTP.
@@ -53,6 +56,16 @@ public struct NodeConfig: Codable, Sendable {
             throw RuntimeError.badInput("Error response from daemon: This node is already part of a swarm. Use \"swarm leave\" to leave this swarm and join another one.")
         }
     }
+}
+
+/// How this manager's etcd member starts the first time (a member with
+/// data rejoins by what it stored).
+public struct LocalEtcdMember: Codable, Sendable, Equatable {
+    /// `name=peerURL` of every member when this one was added, this one included.
+    public var initialCluster: [String]
+    /// "new" for the first member, "existing" for one added to the cluster.
+    public var state: String
+    public init(initialCluster: [String], state: String) { self.initialCluster = initialCluster; self.state = state }
 }
 
 /// The paths a daemon uses in its state dir.

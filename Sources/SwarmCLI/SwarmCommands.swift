@@ -212,7 +212,8 @@ public func startDaemon(_ options: RuntimeOptions, listeners: DaemonListenOption
         throw RuntimeError.badInput("cannot start the swarm daemon: \(error)")
     }
     let socket = "unix://" + DaemonPaths.socket(options.stateDir)
-    for _ in 0..<200 {
+    // A new manager's daemon waits for its etcd member to join the others first.
+    for _ in 0..<600 {
         var status: Int32 = 0
         if waitpid(pid, &status, WNOHANG) == pid {
             let tail = (try? String(contentsOfFile: DaemonPaths.log(options.stateDir), encoding: .utf8))?.split(separator: "\n").last ?? ""
@@ -221,7 +222,7 @@ public func startDaemon(_ options: RuntimeOptions, listeners: DaemonListenOption
         if (try? await APIClient.with(host: socket, { try await $0.send(.GET, "/_ping") })) != nil { return }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw RuntimeError.badInput("the swarm daemon did not answer within 10 s (log: \(DaemonPaths.log(options.stateDir)))")
+    throw RuntimeError.badInput("the swarm daemon did not answer within 30 s (log: \(DaemonPaths.log(options.stateDir)))")
 }
 
 /// Stops the daemon named by the pid file: SIGTERM, then SIGKILL after 10 s.

@@ -1,4 +1,5 @@
 import ClusterStore
+import EtcdMember
 import EtcdStore
 import CRuntime
 import ClusterTLS
@@ -49,6 +50,7 @@ enum Daemon {
 
         var servers: [HTTPServer] = []
         var manager: ManagerHost?
+        var etcdMember: EtcdMember?
         var board: ClusterBoard?
         var clusterMetrics: ClusterMetrics?
         // Recorded always (a few counters), served with --metrics-addr.
@@ -56,7 +58,7 @@ enum Daemon {
         let attachments = NodeAttachments(runtime: runtime)
         let containers = ContainerAPI(runtime: runtime, attachments: attachments)
         if config.role == .manager {
-            (servers, manager) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
+            (servers, manager, etcdMember) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
                                                         containers: containers, metrics: metrics)
             if listeners.metricsAddr != nil, let manager {
                 clusterMetrics = ClusterMetrics(store: await manager.manager.store, factory: metrics.factory)
@@ -114,6 +116,7 @@ enum Daemon {
             group.addTask { await agent.run() }
             group.addTask { await LogPublisher(link: link, runtime: runtime).run() }
             if let manager { group.addTask { await manager.run() } }
+            if let etcdMember { group.addTask { await etcdMember.run() } }
             if let board { group.addTask { await board.run() } }
             if let clusterMetrics { group.addTask { await clusterMetrics.run() } }
             group.addTask { for await _ in signals { return } }
@@ -134,13 +137,23 @@ enum Daemon {
     }
 
     static func startManager(_ config: NodeConfig, _ material: NodeTLSMaterial, images: ImageStore, dataDir: String,
-                             stateDir: String, containers: ContainerAPI, metrics: DaemonMetrics) async throws -> (servers: [HTTPServer], host: ManagerHost) {
+                             stateDir: String, containers: ContainerAPI, metrics: DaemonMetrics) async throws -> (servers: [HTTPServer], host: ManagerHost, member: EtcdMember?) {
         let directory = NodeConfig.directory(dataDir)
         guard let keyData = FileManager.default.contents(atPath: directory + "/ca.key") else {
             throw RuntimeError.badInput("the CA key is missing in \(directory): this manager cannot sign certificates")
         }
         let ca = try RootCA(certificatePEM: material.caCertificatePEM, keyPEM: String(decoding: keyData, as: UTF8.self))
-        let store = try await ManagerStore.open(store: config.store, tls: config.storeTLS, clusterID: config.clusterID, directory: directory)
+        // The state: in SQLite (one manager), in this manager's member of the
+        // managers' etcd, or in an external etcd (`init --store`).
+        let store: any ClusterStore
+        var member: EtcdMember?
+        if let local = config.etcdMember {
+            let etcd: EtcdStore
+            (member, etcd) = try await LocalEtcd.open(config, dataDir: dataDir, member: local)
+            store = etcd
+        } else {
+            store = try await ManagerStore.open(store: config.store, tls: config.storeTLS, clusterID: config.clusterID, directory: directory)
+        }
         // On etcd, several managers share the state and one of them leads:
         // only the leader's commits are accepted (fenced by its term).
         var election: LeaderElection?
@@ -150,9 +163,10 @@ enum Daemon {
             await etcd.fence { await candidate.fence() }
             election = candidate
         }
-        let replicated = election != nil
+        let membership = ManagerMembership(dataDir: dataDir, config: config, ca: ca, store: store, member: member)
         let manager = try await ClusterManager(store: store, nodeID: config.nodeID,
-                                               vault: try SecretVault.loadOrCreate(at: directory + "/secrets.key"), sharedStore: replicated)
+                                               vault: try SecretVault.loadOrCreate(at: directory + "/secrets.key"),
+                                               sharedStore: ManagerMembership.canAddManagers(config))
         let router = APIRouter(
             manager: manager, caCertificatePEM: material.caCertificatePEM, engineVersion: engineVersion,
             images: ImageStoreBlobSource(store: images),
@@ -161,16 +175,18 @@ enum Daemon {
                 return (identity.nodeID, identity.role == .manager)
             },
             join: { request in
-                try await join(request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil,
-                         directory: directory)
+                try await join(request, ca: ca, manager: manager, membership: membership, clusterID: config.clusterID, store: config.store,
+                               directory: directory)
             },
             newJoinToken: { _ in JoinToken.generate(rootCA: ca) },
             changeRole: { nodeID, request in
-                try await changeRole(nodeID, request, ca: ca, manager: manager, clusterID: config.clusterID, store: replicated ? config.store : nil,
-                               directory: directory)
+                try await changeRole(nodeID, request, ca: ca, manager: manager, membership: membership, clusterID: config.clusterID,
+                                     store: config.store, directory: directory)
             })
         let host = ManagerHost(manager: manager, router: router, election: election, material: material,
                                firstTerm: config.forceNewCluster == true ? leadAlone(manager, dataDir: dataDir) : nil)
+        await membership.attach(host)
+        await host.onEveryTerm { await membership.settle() }
         Task { await router.events.record(store) }
         // This node's containers first (the unix socket only), then the cluster's API.
         let unix = HTTPServer(handler: { request in
@@ -183,7 +199,7 @@ enum Daemon {
         let host_ = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
         let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
         try await tcp.listen(host: host_, port: port, tls: try ClusterTLSConfiguration.server(material))
-        return ([unix, tcp], host)
+        return ([unix, tcp], host, member)
     }
 
     /// `init --force-new-cluster`, once this manager leads: the others are
@@ -202,14 +218,14 @@ enum Daemon {
     /// node's own key for a new node ID.
     /// `store`: where the managers keep the state when it is replicated
     /// (nil: this is the only manager, on SQLite).
-    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, clusterID: String, store: String?,
-                     directory: String) async throws -> JoinResponse {
+    static func join(_ request: JoinRequest, ca: RootCA, manager: ClusterManager, membership: ManagerMembership, clusterID: String,
+                     store: String?, directory: String) async throws -> JoinResponse {
         let tokens = try await manager.swarmInfo().joinTokens
         guard let role = JoinToken.role(forPresented: request.token, worker: tokens.worker, manager: tokens.manager) else {
             throw APIError.badRequest("rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster")
         }
-        if role == .manager && store == nil {
-            throw APIError.badRequest("joining as a manager needs the swarm's state in etcd (swarm init --store etcd://...); this swarm keeps it in its only manager: join as a worker")
+        if role == .manager && !manager.sharedStore {
+            throw APIError.badRequest("joining as a manager needs etcd on the managers (apt-get install -y etcd-server) or the swarm's state in an external etcd (swarm init --store): join as a worker")
         }
         let nodeRole: SwarmAPI.NodeRole = role == .manager ? .manager : .worker
         let nodeID = newObjectID()
@@ -224,14 +240,20 @@ enum Daemon {
         var response = JoinResponse(nodeID: nodeID, role: nodeRole, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
         if nodeRole == .manager {
             response.manager = try ManagerMaterialFiles.material(ca: ca, clusterID: clusterID, store: store, directory: directory)
+            do {
+                response.manager?.etcdInitialCluster = try await membership.admitManager(nodeID: nodeID, addr: request.advertiseAddr)
+            } catch {
+                try? await manager.undoAdmission(nodeID: nodeID)
+                throw error
+            }
         }
         return response
     }
 
     /// `POST /agent/role`: the certificate of the role the node's spec now
     /// names; a new manager also gets what a manager joining gets.
-    static func changeRole(_ nodeID: String, _ request: RoleChangeRequest, ca: RootCA, manager: ClusterManager, clusterID: String,
-                           store: String?, directory: String) async throws -> JoinResponse {
+    static func changeRole(_ nodeID: String, _ request: RoleChangeRequest, ca: RootCA, manager: ClusterManager,
+                           membership: ManagerMembership, clusterID: String, store: String?, directory: String) async throws -> JoinResponse {
         let node = try await manager.node(nodeID)
         let role = node.spec.role
         let certificate: String
@@ -245,6 +267,9 @@ enum Daemon {
         var response = JoinResponse(nodeID: nodeID, role: role, certificatePEM: certificate, caCertificatePEM: ca.certificatePEM)
         if role == .manager {
             response.manager = try ManagerMaterialFiles.material(ca: ca, clusterID: clusterID, store: store, directory: directory)
+            response.manager?.etcdInitialCluster = try await membership.admitManager(nodeID: nodeID, addr: request.advertiseAddr)
+        } else {
+            try await membership.dismissManager(nodeID: nodeID)
         }
         return response
     }

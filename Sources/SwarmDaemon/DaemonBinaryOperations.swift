@@ -112,6 +112,10 @@ public struct DaemonBinaryOperations: DaemonOperations, RemoteTransportMaker {
                 config.store = material.store
                 config.listenAddr = command.listenAddr
                 config.advertiseAddr = "\(ip):\(listenPort)"
+                if let initialCluster = material.etcdInitialCluster {
+                    let ca = try RootCA(certificatePEM: reply.caCertificatePEM, keyPEM: material.caKeyPEM)
+                    try LocalEtcd.prepareMember(&config, initialCluster: initialCluster, ca: ca, dataDir: options.dataDir)
+                }
             }
             try config.save(options.dataDir)
             try await startDaemon(options, listeners: command.listeners)

@@ -27,6 +27,12 @@ actor ManagerHost {
 
     /// Run once this manager first leads (`init --force-new-cluster`).
     private var firstTerm: (@Sendable () async throws -> Void)?
+    /// Run at the start of every term (the managers' etcd membership is checked).
+    private var everyTerm: (@Sendable () async -> Void)?
+    /// The components of the current term, while it runs.
+    private var term: Task<Void, Never>?
+    /// Set while the state moves between SQLite and etcd: nothing may be written.
+    private var moving = false
 
     init(manager: ClusterManager, router: APIRouter, election: LeaderElection?, material: NodeTLSMaterial,
          firstTerm: (@Sendable () async throws -> Void)? = nil) {
@@ -44,8 +50,13 @@ actor ManagerHost {
     /// Leads, or campaigns until it does, until cancelled.
     nonisolated func run() async {
         guard let election else {
+            await startTerm()
             await beginFirstTerm()
-            return await manager.run()
+            await everyTermStarted()
+            // Until cancelled: a move into etcd stops the term and then replaces the process.
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(1)) }
+            await endTerm()
+            return
         }
         while !Task.isCancelled {
             do {
@@ -64,24 +75,53 @@ actor ManagerHost {
     /// One term: the components run while the election says this manager still leads.
     private nonisolated func lead(_ election: LeaderElection) async {
         logger.info("this manager leads the swarm")
-        let term = Task { await manager.run() }
+        await startTerm()
         do {
             try await manager.recordLeadership()
         } catch {
             logger.warning("recording the leadership: \(error)")
         }
         await beginFirstTerm()
+        await everyTermStarted()
         while !Task.isCancelled, await election.isLeader {
             try? await Task.sleep(for: .milliseconds(200))
         }
-        term.cancel()
-        await term.value
+        await endTerm()
         if !Task.isCancelled { logger.warning("this manager lost the leadership: it follows again") }
     }
 
     /// Gives up leading at once (this node is demoted or leaves): another manager is elected without waiting for the lease.
     func stepDown() async {
         await election?.resign()
+    }
+
+    private func startTerm() {
+        guard !moving else { return }
+        let manager = self.manager
+        term = Task { await manager.run() }
+    }
+
+    private func endTerm() async {
+        term?.cancel()
+        await term?.value
+        term = nil
+    }
+
+    func onEveryTerm(_ body: @escaping @Sendable () async -> Void) { everyTerm = body }
+
+    private func everyTermStarted() async { await everyTerm?() }
+
+    /// Before the state moves between stores: the components stop and the
+    /// API takes no write (a restarted daemon opens the new store).
+    func stopForMove() async {
+        moving = true
+        await endTerm()
+    }
+
+    /// The move failed: back to work on the store it was in.
+    func resumeAfterFailedMove() {
+        moving = false
+        if term == nil { startTerm() }
     }
 
     private func beginFirstTerm() async {
@@ -102,8 +142,11 @@ actor ManagerHost {
     // MARK: - Requests
 
     nonisolated func handle(_ request: HTTPRequest) async -> HTTPResponse {
-        if await leads { return await router.handle(request) }
         let path = APIRouter.unversioned(request.path)
+        if await moving, path.hasPrefix("/agent/") || !Self.servedLocally(request.method, path) {
+            return APIRouter.errorResponse(503, "the managers are moving the swarm's state (a manager is joining or leaving): try again in a few seconds")
+        }
+        if await leads { return await router.handle(request) }
         if path.hasPrefix("/agent/") {
             // The agent goes to the leader itself: its session lives there.
             var response = APIRouter.errorResponse(503, "this manager is not the leader")

@@ -56,9 +56,16 @@ actor RoleChange {
             updated.store = material.store
             updated.listenAddr = config.listenAddr ?? "0.0.0.0:\(port)"
             updated.advertiseAddr = "\(ip):\(port)"
+            if let initialCluster = material.etcdInitialCluster {
+                let ca = try RootCA(certificatePEM: reply.caCertificatePEM, keyPEM: material.caKeyPEM)
+                try LocalEtcd.prepareMember(&updated, initialCluster: initialCluster, ca: ca, dataDir: dataDir)
+            }
         } else {
             ManagerMaterialFiles.remove(from: directory)
             updated.store = nil
+            updated.etcdMember = nil
+            // The member was removed from the managers' etcd: its data is of no use.
+            try? FileManager.default.removeItem(atPath: LocalEtcd.directory(dataDir))
         }
         try NodeTLSFiles.write(NodeTLSMaterial(caCertificatePEM: reply.caCertificatePEM, certificatePEM: reply.certificatePEM, keyPEM: key.keyPEM),
                                to: NodeConfig.certificates(dataDir))

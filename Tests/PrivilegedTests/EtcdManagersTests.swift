@@ -109,4 +109,46 @@ struct EtcdManagersTests {
         let last = manager.cli("node", "demote", "self")
         #expect(last.status == 1 && last.stderr.contains("attempting to demote the last manager of the swarm"))
     }
+
+    /// Without an external etcd: the second manager makes the only one move
+    /// the state from SQLite into an etcd the managers run (a member each),
+    /// and demoting it back to one moves the state back. Containers run on.
+    @Test(.enabled(if: isRoot, rootReason), .enabled(if: etcdInstalled, "etcd is not installed (apt-get install -y etcd-server)"))
+    func aSecondManagerMovesTheStateIntoTheManagersEtcdAndBackWithoutRestartingTasks() throws {
+        let first = try SwarmNode(), second = try SwarmNode()
+        _ = try first.initialize()
+        try first.importBusybox()
+        #expect(first.cli("service", "create", "-d", "--name", "web", "--replicas", "2", "busybox", "sleep", "1000").status == 0)
+        #expect(waitUntil(20) { first.lines("service", "ls", "--format", "{{.Replicas}}") == ["2/2"] })
+        let containers = Set(first.lines("container", "ls", "-q"))
+        let tasks = first.cli("service", "ps", "-q", "web").stdout
+        #expect(containers.count == 2)
+
+        let token = first.cli("swarm", "join-token", "-q", "manager").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let joined = second.cli("swarm", "join", "--token", token, "--advertise-addr", "127.0.0.1",
+                                "--listen-addr", "127.0.0.1:\(second.port)", "127.0.0.1:\(first.port)")
+        try #require(joined.status == 0, "swarm join as manager: \(joined.stderr) \(tailOfLog(first))")
+        #expect(waitUntil(30) { first.lines("node", "ls", "--format", "{{.ManagerStatus}}").sorted() == ["Leader", "Reachable"] },
+                "\(first.cli("node", "ls").stdout)\(first.cli("node", "ls").stderr)")
+        #expect(FileManager.default.fileExists(atPath: first.sandbox.dataDir + "/swarm/etcd/data"))
+        #expect(!FileManager.default.fileExists(atPath: first.sandbox.dataDir + "/swarm/state.db"))
+        #expect(second.cli("service", "ps", "-q", "web").stdout == tasks, "the second manager reads the same tasks")
+        #expect(Set(first.lines("container", "ls", "-q")) == containers, "no container restarted")
+        #expect(second.cli("service", "scale", "-d", "web=3").status == 0)
+        #expect(waitUntil(20) { first.lines("service", "ls", "--format", "{{.Replicas}}") == ["3/3"] })
+
+        let secondID = second.cli("node", "inspect", "self", "--format", "{{.ID}}").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(first.cli("node", "demote", secondID).status == 0)
+        #expect(waitUntil(30) { first.lines("node", "ls", "--format", "x{{.ManagerStatus}}").sorted() == ["x", "xLeader"] },
+                "\(first.cli("node", "ls").stdout)\(first.cli("node", "ls").stderr)")
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: first.sandbox.dataDir + "/swarm/state.db") })
+        #expect(waitUntil(10) { !FileManager.default.fileExists(atPath: first.sandbox.dataDir + "/swarm/etcd") }, "\(tailOfLog(first))")
+        #expect(waitUntil(10) { first.lines("service", "ls", "--format", "{{.Replicas}}") == ["3/3"] }, "\(first.cli("service", "ls").stderr) \(tailOfLog(first))")
+        #expect(Set(first.lines("container", "ls", "-q")).isSuperset(of: containers), "no container restarted")
+    }
+}
+
+func tailOfLog(_ node: SwarmNode) -> String {
+    let text = (try? String(contentsOfFile: node.sandbox.stateDir + "/swarmd.log", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").suffix(8).joined(separator: "\n")
 }

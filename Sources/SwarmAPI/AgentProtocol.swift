@@ -34,7 +34,12 @@ public struct SessionRequest: Codable, Sendable {
 public struct SessionResponse: Codable, Sendable {
     public var nodeID: String
     public var heartbeatPeriod: Int64
-    public init(nodeID: String, heartbeatPeriod: Int64) { self.nodeID = nodeID; self.heartbeatPeriod = heartbeatPeriod }
+    /// Every manager's cluster address (ip:port), the leader first: where
+    /// the agent turns when this one fails (nil from a manager that does not say).
+    public var managers: [String]?
+    public init(nodeID: String, heartbeatPeriod: Int64, managers: [String]? = nil) {
+        self.nodeID = nodeID; self.heartbeatPeriod = heartbeatPeriod; self.managers = managers
+    }
 }
 
 /// `POST /agent/status`: observed task states, in a batch.

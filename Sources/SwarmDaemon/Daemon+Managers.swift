@@ -11,10 +11,12 @@ extension Daemon {
     /// (`swarm-manager`): another node cannot pose as one. A refused
     /// connection is an answer here: the set moves to the next manager at
     /// once instead of retrying until the connect timeout.
-    static func agentManagers(_ config: NodeConfig, _ material: NodeTLSMaterial, dataDir: String) -> (ManagerSet, ClusterManagerTransport) {
+    static func agentManagers(_ config: NodeConfig, _ material: NodeTLSMaterial) async throws -> (ManagerSet, ClusterManagerTransport) {
         let transport = ClusterManagerTransport { address in
             try ClusterHTTPClient(manager: address, trust: .member(material), connectTimeout: .seconds(5))
         }
+        // Made now: certificates the TLS configuration refuses stop the daemon here, not at every request.
+        _ = try await transport.client(config.knownManagers[0])
         return (ManagerSet(config.knownManagers, transport: transport), transport)
     }
 

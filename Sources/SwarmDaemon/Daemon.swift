@@ -47,7 +47,7 @@ enum Daemon {
         let runtime = try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
 
         // Every manager the node knows, reached as its session reaches them.
-        let (managers, managerClients) = agentManagers(config, material, dataDir: dataDir)
+        let (managers, managerClients) = try await agentManagers(config, material)
         let description = nodeDescription(runtime)
 
         var servers: [HTTPServer] = []

@@ -5,6 +5,12 @@ import SwarmAPI
 import Synchronization
 import Testing
 
+/// What a fake manager was asked, in order.
+final class Seen: Sendable {
+    let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+}
+
 /// The agent's link against real HTTPS managers on 127.0.0.1, with the
 /// cluster's TLS from a test CA: it ends up at the leader whichever manager
 /// it starts with, and still checks that it talks to a manager.
@@ -32,11 +38,11 @@ struct ManagerFailoverTLSTests {
 
     /// The leader: answers sessions with the managers' list, and records
     /// which node (by its certificate) asked.
-    func leader(managers: @escaping @Sendable () -> [String], seen: Mutex<[String]>) async throws -> (HTTPServer, String) {
+    func leader(managers: @escaping @Sendable () -> [String], seen: Seen) async throws -> (HTTPServer, String) {
         let ca = self.ca
         return try await manager { request in
             let node = request.peerCertificateDER.flatMap { try? ca.validate(nodeCertificateDER: $0) }?.nodeID ?? "anonymous"
-            seen.withLock { $0.append("\(node) \(request.path)") }
+            seen.lines.withLock { $0.append("\(node) \(request.path)") }
             let response = SessionResponse(nodeID: node, heartbeatPeriod: 5_000_000_000, managers: managers())
             return HTTPResponse.json(200, (try? APIJSON.encode(response)) ?? [])
         }
@@ -57,7 +63,7 @@ struct ManagerFailoverTLSTests {
     }
 
     @Test func aFollowerSendsTheAgentToTheLeaderItNames() async throws {
-        let seen = Mutex<[String]>([])
+        let seen = Seen()
         let second = Mutex("")
         let (leader, leaderAddress) = try await leader(managers: { [second.withLock { $0 }] }, seen: seen)
         second.withLock { $0 = leaderAddress }
@@ -75,7 +81,7 @@ struct ManagerFailoverTLSTests {
             #expect(response.nodeID == nodeID)
             _ = try await link.heartbeat()
             #expect(refused.withLock { $0 } == 1)
-            #expect(seen.withLock { $0 } == ["\(nodeID) /agent/session", "\(nodeID) /agent/heartbeat"])
+            #expect(seen.all == ["\(nodeID) /agent/session", "\(nodeID) /agent/heartbeat"])
             #expect(await link.managers.current == leaderAddress)
             #expect(learned.withLock { $0 } == [[leaderAddress]])
         } catch {
@@ -87,7 +93,7 @@ struct ManagerFailoverTLSTests {
     }
 
     @Test func aClosedManagerAndOneThatIsNoManagerArePassedOver() async throws {
-        let seen = Mutex<[String]>([])
+        let seen = Seen()
         let (leader, leaderAddress) = try await leader(managers: { [] }, seen: seen)
         // A port nothing listens on any more: the connection is refused.
         let (closed, closedAddress) = try await manager { _ in HTTPResponse.json(200, []) }
@@ -101,7 +107,7 @@ struct ManagerFailoverTLSTests {
         let link = link([closedAddress, impostorAddress, leaderAddress])
         do {
             _ = try await link.openSession(session)
-            #expect(seen.withLock { $0 }.count == 1)
+            #expect(seen.all.count == 1)
             #expect(posed.withLock { $0 } == 0)
             #expect(await link.managers.current == leaderAddress)
         } catch {

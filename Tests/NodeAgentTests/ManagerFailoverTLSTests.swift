@@ -25,7 +25,8 @@ struct ManagerFailoverTLSTests {
 
     static func issue(_ ca: RootCA, role: CertificateRole) throws -> NodeTLSMaterial {
         let request = try NodeKeyAndCSR.generate()
-        let pem = try ca.issue(csrPEM: request.csrPEM, nodeID: newObjectID(), role: role, clusterID: "cluster1", ipAddresses: ["127.0.0.1"])
+        // As the manager issues them: only a manager's certificate names its address.
+        let pem = try ca.issueJoiningNode(csrPEM: request.csrPEM, nodeID: newObjectID(), role: role, clusterID: "cluster1", advertiseAddr: "127.0.0.1")
         return NodeTLSMaterial(caCertificatePEM: ca.certificatePEM, certificatePEM: pem, keyPEM: request.keyPEM)
     }
 
@@ -111,7 +112,7 @@ struct ManagerFailoverTLSTests {
             #expect(posed.withLock { $0 } == 0)
             #expect(await link.managers.current == leaderAddress)
         } catch {
-            Issue.record(error)
+            Issue.record("\(error); posed: \(posed.withLock { $0 }), current: \(await link.managers.current), closed \(closedAddress), impostor \(impostorAddress)")
         }
         await link.shutdown()
         await impostor.shutdown()

@@ -17,6 +17,8 @@ public final class HTTPManagerLink: ManagerLink {
     let learned: @Sendable ([String]) -> Void
     /// The session as last opened, and the manager it was opened with.
     private let session = Mutex<(request: SessionRequest?, address: String?)>((nil, nil))
+    /// The list last handed to `learned`.
+    private let handed = Mutex<[String]?>(nil)
     let logger = Logger(label: "swarm.agent.link")
 
     public init(_ managers: ManagerSet, learned: @escaping @Sendable ([String]) -> Void = { _ in }) {
@@ -77,9 +79,17 @@ public final class HTTPManagerLink: ManagerLink {
         return try APIJSON.decode(SessionResponse.self, from: answer.body)
     }
 
+    /// Keeps the list in the set, and hands it on when it differs from
+    /// what was handed last (the first time always: node.json may not have it).
     private func learn(_ response: SessionResponse) async {
-        guard let list = response.managers, await managers.learn(list) else { return }
-        learned(await managers.addresses)
+        guard let list = response.managers else { return }
+        _ = await managers.learn(list)
+        let addresses = await managers.addresses
+        let changed = handed.withLock { last in
+            defer { last = addresses }
+            return last != addresses
+        }
+        if changed { learned(addresses) }
     }
 
     public func heartbeat() async throws -> SessionResponse {

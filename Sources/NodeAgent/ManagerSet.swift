@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SwarmAPI
 
 /// One request to "the manager", whichever manager that turns out to be.
 public struct ManagerRequest: Sendable {
@@ -52,14 +53,11 @@ public actor ManagerSet {
             "manager \(address) is not the leader" + (leader.map { " (the leader is \($0))" } ?? " and knows no leader")
         }
 
-        public static let header = "Swarm-Leader"
-        public static let message = "this manager is not the leader"
-
         init?(_ answer: ManagerAnswer) {
-            guard answer.status == 503 else { return nil }
-            let leader = answer.headers.first(name: Self.header).flatMap { $0.isEmpty ? nil : $0 }
+            guard answer.status == FollowerRefusal.status else { return nil }
+            let leader = answer.headers.first(name: FollowerRefusal.header).flatMap { $0.isEmpty ? nil : $0 }
             let body = String(decoding: answer.body, as: UTF8.self)
-            guard leader != nil || body.contains(Self.message) else { return nil }
+            guard leader != nil || body.contains(FollowerRefusal.message) else { return nil }
             address = answer.address
             self.leader = leader
         }

@@ -231,7 +231,7 @@ let package = Package(
         .testTarget(name: "OverlayNetworkTests", dependencies: ["OverlayNetwork", "NodeAgent", "SwarmAPI"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "SystemCalls"]),
         .testTarget(name: "ServiceMeshTests", dependencies: ["ServiceMesh", "SwarmAPI", "NodeAgent", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI", "Manager", "ClusterStore"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "SwarmAPI", "Manager", "ClusterStore", "ClusterTLS", "HTTPServer"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [

@@ -149,7 +149,7 @@ actor Dispatcher: StoreFollower {
             return true
         }
         try await store.commit(batch)
-        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod, role: member.spec.role)
+        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod, managers: managerAddresses(), role: member.spec.role)
     }
 
     func heartbeat(nodeID: String) async throws -> SessionResponse {
@@ -166,7 +166,16 @@ actor Dispatcher: StoreFollower {
             }
             try await store.commit(batch)
         }
-        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod, role: node.spec.role)
+        return SessionResponse(nodeID: nodeID, heartbeatPeriod: heartbeatPeriod, managers: managerAddresses(), role: node.spec.role)
+    }
+
+    /// The managers' cluster addresses, the leader first, for agents to
+    /// fall back on (sorted: the list changes only when the managers do).
+    private func managerAddresses() -> [String] {
+        let managers = nodes.values.compactMap { node in
+            node.spec.role == .manager ? node.managerStatus : nil
+        }.filter { !$0.addr.isEmpty }
+        return managers.filter(\.leader).map(\.addr).sorted() + managers.filter { !$0.leader }.map(\.addr).sorted()
     }
 
     /// Observed states from a node: only for its own tasks, only forward

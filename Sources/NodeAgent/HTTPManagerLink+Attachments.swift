@@ -1,5 +1,3 @@
-import AsyncHTTPClient
-import NIOCore
 import NIOHTTP1
 import SwarmAPI
 
@@ -16,18 +14,10 @@ extension HTTPManagerLink: AttachmentLink {
     }
 
     private func attachmentCall(_ method: HTTPMethod, _ path: String, body: [UInt8]?) async throws -> [UInt8] {
-        var request = HTTPClientRequest(url: base + path)
-        request.method = method
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
+        let answer = try await exchange(ManagerRequest(method, path, body: body, maxBody: 1 << 20))
+        guard answer.isSuccess else {
+            throw AttachmentRefused(status: answer.status, message: Self.message(answer))
         }
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let bytes = Array(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let message = (try? APIJSON.decode(APIErrorBody.self, from: bytes).message) ?? "HTTP \(response.status.code)"
-            throw AttachmentRefused(status: Int(response.status.code), message: message)
-        }
-        return bytes
+        return answer.body
     }
 }

@@ -53,11 +53,14 @@ public struct SessionRequest: Codable, Sendable {
 public struct SessionResponse: Codable, Sendable {
     public var nodeID: String
     public var heartbeatPeriod: Int64
+    /// Every manager's cluster address (ip:port), the leader first: where
+    /// the agent turns when this one fails (nil from a manager that does not say).
+    public var managers: [String]?
     /// The role the node is to have (`node promote`, `node demote`): a
     /// node whose role differs asks for its new certificate (`POST /agent/role`).
     public var role: NodeRole?
-    public init(nodeID: String, heartbeatPeriod: Int64, role: NodeRole? = nil) {
-        self.nodeID = nodeID; self.heartbeatPeriod = heartbeatPeriod; self.role = role
+    public init(nodeID: String, heartbeatPeriod: Int64, managers: [String]? = nil, role: NodeRole? = nil) {
+        self.nodeID = nodeID; self.heartbeatPeriod = heartbeatPeriod; self.managers = managers; self.role = role
     }
 }
 

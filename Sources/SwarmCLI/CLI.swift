@@ -13,7 +13,7 @@ public struct Swarm: ParsableCommand {
         commandName: "swarm",
         abstract: "Docker Swarm's job without Docker: a swarm of hosts running services, and the containers on each.",
         subcommands: [ContainerCommand.self, ImageCommand.self, Login.self, SwarmGroup.self, InitCommand.self, JoinCommand.self,
-                      JoinTokenCommand.self, LeaveCommand.self, DaemonCommand.self, NodeCommand.self, NetworkCommand.self, ServiceCommand.self, StackCommand.self, SecretCommand.self, ConfigCommand.self, VolumeCommand.self, EventsCommand.self, LabCommand.self]
+                      JoinTokenCommand.self, LeaveCommand.self, DaemonCommand.self, NodeCommand.self, NetworkCommand.self, ServiceCommand.self, StackCommand.self, SecretCommand.self, ConfigCommand.self, VolumeCommand.self, EventsCommand.self, InfoCommand.self, LabCommand.self]
     )
 }
 

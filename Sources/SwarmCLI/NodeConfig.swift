@@ -10,8 +10,12 @@ public struct NodeConfig: Codable, Sendable {
     public var nodeID: String
     public var clusterID: String
     public var role: NodeRole
-    /// Where the agent reaches the manager (ip:port).
+    /// Where the agent reached a manager first (ip:port): the address it
+    /// joined at, then the first of `managers` (what older node.json files have).
     public var managerAddr: String
+    /// Every manager the agent was told of (ip:port), the leader first as
+    /// last told; nil in a node.json written before the list was kept.
+    public var managers: [String]?
     public var advertiseAddr: String
     /// Manager only: where the cluster port listens (ip:port).
     public var listenAddr: String?
@@ -35,6 +39,17 @@ public struct NodeConfig: Codable, Sendable {
         self.managerAddr = managerAddr
         self.advertiseAddr = advertiseAddr
         self.listenAddr = listenAddr
+    }
+
+    /// The managers to try, in order: the list when known, else the one address.
+    public var knownManagers: [String] { managers.flatMap { $0.isEmpty ? nil : $0 } ?? [managerAddr] }
+
+    /// Keeps a list a manager sent; false when it is the one already kept (nothing to save).
+    public mutating func remember(managers list: [String]) -> Bool {
+        guard !list.isEmpty, list != managers else { return false }
+        managers = list
+        managerAddr = list[0]
+        return true
     }
 
     public static func directory(_ dataDir: String) -> String { dataDir + "/swarm" }

@@ -48,6 +48,10 @@ enum Daemon {
         try writeFileAtomically(Array("\(getpid())\n".utf8), to: DaemonPaths.pidFile(stateDir), mode: 0o644)
         let runtime = try ContainerRuntime(stateRoot: stateDir, dataRoot: dataDir, cgroups: CgroupManager.host(parent: cgroupParent))
 
+        // Every manager the node knows, reached as its session reaches them.
+        let (managers, managerClients) = try await agentManagers(config, material)
+        let description = nodeDescription(runtime)
+
         var servers: [HTTPServer] = []
         var manager: ManagerHost?
         var etcdMember: EtcdMember?
@@ -70,7 +74,7 @@ enum Daemon {
             }
         } else {
             if listeners.visualizerAddr != nil { Logger(label: "swarm.daemon").warning("--visualizer-addr ignored: the visualizer runs on managers only") }
-            let worker = workerAPI(config)
+            let worker = workerAPI(config, description: description, managers: managers)
             let server = HTTPServer(handler: { request in
                 if let response = await containers.handle(request) { return response }
                 return await worker(request)
@@ -79,20 +83,18 @@ enum Daemon {
             servers = [server]
         }
 
-        // Only a manager's certificate names "swarm-manager": another node cannot pose as it.
-        let session = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material), connectTimeout: .seconds(5), retryConnect: true)
-        let link = HTTPManagerLink(session)
+        let link = HTTPManagerLink(managers) { list in rememberManagers(list, dataDir: dataDir) }
         let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
             .split(separator: ",").map(String.init)))
         let puller = ImagePuller(store: runtime.images, client: registry)
-        // Images a registry cannot give come from the manager's store.
-        let mirror = try ClusterHTTPClient(manager: config.managerAddr, trust: .member(material))
-        let managerPuller = ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL))
         let images = ImageProvider(store: runtime.images, sources: [
             metrics.counted("registry") { reference in _ = try await puller.pull(reference) },
-            metrics.counted("manager") { reference in _ = try await managerPuller.pull(reference) },
+            // Images a registry cannot give come from the store of the manager the agent talks to.
+            metrics.counted("manager") { reference in
+                let mirror = try await managerClients.client(await managers.current)
+                _ = try await ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL)).pull(reference)
+            },
         ])
-        let description = nodeDescription(runtime)
         // The index spares a listing of every container on disk per assignment change.
         let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
         // The overlay data path keeps its namespaces in the state directory
@@ -131,7 +133,7 @@ enum Daemon {
         }
         // The process ends here: its listeners and connections close with it
         // (a graceful server shutdown would wait out agents' long polls).
-        withExtendedLifetime((servers, session, mirror, registry)) {}
+        withExtendedLifetime((servers, link, registry)) {}
         unlink(DaemonPaths.pidFile(stateDir))
         exit(0)
     }
@@ -272,19 +274,6 @@ enum Daemon {
             try await membership.dismissManager(nodeID: nodeID)
         }
         return response
-    }
-
-    /// A worker's socket: enough for `info` and a clear refusal, as Docker's.
-    static func workerAPI(_ config: NodeConfig) -> HTTPServer.Handler {
-        { request in
-            let path = APIRouter.unversioned(request.path)
-            if path == "/_ping" { return HTTPResponse(status: 200, headers: [("Api-Version", APIRouter.apiVersion), ("Swarm", "active/worker")], body: .bytes(Array("OK".utf8))) }
-            if path == "/info" {
-                let body = "{\"ID\":\"\(config.nodeID)\",\"ServerVersion\":\"\(engineVersion)\",\"Swarm\":{\"NodeID\":\"\(config.nodeID)\",\"NodeAddr\":\"\(config.advertiseAddr)\",\"LocalNodeState\":\"active\",\"ControlAvailable\":false,\"Error\":\"\",\"RemoteManagers\":[{\"NodeID\":\"\",\"Addr\":\"\(config.managerAddr)\"}]}}"
-                return HTTPResponse.json(200, Array(body.utf8))
-            }
-            return APIRouter.errorResponse(503, "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.")
-        }
     }
 
     static func nodeDescription(_ runtime: ContainerRuntime) -> NodeDescription {

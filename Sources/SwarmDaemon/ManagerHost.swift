@@ -149,8 +149,8 @@ actor ManagerHost {
         if await leads { return await router.handle(request) }
         if path.hasPrefix("/agent/") {
             // The agent goes to the leader itself: its session lives there.
-            var response = APIRouter.errorResponse(503, "this manager is not the leader")
-            if let leader = await leaderAddress() { response.headers.append(("Swarm-Leader", leader)) }
+            var response = APIRouter.errorResponse(FollowerRefusal.status, FollowerRefusal.message)
+            if let leader = await leaderAddress() { response.headers.append((FollowerRefusal.header, leader)) }
             return response
         }
         if Self.servedLocally(request.method, path) { return await router.handle(request) }

@@ -103,7 +103,7 @@ actor ManagerMembership {
             let (added, members) = try await etcd.client.addMember(peerURLs: [peerURL])
             await etcd.close()
             await etcd.client.shutdown()
-            var updated = config
+            var updated = (try NodeConfig.load(dataDir)) ?? config
             updated.etcdMember = member
             try updated.save(dataDir)
             // SQLite's file stays beside, renamed: nothing reads it any more.
@@ -130,7 +130,7 @@ actor ManagerMembership {
         logger.notice("\(report.objects) objects moved into SQLite")
         unlink(statePath + ".before-etcd")
         guard rename(fresh, statePath) == 0 else { throw RuntimeError.badInput("cannot rename \(fresh): errno \(errno)") }
-        var updated = config
+        var updated = (try NodeConfig.load(dataDir)) ?? config
         updated.etcdMember = nil
         try updated.save(dataDir)
         await member.stop()

@@ -48,7 +48,8 @@ actor RoleChange {
         let reply = try await link.changeRole(RoleChangeRequest(csrPEM: key.csrPEM, advertiseAddr: "\(ip):\(port)"))
         guard reply.role == role else { throw RuntimeError.badInput("the manager answered with the role \(reply.role.rawValue)") }
         let directory = NodeConfig.directory(dataDir)
-        var updated = config
+        // node.json as it is now (the managers' list may have changed since the start).
+        var updated = (try NodeConfig.load(dataDir)) ?? config
         updated.role = role
         if let material = reply.manager {
             try ManagerMaterialFiles.write(material, to: directory)

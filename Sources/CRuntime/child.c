@@ -56,6 +56,7 @@ static const char *const step_names[] = {
     [CRT_STEP_SETNS] = "setns",
     [CRT_STEP_SYSCTL] = "sysctl",
     [CRT_STEP_RLIMIT] = "setrlimit",
+    [CRT_STEP_TERMINAL] = "terminal",
 };
 
 const char *crt_step_name(int step) {
@@ -69,6 +70,85 @@ __attribute__((noreturn)) static void fail(int sync_fd, int step) {
     struct crt_report report = {.error = errno ? errno : EIO, .step = step};
     (void)!write(sync_fd, &report, sizeof report);
     _exit(127);
+}
+
+// ---------------------------------------------------------------------------
+// A terminal from the devpts instance of the container (its /dev/ptmx, in
+// the mount namespace this process is in by now), so the slave is a
+// /dev/pts/N of the container: `tty` and `ps` inside name it. The master
+// goes to whoever holds the terminal (the monitor, or exec's caller) over
+// the sync socket, with SCM_RIGHTS.
+
+// Opens the pty, sets its size, makes the slave 0-2 and the controlling
+// terminal of a new session (owned by `owner`, as runc leaves it, so the
+// user can reopen it). Returns the master (close-on-exec), or -1.
+static int open_container_terminal(unsigned short rows, unsigned short cols, uid_t owner) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    // Whatever the container's root made of /dev/ptmx, only a real pty
+    // master goes back to the host.
+    struct stat st;
+    int unlock = 0, slave = -1;
+    if (fstat(master, &st) != 0 || !S_ISCHR(st.st_mode) || ioctl(master, TIOCSPTLCK, &unlock) != 0 ||
+        (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        if (errno == 0 || errno == ENOTTY) errno = ENOTTY;
+        close(master);
+        return -1;
+    }
+    if (rows && cols) {
+        struct winsize ws = {.ws_row = rows, .ws_col = cols};
+        ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    if (owner != 0) (void)!fchown(slave, owner, (gid_t)-1);
+    if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0 || setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0) {
+        int saved = errno;
+        close(slave);
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    close(slave);
+    return master;
+}
+
+// A report without error carrying the master (the receiver takes the
+// descriptor from it), then the child's copy goes.
+static int send_master(int sync_fd, int master) {
+    struct crt_report report = {0};
+    struct iovec iov = {.iov_base = &report, .iov_len = sizeof report};
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+    ssize_t n;
+    do { n = sendmsg(sync_fd, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    int saved = errno;
+    close(master);
+    errno = saved;
+    return n == (ssize_t)sizeof report ? 0 : -1;
+}
+
+int crt_recv_report(int fd, struct crt_report *report, int *received_fd) {
+    *received_fd = -1;
+    struct iovec iov = {.iov_base = report, .iov_len = sizeof *report};
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    ssize_t n;
+    do { n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            if (*received_fd >= 0) close(*received_fd);
+            memcpy(received_fd, CMSG_DATA(c), sizeof(int));
+        }
+    if (n != (ssize_t)sizeof *report) {
+        if (*received_fd >= 0) { close(*received_fd); *received_fd = -1; }
+        return n < 0 ? -1 : 0;
+    }
+    return 1;
 }
 
 // ---------------------------------------------------------------------------
@@ -357,9 +437,6 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     errno = 0;
     if (dup2(fds->stdin_fd, 0) < 0 || dup2(fds->stdout_fd, 1) < 0 || dup2(fds->stderr_fd, 2) < 0)
         fail(sync_fd, CRT_STEP_CLONE);
-    // A terminal (run -t): the container's session, with the pty as its
-    // controlling terminal, so ^C and window changes reach its processes.
-    if (cfg->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0)) fail(sync_fd, CRT_STEP_CLONE);
 
     if (fds->cgroup_procs >= 0) {
         // Fallback path (no clone3): join the cgroup, then get a cgroup
@@ -384,6 +461,14 @@ void crt_child_main(const struct crt_config *cfg, const struct crt_child_fds *fd
     if (syscall(SYS_pivot_root, ".", ".") != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
     if (umount2(".", MNT_DETACH) != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
     if (chdir("/") != 0) fail(sync_fd, CRT_STEP_PIVOT_ROOT);
+
+    // A terminal (run -t), from the container's own devpts: the
+    // container's session, with the pty as its controlling terminal, so ^C
+    // and window changes reach its processes; the monitor keeps the master.
+    if (cfg->tty) {
+        int master = open_container_terminal(cfg->tty_rows, cfg->tty_cols, cfg->uid);
+        if (master < 0 || send_master(sync_fd, master) != 0) fail(sync_fd, CRT_STEP_TERMINAL);
+    }
 
     if (crt_apply_sysctls(cfg->sysctls) != 0) fail(sync_fd, CRT_STEP_SYSCTL);
     mask_paths(cfg->masked_paths, sync_fd);
@@ -473,8 +558,14 @@ void crt_exec_child_main(const struct crt_config *cfg, const struct crt_exec_opt
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || dup3(sync, 3, O_CLOEXEC) < 0) fail(sync_fd, CRT_STEP_EXEC);
     sync_fd = 3;
     syscall(SYS_close_range, 4, ~0U, 0);
-    if (opts->detach || opts->tty) setsid();
-    if (opts->tty && ioctl(0, TIOCSCTTY, 0) != 0) fail(sync_fd, CRT_STEP_EXEC);
+    if (opts->tty) {
+        // The pty, in the container's devpts (see open_container_terminal);
+        // its master goes back to crt_exec's caller.
+        int master = open_container_terminal(opts->tty_rows, opts->tty_cols, cfg->uid);
+        if (master < 0 || send_master(sync_fd, master) != 0) fail(sync_fd, CRT_STEP_TERMINAL);
+    } else if (opts->detach) {
+        setsid();
+    }
     if (chdir(cfg->cwd && *cfg->cwd ? cfg->cwd : "/") != 0) fail(sync_fd, CRT_STEP_CHDIR);
     become_container_process(cfg, cfg->argv, sync_fd);
 }

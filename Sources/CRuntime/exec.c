@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,9 +66,11 @@ __attribute__((noreturn)) static void helper_main(const struct crt_config *cfg, 
 
 int crt_exec(const struct crt_config *cfg, const struct crt_exec_options *opts, struct crt_exec_result *out) {
     memset(out, 0, sizeof *out);
+    out->master = -1;
     (void)crt_cap_last();   // cached now: the child may not read files
+    // A socket pair, not a pipe: with a tty, the pty's master comes back on it.
     int sync[2];
-    if (pipe2(sync, O_CLOEXEC) != 0) { out->error = errno; out->step = CRT_STEP_CLONE; return -1; }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) { out->error = errno; out->step = CRT_STEP_CLONE; return -1; }
     // The host's /dev/null, opened here: one inside the container could be
     // anything its root made of it.
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -103,12 +106,15 @@ int crt_exec(const struct crt_config *cfg, const struct crt_exec_options *opts, 
         return -1;
     }
     // Reports until every writer is gone: the helper's (the pid, or its
-    // failure) and the process's (a failed step; none once it has exec'd).
+    // failure) and the process's (the pty's master; a failed step; none
+    // once it has exec'd).
     struct crt_report r;
-    for (;;) {
-        ssize_t n = read(sync[0], &r, sizeof r);
-        if (n < 0 && errno == EINTR) continue;
-        if (n != (ssize_t)sizeof r) break;
+    int fd;
+    while (crt_recv_report(sync[0], &r, &fd) > 0) {
+        if (fd >= 0) {
+            if (out->master >= 0) close(out->master);
+            out->master = fd;
+        }
         if (r.pid > 0) out->pid = r.pid;
         if (r.error && !out->error) { out->error = r.error; out->step = r.step; }
     }
@@ -116,5 +122,7 @@ int crt_exec(const struct crt_config *cfg, const struct crt_exec_options *opts, 
     int status;
     while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {}
     if (out->pid == 0 && !out->error) { out->error = ECHILD; out->step = CRT_STEP_CLONE; }
+    if (!out->error && opts->tty && out->master < 0) { out->error = EIO; out->step = CRT_STEP_TERMINAL; }
+    if (out->error && out->master >= 0) { close(out->master); out->master = -1; }
     return out->error ? -1 : 0;
 }

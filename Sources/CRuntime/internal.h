@@ -11,9 +11,15 @@ struct crt_report {
     pid_t pid;          // exec: the process started (from its parent), else 0
 };
 
+/// Receives one report on a sync socket, and a descriptor sent with it
+/// (SCM_RIGHTS, close-on-exec) in *received_fd, else -1 there. Returns 1 on
+/// a report, 0 at end of stream, -1 on error (child.c).
+int crt_recv_report(int fd, struct crt_report *report, int *received_fd);
+
 /// The descriptors the child puts in place before setup.
 struct crt_child_fds {
-    int sync;           // CLOEXEC write end: a report on failure, EOF on exec
+    int sync;           // CLOEXEC end of a SEQPACKET socket pair: a report on failure,
+                        // the pty's master (run -t), EOF on exec
     int stdin_fd, stdout_fd, stderr_fd;
     int cgroup_procs;   // >= 0 only on the fallback path without clone3
 };

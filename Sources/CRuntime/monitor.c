@@ -535,21 +535,14 @@ static void monitor_main(const struct crt_config *cfg) {
     int cgroup_fd = open(cfg->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, sync_pipe[2];
-    int master = -1, slave = -1;
-    if (cfg->tty) {
-        // The monitor keeps the master: the terminal outlives any caller.
-        master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        int unlock = 0;
-        if (master >= 0 && ioctl(master, TIOCSPTLCK, &unlock) == 0)
-            slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave >= 0 && cfg->tty_rows && cfg->tty_cols) {
-            struct winsize ws = {.ws_row = cfg->tty_rows, .ws_col = cfg->tty_cols};
-            ioctl(master, TIOCSWINSZ, &ws);
-        }
-    }
-    if (cgroup_fd < 0 || devnull < 0 || (cfg->tty && slave < 0) ||
+    // With a tty, the container opens it in its own devpts and sends the
+    // master here (child.c): the monitor keeps it, so the terminal
+    // outlives any caller.
+    int master = -1;
+    if (cgroup_fd < 0 || devnull < 0 ||
         (!cfg->tty && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))) ||
-        (!cfg->tty && cfg->open_stdin && pipe2(in, O_CLOEXEC)) || pipe2(sync_pipe, O_CLOEXEC)) {
+        (!cfg->tty && cfg->open_stdin && pipe2(in, O_CLOEXEC)) ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pipe)) {
         ev.kind = 2; ev.error = errno; ev.step = CRT_STEP_MONITOR;
         send_event(event_fd, &ev);
         _exit(1);
@@ -558,7 +551,7 @@ static void monitor_main(const struct crt_config *cfg) {
         .sync = sync_pipe[1], .stdin_fd = in[0] >= 0 ? in[0] : devnull, .stdout_fd = out[1], .stderr_fd = err[1],
         .cgroup_procs = -1,
     };
-    if (cfg->tty) fds.stdin_fd = fds.stdout_fd = fds.stderr_fd = slave;
+    if (cfg->tty) fds.stdin_fd = fds.stdout_fd = fds.stderr_fd = devnull;
 
     // A network namespace made beforehand (the agent's overlay data path):
     // joined by the monitor, so the container is cloned into it. The
@@ -588,18 +581,28 @@ static void monitor_main(const struct crt_config *cfg) {
         send_event(event_fd, &ev);
         _exit(1);
     }
-    if (cfg->tty) close(slave);
-    else { close(out[1]); close(err[1]); }
+    if (!cfg->tty) { close(out[1]); close(err[1]); }
     if (in[0] >= 0) close(in[0]);
     close(sync_pipe[1]); close(cgroup_fd);
     if (fds.cgroup_procs >= 0) close(fds.cgroup_procs);
 
+    // Reports until the child execs (end of stream): the pty's master,
+    // or a failed step.
     struct crt_report report;
-    ssize_t got;
-    do { got = read(sync_pipe[0], &report, sizeof report); } while (got < 0 && errno == EINTR);
+    int failed = 0, fd;
+    while (!failed && crt_recv_report(sync_pipe[0], &report, &fd) > 0) {
+        if (fd >= 0) { if (master >= 0) close(master); master = fd; }
+        if (report.error) failed = 1;
+    }
     close(sync_pipe[0]);
-    if (got == (ssize_t)sizeof report) {
+    if (!failed && cfg->tty && master < 0) {
+        failed = 1;
+        report.error = EIO; report.step = CRT_STEP_TERMINAL;
+    }
+    if (failed) {
         int status;
+        if (master >= 0) close(master);
+        kill(pid, SIGKILL);     // a child that sent no report has exec'd
         waitpid(pid, &status, 0);
         ev.kind = 2; ev.error = report.error; ev.step = report.step;
         send_event(event_fd, &ev);

@@ -23,9 +23,13 @@ public struct ExecSpec: Sendable {
     public var stdin: Int32 = -1
     public var stdout: Int32 = -1
     public var stderr: Int32 = -1
-    /// `stdin` is a pty slave: the process gets its own session with it as
-    /// the controlling terminal (`exec -t`).
+    /// A pty from the container's own devpts (`exec -t`): the process gets
+    /// its own session with the slave as 0-2 and controlling terminal (a
+    /// /dev/pts/N of the container); stdin/stdout/stderr are unused and
+    /// the master is the caller's (`ExecProcess.master`).
     public var tty = false
+    /// The pty's initial size; nil: 0x0 until the caller sets one.
+    public var terminalSize: TerminalSize?
 
     public init(command: [String]) { self.command = command }
 }
@@ -35,6 +39,8 @@ public struct ExecProcess: Sendable {
     /// As seen from the host.
     public let pid: pid_t
     public let detached: Bool
+    /// With `ExecSpec.tty`: the pty's master (close-on-exec), the caller's to close.
+    public var master: Int32? = nil
 
     /// Waits for the process; its exit status, 128+signal if killed (Docker's).
     public func wait() -> Int32 {
@@ -106,7 +112,8 @@ extension ContainerRuntime {
         }
         var options = crt_exec_options(pidfd: pidfd, ns_flags: Int32(Self.execNamespaces), cgroup_fd: cgroupFD,
                                        stdin_fd: spec.stdin, stdout_fd: spec.stdout, stderr_fd: spec.stderr,
-                                       detach: spec.detach ? 1 : 0, tty: spec.tty ? 1 : 0)
+                                       detach: spec.detach ? 1 : 0, tty: spec.tty ? 1 : 0,
+                                       tty_rows: spec.terminalSize?.rows ?? 0, tty_cols: spec.terminalSize?.columns ?? 0)
         var result = crt_exec_result()
         if crt_exec(&config, &options, &result) != 0 {
             if result.pid > 0 && !spec.detach {
@@ -115,7 +122,7 @@ extension ContainerRuntime {
             throw Self.execFailure(step: String(cString: crt_step_name(result.step)), errno: result.error,
                                    command: program, workingDir: workingDir)
         }
-        return ExecProcess(pid: result.pid, detached: spec.detach)
+        return ExecProcess(pid: result.pid, detached: spec.detach, master: result.master >= 0 ? result.master : nil)
     }
 
     /// The container's environment, then `extra` (KEY=VALUE) replacing or

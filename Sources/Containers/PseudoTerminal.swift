@@ -14,6 +14,13 @@ public struct PseudoTerminal: Sendable {
         return PseudoTerminal(master: master, slave: slave)
     }
 
+    /// Leaves `master` to a background process that reads and drops the
+    /// terminal's output until the processes on it have ended
+    /// (crt_hold_terminal): `exec -it` detached, as Docker's daemon does.
+    public static func holdInBackground(_ master: Int32) throws {
+        _ = try syscall("fork", "terminal holder") { crt_hold_terminal(master) }
+    }
+
     public static func setSize(_ fd: Int32, _ size: TerminalSize) {
         var ws = winsize(ws_row: size.rows, ws_col: size.columns, ws_xpixel: 0, ws_ypixel: 0)
         _ = ioctl(fd, UInt(TIOCSWINSZ), &ws)

@@ -14,8 +14,9 @@ extension ContainerCommand {
                 capabilities, no_new_privs and seccomp filter, its environment and user (unless -e, -u \
                 or -w say otherwise). The exit status is the command's; 126 if it cannot be run, 127 if \
                 it is not found. Works on the task containers of services (web.1.<task id>) on this node. \
-                With -t the command gets a pty held by this CLI: the detach keys end the session (the \
-                command gets SIGHUP), unlike `container run -it`, whose terminal the container keeps.
+                With -t the command gets a pty of the container's own devpts (`tty` inside names it). \
+                The detach keys (-it) give the caller's terminal back and leave the command running, \
+                as `docker exec -it` does; its output is then dropped, and it cannot be attached again.
                 """
         )
 
@@ -73,28 +74,28 @@ extension ContainerCommand {
             throw ExitCode(process.wait())
         }
 
-        /// `exec -t`: a pty pair opened here; the command's session has the
-        /// slave as its controlling terminal, this process relays the master.
+        /// `exec -t`: the command's session has a pty of the container's
+        /// devpts as controlling terminal; this process relays its master.
         func runWithTerminal(runtime: ContainerRuntime, spec base: ExecSpec, keys: [UInt8]) throws -> Never {
-            let pty = try PseudoTerminal.open()
-            let master = pty.master, slave = pty.slave
-            if let size = terminalSize() { PseudoTerminal.setSize(master, size) }
             var spec = base
-            spec.stdin = slave
-            spec.stdout = slave
-            spec.stderr = slave
+            spec.stdin = -1
+            spec.stdout = -1
+            spec.stderr = -1
             spec.tty = true
+            spec.terminalSize = terminalSize()
             let process: ExecProcess
             do {
-                defer { close(slave) }
                 process = try runtime.exec(positionals[0], spec)
             } catch let failure as ExecFailure {
                 writeStderr("swarm: \(failure.description)\n")
                 throw ExitCode(failure.exitCode)
             }
+            guard let master = process.master else { throw ExitCode(process.wait()) }
             let relay = TerminalRelay(link: .pty(master: master), input: interactive, terminal: isatty(0) == 1,
                                       detachKeys: interactive ? keys : [])
             if try relay.run() == .detached {
+                // As `docker exec -it`: the command goes on without a caller.
+                try PseudoTerminal.holdInBackground(master)
                 writeStderr(TerminalRelay.detachedMessage)
                 throw ExitCode(0)
             }

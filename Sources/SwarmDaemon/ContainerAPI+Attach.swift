@@ -11,18 +11,34 @@ import SystemCalls
 /// to the container's monitor (its attach.sock, monitor.c), the window size
 /// through the same monitor, and the wait the CLI runs beside them.
 extension ContainerAPI {
-    /// `POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1`
+    /// `POST /containers/{id}/attach?logs=&stream=&stdin=&stdout=&stderr=`:
+    /// with `logs=1` the container's log first (its json-file, the streams
+    /// asked for), then with `stream=1` what it writes from now on.
     func attachContainer(_ ref: String, _ request: HTTPRequest) throws -> HTTPResponse {
         func flag(_ name: String) -> Bool {
             request.queryValue(name).map { $0 == "1" || $0.lowercased() == "true" } ?? false
         }
-        guard flag("stream") else {
-            return message(400, "attach without stream=1 (logs only) is not supported: read the logs with docker logs")
+        let (stream, logs) = (flag("stream"), flag("logs"))
+        guard stream || logs else {
+            return message(400, "attach needs stream=1 (the container's output from now on), logs=1 (its log), or both")
         }
         let (wantIn, wantOut, wantErr) = (flag("stdin"), flag("stdout"), flag("stderr"))
-        let monitor = try runtime.attach(ref)
-        let contentType = monitor.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+        let info = try runtime.inspect(ref)
+        let tty = info.record.spec.tty == true
+        // As Docker: the log is read, then the stream joined (output written
+        // in between is in neither). A stopped container has its log only.
+        let replay = logs
+            ? LogReader(path: info.record.logPath, maxFiles: info.record.spec.log.maxFiles).entries()
+                .filter { $0.stream == "stderr" ? wantErr : wantOut }
+            : []
+        let monitor = stream && (!logs || info.state.status == .running) ? try runtime.attach(info.id) : nil
+        let contentType = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
         return HTTPResponse.hijack(request, contentType: contentType) { connection in
+            for entry in replay {
+                let bytes = Array(entry.log.utf8)
+                try? await connection.write(tty ? bytes : StreamFrame.encode(stream: entry.stream == "stderr" ? 2 : 1, bytes))
+            }
+            guard let monitor else { return }
             let feeding = Task {
                 guard wantIn else { return }
                 for await chunk in connection.input {

@@ -83,27 +83,24 @@ extension ContainerAPI {
             }
         }
         // input: where the client's bytes go; outputs: what is read, by stream number - 1.
-        let input: Int32?, outputs: [Int32], childEnds: [Int32]
+        // With a pty (opened in the container's devpts), both are its master, known once started.
+        let pipeInput: Int32?, pipeOutputs: [Int32], childEnds: [Int32]
         if tty {
-            let pty = try PseudoTerminal.open()
             if let size = consoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
-                PseudoTerminal.setSize(pty.master, TerminalSize(rows: size[0], columns: size[1]))
+                spec.terminalSize = TerminalSize(rows: size[0], columns: size[1])
             }
-            spec.stdin = pty.slave
-            spec.stdout = pty.slave
-            spec.stderr = pty.slave
             spec.tty = true
-            input = stdin ? pty.master : nil
-            outputs = [pty.master]
-            childEnds = [pty.slave]
+            pipeInput = nil
+            pipeOutputs = []
+            childEnds = []
         } else {
             let out = try newPipe(), err = try newPipe()
             let inPipe = stdin ? try newPipe() : nil
             spec.stdin = inPipe?.read ?? -1
             spec.stdout = instance.config.AttachStdout == false ? -1 : out.write
             spec.stderr = instance.config.AttachStderr == false ? -1 : err.write
-            input = inPipe?.write
-            outputs = [out.read, err.read]
+            pipeInput = inPipe?.write
+            pipeOutputs = [out.read, err.read]
             childEnds = [out.write, err.write] + (inPipe.map { [$0.read] } ?? [])
         }
         let started: Result<ExecProcess, ExecFailure>
@@ -112,7 +109,7 @@ extension ContainerAPI {
         } catch let failure as ExecFailure {
             started = .failure(failure)
         } catch {
-            (childEnds + outputs + (input.map { [$0] } ?? [])).forEach { close($0) }
+            (childEnds + pipeOutputs + (pipeInput.map { [$0] } ?? [])).forEach { close($0) }
             await execs.finished(id, exitCode: 126)
             throw error
         }
@@ -120,8 +117,11 @@ extension ContainerAPI {
         let execs = self.execs
         if case .success(let process) = started {
             await execs.started(id, pid: process.pid)
-            if tty, let size = await execs.setMaster(id, outputs[0]) { PseudoTerminal.setSize(outputs[0], size) }
+            if let master = process.master, let size = await execs.setMaster(id, master) { PseudoTerminal.setSize(master, size) }
         }
+        let master = (try? started.get())?.master
+        let input = master.map { stdin ? $0 : nil } ?? pipeInput
+        let outputs = master.map { [$0] } ?? pipeOutputs
         // With a pty the master is both input and output: closed once, at the end.
         let inputOwned = tty ? nil : input
         let contentType = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"

@@ -145,6 +145,44 @@ struct TerminalTests {
         #expect(exec.localFlags == cooked, "termios not restored")
     }
 
+    @Test func terminalsComeFromTheContainersDevpts() throws {
+        // run -t: PID 1's terminal is the first pty of the container's own devpts.
+        let run = sandbox.swarm(["run", "-t", "--name", "tty4", "--rootfs", busyboxRootfs, "sh", "-c", "tty; echo rc=$?"])
+        #expect(run.status == 0 && run.stdout.contains("/dev/pts/0\r\nrc=0"), "\(run.stdout) \(run.stderr)")
+
+        let start = sandbox.swarm(["run", "-d", "-t", "--name", "tty5", "--rootfs", busyboxRootfs, "sleep", "1000"])
+        try #require(start.status == 0, "\(start.stderr)")
+        // exec -t: a pty of the same devpts, beside PID 1's, named by `tty` and by `ps`.
+        // (busybox ps names a terminal by its device: 136 is the pty slaves' major.)
+        let exec = sandbox.swarm(["exec", "-t", "tty5", "sh", "-c", "tty; echo rc=$?; ps -o pid,tty,args"])
+        #expect(exec.status == 0 && exec.stdout.contains("/dev/pts/1\r\nrc=0\r\n"), "\(exec.stdout) \(exec.stderr)")
+        #expect(exec.stdout.contains("136,0  sleep 1000") && exec.stdout.contains("136,1  {ps} sh -c tty"), "\(exec.stdout)")
+        // Another user's: it can open its terminal again by name.
+        let user = sandbox.swarm(["exec", "-t", "-u", "4242", "tty5", "sh", "-c", "echo again > $(tty) && echo done-$((2*3))"])
+        #expect(user.status == 0 && user.stdout.contains("again\r\ndone-6"), "\(user.stdout) \(user.stderr)")
+    }
+
+    @Test func execDetachKeysLeaveTheCommandRunning() throws {
+        let start = sandbox.swarm(["run", "-d", "--name", "tty6", "--rootfs", busyboxRootfs, "sleep", "1000"])
+        try #require(start.status == 0, "\(start.stderr)")
+        let exec = try session(["exec", "-it", "tty6", "sh"])
+        let cooked = exec.localFlags
+        #expect(exec.expect("# "), "no prompt: \(exec.output)")
+        exec.send("echo $$ > /tmp/shell; echo shell-$((5+5))\r")
+        #expect(exec.expect("shell-10"), "\(exec.output)")
+        // A command still running in the foreground when the caller detaches:
+        // it and its shell must go on (no SIGHUP), and its later output must
+        // not block on a terminal nobody reads.
+        exec.send("sleep 1; head -c 200000 /dev/zero; echo late > /tmp/late\r")
+        exec.send("\u{10}\u{11}")
+        #expect(exec.exited() == 0, "\(exec.output)")
+        #expect(exec.output.contains("read escape sequence"), "\(exec.output)")
+        #expect(exec.localFlags == cooked, "termios not restored")
+        #expect(eventually(10) { sandbox.swarm(["exec", "tty6", "cat", "/tmp/late"]).stdout == "late\n" }, "the detached command did not go on")
+        let shell = sandbox.swarm(["exec", "tty6", "sh", "-c", "kill -0 $(cat /tmp/shell) && echo alive"])
+        #expect(shell.stdout == "alive\n", "\(shell.stdout) \(shell.stderr)")
+    }
+
     @Test func customDetachKeysAndBadOnes() throws {
         let run = try session(["run", "-it", "--detach-keys", "ctrl-a,x", "--name", "tty3", "--rootfs", busyboxRootfs, "sh"])
         #expect(run.expect("# "), "\(run.output)")

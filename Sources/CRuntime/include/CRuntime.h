@@ -45,6 +45,7 @@ enum crt_step {
     CRT_STEP_SETNS,
     CRT_STEP_SYSCTL,
     CRT_STEP_RLIMIT,
+    CRT_STEP_TERMINAL,
 };
 
 /// The name of a step, as printed: "pivot_root", "exec", ...
@@ -127,8 +128,9 @@ struct crt_config {
                                     // protocol in monitor.c); -1 = none
 
     // Terminal and input (`run -t` / `-i`, `attach`)
-    int tty;                        // a pty: its slave is the container's 0-2 and
-                                    // controlling terminal; the monitor keeps the master
+    int tty;                        // a pty from the container's devpts: its slave is the
+                                    // container's 0-2 and controlling terminal; the
+                                    // monitor keeps the master
     unsigned short tty_rows, tty_cols;  // its initial size; 0 = unset
     int open_stdin;                 // without tty: a stdin pipe attach clients write to
     int remove_on_exit;             // remove state_dir (and name_link) at exit
@@ -179,13 +181,18 @@ struct crt_exec_options {
     int cgroup_fd;      // the container's cgroup directory (CLONE_INTO_CGROUP)
     int stdin_fd, stdout_fd, stderr_fd;     // -1 = /dev/null
     int detach;         // own session; re-parented to the host's init (or a subreaper)
-    int tty;            // stdin is a pty slave: own session, and it is the controlling terminal
+    int tty;            // a pty from the container's devpts (its /dev/ptmx): the slave is
+                        // 0-2 and the controlling terminal of the process's own session;
+                        // the std*_fd are then unused and the master is returned
+    unsigned short tty_rows, tty_cols;  // the pty's initial size; 0 = unset
 };
 
 struct crt_exec_result {
     int error;          // errno of the failed step, 0 if the command was exec'd
     int step;           // enum crt_step
     pid_t pid;          // the process, as seen from the host (0 if none was made)
+    int master;         // with tty: the pty's master (close-on-exec, the caller's to
+                        // close), -1 otherwise or on failure
 };
 
 /// Starts `cfg->argv` inside a running container: a helper cloned into the
@@ -200,6 +207,14 @@ struct crt_exec_result {
 /// step in `out` (out->pid, if set, is a child that exited: reap it).
 /// In C: between clone and exec, and setns needs a single-threaded process.
 int crt_exec(const struct crt_config *cfg, const struct crt_exec_options *opts, struct crt_exec_result *out);
+
+/// Keeps `master` (a pty's) open in a background process of its own
+/// session that reads and drops the terminal's output until every slave
+/// is closed, so a process whose caller detached (`exec -it`, detach keys)
+/// neither gets SIGHUP nor blocks on a full terminal. Returns 0 once the
+/// holder runs (the caller may close its copy), -1 with errno set.
+/// In C: the forked holder must not run Swift.
+int crt_hold_terminal(int master);
 
 // ---------------------------------------------------------------------------
 // Seccomp: compiled in the caller with libseccomp, loaded by the child.

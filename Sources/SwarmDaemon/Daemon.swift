@@ -118,7 +118,13 @@ enum Daemon {
             group.addTask { await agent.run() }
             group.addTask { await LogPublisher(link: link, runtime: runtime).run() }
             if let manager { group.addTask { await manager.run() } }
-            if let etcdMember { group.addTask { await etcdMember.run() } }
+            if let etcdMember {
+                group.addTask {
+                    // A member stopped for a move, or removed by a demotion, does not end the daemon: a restart follows.
+                    await etcdMember.run()
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                }
+            }
             if let board { group.addTask { await board.run() } }
             if let clusterMetrics { group.addTask { await clusterMetrics.run() } }
             group.addTask { for await _ in signals { return } }

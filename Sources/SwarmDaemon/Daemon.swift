@@ -61,9 +61,40 @@ enum Daemon {
         let metrics = DaemonMetrics()
         let attachments = NodeAttachments(runtime: runtime)
         let containers = ContainerAPI(runtime: runtime, attachments: attachments)
+        let hostSlot = ManagerHostSlot()
+        let link = HTTPManagerLink(managers) { list in rememberManagers(list, dataDir: dataDir) }
+        let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
+            .split(separator: ",").map(String.init)))
+        let puller = ImagePuller(store: runtime.images, client: registry)
+        let images = ImageProvider(store: runtime.images, sources: [
+            metrics.counted("registry") { reference in _ = try await puller.pull(reference) },
+            // Images a registry cannot give come from the store of the manager the agent talks to.
+            metrics.counted("manager") { reference in
+                let mirror = try await managerClients.client(await managers.current)
+                _ = try await ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL)).pull(reference)
+            },
+        ])
+        // The index spares a listing of every container on disk per assignment change.
+        let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
+        // The overlay data path keeps its namespaces in the state directory
+        // (each lab node has its own) and re-adopts them after a restart.
+        let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
+            ? NodeNetworking(overlay: OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir)) : nil
+        // `node promote|demote` reaches this node in its session's answers.
+        let roleChange = RoleChange(dataDir: dataDir, config: config, link: link, stepDown: { await hostSlot.stepDown() })
+        let watchedLink = RoleWatchingLink(link: link, observe: { await roleChange.observe($0) })
+        let agent = NodeAgent(engine: engine, link: watchedLink, networking: networking, secretsDirectory: stateDir + "/secrets") {
+            SessionRequest(description: description, addr: config.advertiseAddr)
+        }
+        // A manager on the managers' etcd may wait a while for its member to
+        // join the others: its agent keeps the node's session (heartbeats to
+        // the leader) meanwhile, so the node is not marked down.
+        let agentRun: Task<Void, Never>? = config.etcdMember != nil ? Task { await agent.run() } : nil
+
         if config.role == .manager {
             (servers, manager, etcdMember) = try await startManager(config, material, images: runtime.images, dataDir: dataDir, stateDir: stateDir,
                                                         containers: containers, metrics: metrics)
+            if let manager { await hostSlot.set(manager) }
             if listeners.metricsAddr != nil, let manager {
                 clusterMetrics = ClusterMetrics(store: await manager.manager.store, factory: metrics.factory)
             }
@@ -83,39 +114,18 @@ enum Daemon {
             servers = [server]
         }
 
-        let link = HTTPManagerLink(managers) { list in rememberManagers(list, dataDir: dataDir) }
-        let registry = RegistryClient(insecureRegistries: Set((ProcessInfo.processInfo.environment["SWARM_INSECURE_REGISTRIES"] ?? "")
-            .split(separator: ",").map(String.init)))
-        let puller = ImagePuller(store: runtime.images, client: registry)
-        let images = ImageProvider(store: runtime.images, sources: [
-            metrics.counted("registry") { reference in _ = try await puller.pull(reference) },
-            // Images a registry cannot give come from the store of the manager the agent talks to.
-            metrics.counted("manager") { reference in
-                let mirror = try await managerClients.client(await managers.current)
-                _ = try await ImagePuller(store: runtime.images, client: RegistryClient(mirror: mirror.client, baseURL: mirror.baseURL)).pull(reference)
-            },
-        ])
-        // The index spares a listing of every container on disk per assignment change.
-        let engine = IndexedEngine(MeteredEngine(engine: RuntimeEngine(runtime: runtime, images: images), factory: metrics.factory))
-        // The overlay data path keeps its namespaces in the state directory
-        // (each lab node has its own) and re-adopts them after a restart.
-        let networking = OverlayDataPath.serves(advertiseAddr: config.advertiseAddr)
-            ? NodeNetworking(overlay: OverlayDataPath(nodeAddr: config.advertiseAddr, stateDirectory: stateDir)) : nil
         if let address = listeners.metricsAddr { servers.append(try await metrics.serve(address, refresh: networking.map { metrics.meshConnections($0.mesh) })) }
-        // `node promote|demote` reaches this node in its session's answers.
-        let host = manager
-        let roleChange = RoleChange(dataDir: dataDir, config: config, link: link, stepDown: { await host?.stepDown() })
-        let watchedLink = RoleWatchingLink(link: link, observe: { await roleChange.observe($0) })
-        let agent = NodeAgent(engine: engine, link: watchedLink, networking: networking, secretsDirectory: stateDir + "/secrets") {
-            SessionRequest(description: description, addr: config.advertiseAddr)
-        }
         // Everything the daemon runs is a child of this group, and the first
         // SIGTERM or SIGINT cancels it all. Containers keep running (their
         // monitors own them) and the next daemon re-adopts them.
         await attachments.connect(link: link, networking: networking, engine: engine)
         let signals = terminationSignals()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await agent.run() }
+            if let agentRun {
+                group.addTask { await withTaskCancellationHandler { await agentRun.value } onCancel: { agentRun.cancel() } }
+            } else {
+                group.addTask { await agent.run() }
+            }
             group.addTask { await LogPublisher(link: link, runtime: runtime).run() }
             if let manager { group.addTask { await manager.run() } }
             if let etcdMember {
@@ -166,8 +176,11 @@ enum Daemon {
         // only the leader's commits are accepted (fenced by its term).
         var election: LeaderElection?
         if let etcd = store as? EtcdStore {
+            // A 3 s lease: etcd gives every lease a fresh TTL when its own
+            // raft leader changes (about 1 s), so a manager that died with
+            // the raft leader is replaced about 4 s after, inside Docker's 5.
             let candidate = LeaderElection(client: etcd.client, cluster: config.clusterID,
-                                           candidate: ManagerHost.candidate(nodeID: config.nodeID, addr: config.advertiseAddr))
+                                           candidate: ManagerHost.candidate(nodeID: config.nodeID, addr: config.advertiseAddr), ttl: 3)
             await etcd.fence { await candidate.fence() }
             election = candidate
         }

@@ -220,3 +220,11 @@ actor ManagerHost {
 
     static let hopByHop: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer"]
 }
+
+/// The manager part of this daemon once it has started (the agent, made
+/// before, steps it down on a demotion).
+actor ManagerHostSlot {
+    private var host: ManagerHost?
+    func set(_ host: ManagerHost) { self.host = host }
+    func stepDown() async { await host?.stepDown() }
+}

@@ -49,9 +49,15 @@ actor ManagerMembership {
         if config.store != nil { return nil }
         let peerURL = LocalEtcd.peerURL(ofManagerAt: addr)
         if let etcd = store as? EtcdStore {
-            let (added, members) = try await etcd.client.addMember(peerURLs: [peerURL])
-            logger.info("etcd member for manager \(nodeID) added at \(peerURL)")
-            return members.flatMap { $0.initialClusterEntries(name: $0.id == added.id ? nodeID : nil) }
+            // Asked again (the node's first answer was lost): the member added then stands.
+            var members = try await etcd.client.members()
+            var added = members.first { $0.peerURLs.contains(peerURL) }
+            if added == nil {
+                let result = try await etcd.client.addMember(peerURLs: [peerURL])
+                (added, members) = (result.added, result.members)
+                logger.info("etcd member for manager \(nodeID) added at \(peerURL)")
+            }
+            return members.flatMap { $0.initialClusterEntries(name: $0.id == added?.id ? nodeID : nil) }
         }
         guard LocalEtcd.installed else {
             throw APIError.badRequest("a second manager needs etcd on the managers (apt-get install -y etcd-server), or the state in an external etcd (swarm init --store)")

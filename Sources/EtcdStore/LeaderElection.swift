@@ -70,6 +70,14 @@ public actor LeaderElection {
                 term = holder.created
                 return
             }
+            // The key is this candidate's own from before a restart (the
+            // process that held it is gone): its lease goes now rather than
+            // at its expiry, and the campaign goes on at once.
+            if let holder, holder.value.map({ String(decoding: $0, as: UTF8.self) }) == candidate, let old = holder.lease?.value, old != lease {
+                logger.info("\(candidate): the leader key is this candidate's from before a restart; revoking its lease")
+                try? await client.revokeLease(old)
+                continue
+            }
             // Someone else leads: wait for the key's deletion, then try again.
             try await waitForDeletion(after: revision)
         }

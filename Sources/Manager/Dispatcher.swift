@@ -33,6 +33,8 @@ actor Dispatcher: StoreFollower {
     private var horizon: [String: UInt64] = [:]
     static let keptRemovals = 4096
     private var heartbeatPeriod: Int64 = 5_000_000_000
+    /// Whether the view holds the store's state (the first snapshot was taken in).
+    private var viewLoaded = false
 
     // In memory only: a restarted manager gives every node a fresh
     // heartbeat period to come back.
@@ -62,13 +64,17 @@ actor Dispatcher: StoreFollower {
     // MARK: - The view
 
     private func rebuild(_ snapshot: StoreSnapshot) {
+        viewLoaded = true
         let now = clock()
         nodes = [:]; tasksOfNode = [:]; nodeOfTask = [:]; removedFromNode = [:]
         views = NetworkViews(snapshot)
         if let period = snapshot.swarm?.spec.dispatcher.heartbeatPeriod { heartbeatPeriod = period }
+        // A new term (a restarted or newly elected manager): the agents are
+        // still finding it, so each node gets 5 s more than the usual grace.
+        let welcome = Timestamp(nanoseconds: now.nanoseconds + 5_000_000_000)
         for node in snapshot.nodes {
             nodes[node.id] = node
-            if lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = now }
+            if lastHeartbeat[node.id] == nil { lastHeartbeat[node.id] = welcome }
         }
         for task in snapshot.tasks { place(task, at: snapshot.index) }
         horizon = [:]
@@ -199,6 +205,9 @@ actor Dispatcher: StoreFollower {
     /// `timeout` (the agent then asks again: a liveness signal).
     func assignments(nodeID: String, since: UInt64?, timeout: Duration) async throws -> Assignments {
         _ = try await requireMember(nodeID)
+        // A dispatcher that has not taken in the store yet (a new term) would
+        // answer "no tasks", and the agent would stop the node's containers.
+        if !viewLoaded { await processed(through: await store.index) }
         if let since, (assignmentVersion[nodeID] ?? 0) == since {
             nextWaiterID += 1
             let waiterID = nextWaiterID

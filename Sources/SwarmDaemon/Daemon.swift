@@ -204,7 +204,7 @@ enum Daemon {
                 try await changeRole(nodeID, request, ca: ca, manager: manager, membership: membership, clusterID: config.clusterID,
                                      store: config.store, directory: directory)
             })
-        let host = ManagerHost(manager: manager, router: router, election: election, material: material,
+        let host = ManagerHost(manager: manager, router: router, election: election, material: material, ownAddress: config.advertiseAddr,
                                firstTerm: config.forceNewCluster == true ? leadAlone(manager, dataDir: dataDir) : nil)
         await membership.attach(host)
         await host.onEveryTerm { await membership.settle() }

@@ -20,6 +20,8 @@ actor ManagerHost {
     /// nil: the only manager.
     nonisolated let election: LeaderElection?
     private let material: NodeTLSMaterial
+    /// This manager's cluster address, as the election names it.
+    private let ownAddress: String
     private let logger = Logger(label: "swarm.manager.host")
     /// The leader as last read from etcd, and when: followers ask at most twice a second.
     private var leaderSeen: (addr: String?, at: ContinuousClock.Instant)?
@@ -34,8 +36,9 @@ actor ManagerHost {
     /// Set while the state moves between SQLite and etcd: nothing may be written.
     private var moving = false
 
-    init(manager: ClusterManager, router: APIRouter, election: LeaderElection?, material: NodeTLSMaterial,
+    init(manager: ClusterManager, router: APIRouter, election: LeaderElection?, material: NodeTLSMaterial, ownAddress: String,
          firstTerm: (@Sendable () async throws -> Void)? = nil) {
+        self.ownAddress = ownAddress
         self.firstTerm = firstTerm
         self.manager = manager
         self.router = router
@@ -154,7 +157,8 @@ actor ManagerHost {
             return response
         }
         if Self.servedLocally(request.method, path) { return await router.handle(request) }
-        guard let leader = await leaderAddress() else { return APIRouter.errorResponse(503, Self.noLeader) }
+        // No leader, or the leader key still names this manager (before a restart): nowhere to forward to.
+        guard let leader = await leaderAddress(), leader != ownAddress else { return APIRouter.errorResponse(503, Self.noLeader) }
         return await forward(request, to: leader)
     }
 

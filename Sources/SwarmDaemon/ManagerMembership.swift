@@ -28,6 +28,11 @@ actor ManagerMembership {
     /// Set once the host exists (it is made after the API that calls this).
     private var host: ManagerHost?
     private let logger = Logger(label: "swarm.manager.membership")
+    /// One change of membership at a time (two promotions at once ask together).
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// Once the state moved, this process only waits for its restart.
+    private var moved = false
 
     init(dataDir: String, config: NodeConfig, ca: RootCA, store: any ClusterStore, member: EtcdMember?) {
         self.dataDir = dataDir
@@ -47,6 +52,10 @@ actor ManagerMembership {
     /// member starts with: `name=peerURL` of every member; nil with an external etcd.
     func admitManager(nodeID: String, addr: String) async throws -> [String]? {
         if config.store != nil { return nil }
+        return try await exclusively { try await self.add(nodeID: nodeID, addr: addr) }
+    }
+
+    private func add(nodeID: String, addr: String) async throws -> [String] {
         let peerURL = LocalEtcd.peerURL(ofManagerAt: addr)
         if let etcd = store as? EtcdStore {
             // Asked again (the node's first answer was lost): the member added then stands.
@@ -67,17 +76,41 @@ actor ManagerMembership {
 
     /// A manager is demoted: its etcd member goes. Left alone, this manager moves the state back into SQLite.
     func dismissManager(nodeID: String) async throws {
-        guard config.store == nil, let etcd = store as? EtcdStore else { return }
+        guard config.store == nil, store is EtcdStore else { return }
+        try await exclusively { try await self.remove(nodeID: nodeID) }
+    }
+
+    private func remove(nodeID: String) async throws {
+        guard let etcd = store as? EtcdStore else { return }
         if let gone = try await etcd.client.members().first(where: { $0.name == nodeID }) {
             try await etcd.client.removeMember(id: gone.id)
             logger.info("etcd member of manager \(nodeID) removed")
         }
-        await settle()
+        await settleAlone()
+    }
+
+    /// Runs `body` alone among the membership changes; refused once the state moved (the daemon is about to start again).
+    private func exclusively<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        while busy { await withCheckedContinuation { waiting.append($0) } }
+        guard !moved else {
+            throw APIError.unavailable("the managers are moving the swarm's state (a manager is joining or leaving): try again in a few seconds")
+        }
+        busy = true
+        defer {
+            busy = false
+            if !waiting.isEmpty { waiting.removeFirst().resume() }
+        }
+        return try await body()
     }
 
     /// At each term's start and after a removal: the only member left moves the state back into SQLite.
     func settle() async {
-        guard config.store == nil, let etcd = store as? EtcdStore, let member else { return }
+        guard config.store == nil, store is EtcdStore else { return }
+        try? await exclusively { await self.settleAlone() }
+    }
+
+    private func settleAlone() async {
+        guard let etcd = store as? EtcdStore, let member, !moved else { return }
         guard let members = try? await etcd.client.members(), members.count == 1, members[0].name == config.nodeID else { return }
         let managers = await store.all(Node.self).filter { $0.spec.role == .manager }
         guard managers.count <= 1 else { return }
@@ -146,6 +179,7 @@ actor ManagerMembership {
 
     /// The daemon starts again on the new store once the answer that caused the move has gone out.
     private func scheduleRestart() {
+        moved = true
         Task.detached {
             try? await Task.sleep(for: .milliseconds(300))
             RoleChange.restartDaemon()

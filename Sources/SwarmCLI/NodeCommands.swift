@@ -135,7 +135,7 @@ func updateNode(_ client: APIClient, _ ref: String, _ change: (inout NodeSpec) t
 struct NodeUpdate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "update", abstract: "Update a node")
     @Option(name: .customLong("availability"), help: "Availability of the node (\"active\", \"pause\", \"drain\")") var availability: String?
-    @Option(name: .customLong("role"), help: .hidden) var role: String?
+    @Option(name: .customLong("role"), help: "Role of the node (\"worker\"|\"manager\")") var role: String?
     @Option(name: .customLong("label-add"), help: "Add or update a node label (key=value)") var labelAdd: [String] = []
     @Option(name: .customLong("label-rm"), help: "Remove a node label if exists") var labelRemove: [String] = []
     @Argument(help: "Node ID or name") var node: String

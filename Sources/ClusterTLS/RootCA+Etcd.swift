@@ -71,29 +71,11 @@ extension RootCA {
             guard let bytes = parseIPAddress(text) else { throw ClusterTLSError.malformed(what: "IP address", reason: text) }
             if seen.insert(bytes).inserted { names.append(.ipAddress(ASN1OctetString(contentBytes: bytes[...]))) }
         }
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: leafKey.publicKey,
-            notValidBefore: now - Self.backdate.timeInterval,
-            notValidAfter: now + validity.timeInterval,
-            issuer: self.certificate.subject,
-            subject: try DistinguishedName {
-                OrganizationalUnitName(Self.etcdServerName)
-                CommonName(nodeID)
-            },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
-                try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                SubjectAlternativeNames(names)
-                if let caKeyID = try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier {
-                    AuthorityKeyIdentifier(keyIdentifier: caKeyID)
-                }
-            },
-            issuerPrivateKey: privateKey
-        )
-        return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+        let subject = try DistinguishedName {
+            OrganizationalUnitName(Self.etcdServerName)
+            CommonName(nodeID)
+        }
+        let certificatePEM = try signLeaf(publicKey: leafKey.publicKey, subject: subject, names: names, validity: validity, now: now, with: privateKey)
+        return (certificatePEM, key.pemRepresentation)
     }
 }

@@ -108,19 +108,27 @@ public struct RootCA: Sendable {
             }
             names.append(.ipAddress(ASN1OctetString(contentBytes: bytes[...])))
         }
+        // Same attribute order as Go's pkix.Name: O, OU, CN.
+        let subject = try DistinguishedName {
+            OrganizationName(clusterID)
+            OrganizationalUnitName(role.rawValue)
+            CommonName(nodeID)
+        }
+        return try signLeaf(publicKey: csr.publicKey, subject: subject, names: names, validity: validity, now: now, with: privateKey)
+    }
+
+    /// A leaf certificate signed by this CA: for servers and clients both
+    /// (nodes talk TLS both ways), with `names` as its SANs.
+    func signLeaf(publicKey: Certificate.PublicKey, subject: DistinguishedName, names: [GeneralName], validity: Duration,
+                  now: Date, with privateKey: Certificate.PrivateKey) throws -> String {
         let certificate = try Certificate(
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
-            publicKey: csr.publicKey,
+            publicKey: publicKey,
             notValidBefore: now - Self.backdate.timeInterval,
             notValidAfter: now + validity.timeInterval,
             issuer: self.certificate.subject,
-            // Same attribute order as Go's pkix.Name: O, OU, CN.
-            subject: try DistinguishedName {
-                OrganizationName(clusterID)
-                OrganizationalUnitName(role.rawValue)
-                CommonName(nodeID)
-            },
+            subject: subject,
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)

@@ -34,7 +34,7 @@ extension LabNetworkTests {
             #expect(result.status == 1, "\(arguments)")
             #expect(result.stderr.hasPrefix("swarm: ") && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }
-        #expect(runProcess(swarmBinary, ["lab", "up", "--nodes", "2", "--managers", "3"]).stderr.contains("only 1 manager"))
+        #expect(runProcess(swarmBinary, ["lab", "up", "--nodes", "2", "--managers", "3"]).stderr.contains("use 1 to --nodes (2)"))
     }
 
     @Test(.enabled(if: isRoot, rootReason))

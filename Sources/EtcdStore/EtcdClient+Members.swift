@@ -3,24 +3,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// An unsigned int64 as the gateway writes it (member and cluster IDs use all 64 bits).
-public struct EtcdUInt: Codable, Sendable, Hashable {
-    public var value: UInt64
-    public init(_ value: UInt64) { self.value = value }
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self), let value = UInt64(text) {
-            self.value = value
-        } else {
-            value = try container.decode(UInt64.self)
-        }
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(String(value))
-    }
-}
-
 /// One member of the etcd cluster, as `member list` shows it.
 public struct EtcdMemberInfo: Sendable, Equatable {
     public var id: UInt64

@@ -4,17 +4,18 @@ import Foundation
 // strings, keys and values base64 (`Data`'s default coding), fields with
 // their zero value left out of responses.
 
-/// An int64 as the gateway writes it: a string (a number is accepted too).
-public struct EtcdInt: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral {
-    public var value: Int64
-    public init(_ value: Int64) { self.value = value }
-    public init(integerLiteral value: Int64) { self.value = value }
+/// A 64-bit integer as the gateway writes it: a string (a number is
+/// accepted too). Signed for revisions and leases, unsigned for member and
+/// cluster IDs (they use all 64 bits).
+public struct EtcdNumber<Value: FixedWidthInteger & Codable & Sendable>: Codable, Sendable, Hashable {
+    public var value: Value
+    public init(_ value: Value) { self.value = value }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self), let value = Int64(text) {
+        if let text = try? container.decode(String.self), let value = Value(text, radix: 10) {
             self.value = value
         } else {
-            value = try container.decode(Int64.self)
+            value = try container.decode(Value.self)
         }
     }
     public func encode(to encoder: any Encoder) throws {
@@ -22,6 +23,13 @@ public struct EtcdInt: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral
         try container.encode(String(value))
     }
 }
+
+extension EtcdNumber: ExpressibleByIntegerLiteral where Value == Int64 {
+    public init(integerLiteral value: Int64) { self.value = value }
+}
+
+public typealias EtcdInt = EtcdNumber<Int64>
+public typealias EtcdUInt = EtcdNumber<UInt64>
 
 struct ResponseHeader: Decodable, Sendable {
     var revision: EtcdInt?

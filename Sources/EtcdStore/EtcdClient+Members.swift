@@ -117,6 +117,15 @@ extension EtcdClient {
         }
     }
 
+    /// Hands raft leadership from the member at `endpoint` (the raft
+    /// leader) to member `target`. While the transfer runs (at most one
+    /// election timeout) the leader takes no proposals: pick a target that answers.
+    public func moveLeader(to target: UInt64, endpoint: String) async throws {
+        struct Request: Encodable { var targetID: EtcdUInt }
+        let _: ResponseHeaderOnly = try await call("/v3/maintenance/transfer-leadership", Request(targetID: EtcdUInt(target)),
+                                                   snakeCase: false, only: [endpoint])
+    }
+
     /// What the member at `endpoint` (one of its client URLs) says of itself.
     /// It answers without quorum: a member cut off from the others still does.
     public func status(endpoint: String) async throws -> EtcdStatus {

@@ -39,6 +39,13 @@ public final class EtcdClient: Sendable {
         // Watches stay open and quiet for as long as nothing changes: no
         // read timeout; unary calls have a deadline of their own.
         configuration.timeout = .init(connect: .seconds(3), read: nil)
+        // HTTP/1.1, one request per connection at a time. Over TLS the
+        // client would speak HTTP/2 to etcd's gateway, which now and then
+        // resets a stream (RST_STREAM CANCEL) of a call it answered: a lost
+        // keepalive cost the leader its term.
+        configuration.httpVersion = .http1Only
+        // Watches hold a connection each; commits of several components run at once.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

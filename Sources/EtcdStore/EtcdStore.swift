@@ -370,9 +370,22 @@ public actor EtcdStore: ClusterStore {
         return nil
     }
 
-    /// Returns once the store has seen `revision` (or is closed).
+    /// Returns once the store has seen `revision` (or is closed, or the caller cancelled).
     private func waitFor(_ revision: UInt64) async {
-        while index < revision && !closed { await waitForChange() }
+        while index < revision && !closed && !Task.isCancelled { await waitForChange() }
+    }
+
+    /// Returns once this copy of the state has seen `revision`, or after
+    /// `timeout`: a follower answers a write it forwarded once its own reads
+    /// show the write (the client's next GET must not see the old version).
+    public func catchUp(to revision: UInt64, timeout: Duration) async {
+        guard index < revision else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitFor(revision) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     private func waitForChange() async {

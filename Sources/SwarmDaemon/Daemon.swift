@@ -176,9 +176,9 @@ enum Daemon {
         // only the leader's commits are accepted (fenced by its term).
         var election: LeaderElection?
         if let etcd = store as? EtcdStore {
-            // A 3 s lease: etcd gives every lease a fresh TTL when its own
-            // raft leader changes (about 1 s), so a manager that died with
-            // the raft leader is replaced about 4 s after, inside Docker's 5.
+            // A 3 s lease: a dead leader is replaced about 3 s after. etcd
+            // gives every lease a fresh TTL when its own raft leader changes,
+            // so the leader keeps raft leadership on another member (RaftLeaderHandoff).
             let candidate = LeaderElection(client: etcd.client, cluster: config.clusterID,
                                            candidate: ManagerHost.candidate(nodeID: config.nodeID, addr: config.advertiseAddr), ttl: 3)
             await etcd.fence { await candidate.fence() }
@@ -208,6 +208,10 @@ enum Daemon {
                                firstTerm: config.forceNewCluster == true ? leadAlone(manager, dataDir: dataDir) : nil)
         await membership.attach(host)
         await host.onEveryTerm { await membership.settle() }
+        if let member, let etcd = store as? EtcdStore {
+            let handoff = RaftLeaderHandoff(client: etcd.client, localEndpoint: member.configuration.localClientURL)
+            await host.onWhileLeading(every: .seconds(2)) { await handoff.check() }
+        }
         Task { await router.events.record(store) }
         // This node's containers first (the unix socket only), then the cluster's API.
         let unix = HTTPServer(handler: { request in

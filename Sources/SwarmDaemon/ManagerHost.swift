@@ -31,6 +31,8 @@ actor ManagerHost {
     private var firstTerm: (@Sendable () async throws -> Void)?
     /// Run at the start of every term (the managers' etcd membership is checked).
     private var everyTerm: (@Sendable () async -> Void)?
+    /// Run every few seconds while this manager leads.
+    private var whileLeading: (period: Duration, body: @Sendable () async -> Void)?
     /// The components of the current term, while it runs.
     private var term: Task<Void, Never>?
     /// Set while the state moves between SQLite and etcd: nothing may be written.
@@ -86,9 +88,11 @@ actor ManagerHost {
         }
         await beginFirstTerm()
         await everyTermStarted()
+        let chore = await startChore()
         while !Task.isCancelled, await election.isLeader {
             try? await Task.sleep(for: .milliseconds(200))
         }
+        chore?.cancel()
         await endTerm()
         if !Task.isCancelled { logger.warning("this manager lost the leadership: it follows again") }
     }
@@ -111,6 +115,18 @@ actor ManagerHost {
     }
 
     func onEveryTerm(_ body: @escaping @Sendable () async -> Void) { everyTerm = body }
+
+    func onWhileLeading(every period: Duration, _ body: @escaping @Sendable () async -> Void) { whileLeading = (period, body) }
+
+    private func startChore() -> Task<Void, Never>? {
+        guard let (period, body) = whileLeading else { return nil }
+        return Task {
+            while !Task.isCancelled {
+                await body()
+                try? await Task.sleep(for: period)
+            }
+        }
+    }
 
     private func everyTermStarted() async { await everyTerm?() }
 
@@ -149,7 +165,11 @@ actor ManagerHost {
         if await moving, path.hasPrefix("/agent/") || !Self.servedLocally(request.method, path) {
             return APIRouter.errorResponse(503, "the managers are moving the swarm's state (a manager is joining or leaving): try again in a few seconds")
         }
-        if await leads { return await router.handle(request) }
+        if await leads {
+            var response = await router.handle(request)
+            if election != nil, !Self.servedLocally(request.method, path) { response.headers.append((Self.indexHeader, String(await manager.store.index))) }
+            return response
+        }
         if path.hasPrefix("/agent/") {
             // The agent goes to the leader itself: its session lives there.
             var response = APIRouter.errorResponse(FollowerRefusal.status, FollowerRefusal.message)
@@ -159,8 +179,16 @@ actor ManagerHost {
         if Self.servedLocally(request.method, path) { return await router.handle(request) }
         // No leader, or the leader key still names this manager (before a restart): nowhere to forward to.
         guard let leader = await leaderAddress(), leader != ownAddress else { return APIRouter.errorResponse(503, Self.noLeader) }
-        return await forward(request, to: leader)
+        let response = await forward(request, to: leader)
+        if let etcd = await manager.store as? EtcdStore, let index = response.header(Self.indexHeader).flatMap(UInt64.init) {
+            await etcd.catchUp(to: index, timeout: .seconds(2))
+        }
+        return response
     }
+
+    /// The leader's store index after a write it answered: a follower that
+    /// forwarded the write waits for its copy to reach it before answering.
+    static let indexHeader = "Swarm-Index"
 
     /// Docker's words when no manager leads (quorum lost, or an election under way).
     static let noLeader = "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online."

@@ -29,10 +29,18 @@ actor RoleChange {
         self.stepDown = stepDown
     }
 
-    func observe(_ response: SessionResponse) async {
+    /// Starts the change and returns at once: the answer came with a
+    /// heartbeat, and the manager may take seconds to add or remove this
+    /// node's etcd member. Heartbeats must go on meanwhile, or the node is
+    /// marked down and its tasks are moved.
+    func observe(_ response: SessionResponse) {
         guard let role = response.role, role != config.role, !changing else { return }
         changing = true
         logger.info("this node is now to be a \(role.rawValue)")
+        Task { await change(to: role) }
+    }
+
+    private func change(to role: NodeRole) async {
         do {
             try await become(role)
         } catch {

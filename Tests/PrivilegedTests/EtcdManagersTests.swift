@@ -40,6 +40,11 @@ struct EtcdManagersTests {
         let created = follower.cli("service", "create", "-d", "--name", "idle", "--replicas", "0", "busybox", "sleep", "1000")
         #expect(created.status == 0, "service create through a follower: \(created.stderr)")
         #expect(waitUntil(5) { nodes.allSatisfy { $0.lines("service", "ls", "--format", "{{.Name}}") == ["idle"] } })
+        // Updates back to back through a follower, each reading the version
+        // the one before left (as `docker service update` does): the
+        // follower answers a forwarded write only once its copy shows it.
+        let updates = runProcess(packageRoot + "/Tests/fixtures/api/update-loop", [follower.socket, "idle", "300"])
+        #expect(updates.status == 0, "\(updates.stderr)")
 
         // The leader dies: another manager leads within the lease (5 s) and takes writes.
         let leader = try #require(nodes.first { $0.lines("node", "ls", "--format", "{{.Self}} {{.ManagerStatus}}").contains("true Leader") })

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 
 /// JSON as the Docker Engine API writes it: Go's exported field names
 /// (`ID`, `NodeID`, `TLSInfo`, `CAConfig`, `Spec`), from Swift's camelCase
@@ -8,7 +9,26 @@ public enum APIJSON {
     /// Leading acronyms that Go writes in capitals ("id" → "ID", "tlsInfo" → "TLSInfo").
     static let acronyms = ["id", "pid", "tls", "ca", "os", "ipam", "ip", "vip", "dns", "ncpu"]
 
-    public static func goName(_ key: String) -> String {
+    /// Names converted already, both ways: the key strategies run for every
+    /// key of every value coded, and converting was most of an API call's
+    /// JSON time. The names are mostly the types' few hundred keys; keys a
+    /// client makes up are not kept past `memoLimit`.
+    private static let goNames = Mutex<[String: String]>([:])
+    private static let swiftNames = Mutex<[String: String]>([:])
+    private static let memoLimit = 4096
+
+    private static func memoized(_ cache: borrowing Mutex<[String: String]>, _ key: String, _ convert: (String) -> String) -> String {
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let converted = convert(key)
+        cache.withLock { if $0.count < memoLimit { $0[key] = converted } }
+        return converted
+    }
+
+    public static func goName(_ key: String) -> String { memoized(goNames, key, convertToGo) }
+
+    static func swiftName(_ key: String) -> String { memoized(swiftNames, key, convertToSwift) }
+
+    private static func convertToGo(_ key: String) -> String {
         for acronym in acronyms where key.hasPrefix(acronym) {
             let rest = key.dropFirst(acronym.count)
             if rest.isEmpty || rest.first!.isUppercase { return acronym.uppercased() + rest }
@@ -16,7 +36,7 @@ public enum APIJSON {
         return key.prefix(1).uppercased() + key.dropFirst()
     }
 
-    static func swiftName(_ key: String) -> String {
+    private static func convertToSwift(_ key: String) -> String {
         let characters = Array(key)
         var upper = 0
         while upper < characters.count, characters[upper].isUppercase { upper += 1 }

@@ -43,7 +43,7 @@ struct EtcdManagersTests {
         // Updates back to back through a follower, each reading the version
         // the one before left (as `docker service update` does): the
         // follower answers a forwarded write only once its copy shows it.
-        let updates = runProcess(packageRoot + "/Tests/fixtures/api/update-loop", [follower.socket, "idle", "300"])
+        let updates = runProcess(packageRoot + "/scripts/update-loop", [follower.socket, "idle", "300"])
         #expect(updates.status == 0, "\(updates.stderr)")
 
         // The leader dies: another manager leads within the lease (5 s) and takes writes.

@@ -116,6 +116,23 @@ public struct ContainerStore: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let path = directory(of: record.id) + "/config.json"
         if !writeFile(path, try encoder.encode(record)) { throw RuntimeError.system(errno: errno, call: "write", detail: path) }
+        let execPath = directory(of: record.id) + "/exec"
+        if let bytes = ExecView(record).bytes {
+            if !writeFile(execPath, Data(bytes)) { throw RuntimeError.system(errno: errno, call: "write", detail: execPath) }
+        } else {
+            unlink(execPath)
+        }
+    }
+
+    /// What `exec` needs, from the `exec` file (from config.json for a
+    /// container made before that file was).
+    public func execView(id: String) throws -> ExecView {
+        let fd = open(directory(of: id) + "/exec", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            defer { close(fd) }
+            if let view = ExecView(bytes: readAll(fd)) { return view }
+        }
+        return ExecView(try load(id: id))
     }
 
     public func load(id: String) throws -> ContainerRecord {
@@ -135,29 +152,39 @@ public struct ContainerStore: Sendable {
 
     /// Finds a container by full id, name, or unique id prefix (Docker's order).
     public func resolve(_ ref: String) throws -> ContainerRecord {
-        // A full id (what the agent and the monitor use) is read at once:
+        try load(id: resolveID(ref))
+    }
+
+    /// The id `resolve` finds, without reading the record.
+    public func resolveID(_ ref: String) throws -> String {
+        // A full id (what the agent and the monitor use) is taken at once:
         // listing the directory costs O(n) for n containers.
-        if Self.isFullID(ref), let record = try? load(id: ref) { return record }
+        if Self.isFullID(ref), access(directory(of: ref) + "/config.json", F_OK) == 0 { return ref }
         let all = ids()
-        if all.contains(ref) { return try load(id: ref) }
+        if all.contains(ref) { return ref }
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
         if let id = try? FileManager.default.destinationOfSymbolicLink(atPath: nameLink(name)), all.contains(id) {
-            return try load(id: id)
+            return id
         }
         let matches = ref.isEmpty ? [] : all.filter { $0.hasPrefix(ref) }
         if matches.count > 1 { throw RuntimeError.conflict("multiple IDs found with provided prefix: \(ref)") }
         guard let id = matches.first else { throw RuntimeError.noSuchContainer(ref) }
-        return try load(id: id)
+        return id
     }
 
     /// Reads the monitor's pid and exit files.
     public func state(of record: ContainerRecord) -> ContainerState {
-        let dir = directory(of: record.id)
+        state(id: record.id, health: record.health != nil)
+    }
+
+    /// `health`: the container has a health check (its file is read).
+    public func state(id: String, health: Bool) -> ContainerState {
+        let dir = directory(of: id)
         guard let pidFields = readFields(dir + "/pid"), pidFields.count >= 3 else {
             return ContainerState(status: .created)
         }
         var state = ContainerState(status: .running)
-        if record.health != nil, let data = FileManager.default.contents(atPath: dir + "/health") {
+        if health, let data = FileManager.default.contents(atPath: dir + "/health") {
             state.health = try? JSONDecoder().decode(HealthState.self, from: data)
         }
         state.monitorPid = pid_t(pidFields[0]) ?? 0
@@ -171,7 +198,7 @@ public struct ContainerStore: Sendable {
             state.pid = 0
             return state
         }
-        if !Self.isAlive(state.pid, inCgroup: record.id) && !Self.isAlive(state.monitorPid) {
+        if !Self.isAlive(state.pid, inCgroup: id) && !Self.isAlive(state.monitorPid) {
             state.status = .dead
             state.pid = 0
         }

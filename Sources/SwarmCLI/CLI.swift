@@ -20,17 +20,10 @@ public struct Swarm: ParsableCommand {
 /// Options every container command takes: where state and cgroups live.
 public struct RuntimeOptions: ParsableArguments {
     public init() {}
-    /// Without the parser (`container exec`'s fast path, `ExecOptions`).
-    static func with(stateDir: String, dataDir: String, cgroupParent: String) -> RuntimeOptions {
-        var options = RuntimeOptions()   // the wrappers' setters: values as if parsed
-        options.stateDir = stateDir
-        options.dataDir = dataDir
-        options.cgroupParent = cgroupParent
-        return options
-    }
-    static var defaultStateDir: String { ProcessInfo.processInfo.environment["SWARM_STATE_DIR"] ?? "/run/swarm" }
-    static var defaultDataDir: String { ProcessInfo.processInfo.environment["SWARM_DATA_DIR"] ?? "/var/lib/swarm" }
-    static var defaultCgroupParent: String { ProcessInfo.processInfo.environment["SWARM_CGROUP_PARENT"] ?? "swarm.slice" }
+    // getenv, not ProcessInfo's dictionary of the whole environment: `container exec` reads them at every start.
+    static var defaultStateDir: String { getenv("SWARM_STATE_DIR").map { String(cString: $0) } ?? "/run/swarm" }
+    static var defaultDataDir: String { getenv("SWARM_DATA_DIR").map { String(cString: $0) } ?? "/var/lib/swarm" }
+    static var defaultCgroupParent: String { getenv("SWARM_CGROUP_PARENT").map { String(cString: $0) } ?? "swarm.slice" }
 
     @Option(name: .customLong("state-dir"), help: "Where container state is kept (env SWARM_STATE_DIR).")
     public var stateDir: String = RuntimeOptions.defaultStateDir
@@ -42,6 +35,11 @@ public struct RuntimeOptions: ParsableArguments {
     public var cgroupParent: String = RuntimeOptions.defaultCgroupParent
 
     public func runtime() throws -> ContainerRuntime {
+        try Self.runtime(stateDir: stateDir, dataDir: dataDir, cgroupParent: cgroupParent)
+    }
+
+    /// Also without the parser (`container exec`'s fast path, `ExecOptions`).
+    static func runtime(stateDir: String, dataDir: String, cgroupParent: String) throws -> ContainerRuntime {
         guard getuid() == 0 else {
             throw RuntimeError.badInput("containers need root (namespaces, mounts, cgroups): run swarm as root or with sudo")
         }

@@ -24,7 +24,7 @@ struct ExecOptions: Equatable {
     var command: [String] = []
 
     func run() throws {
-        let runtime = try RuntimeOptions.with(stateDir: stateDir, dataDir: dataDir, cgroupParent: cgroupParent).runtime()
+        let runtime = try RuntimeOptions.runtime(stateDir: stateDir, dataDir: dataDir, cgroupParent: cgroupParent)
         var spec = ExecSpec(command: command)
         spec.env = try envFile.flatMap(readEnvFile) + env.compactMap(environmentEntry)
         spec.user = user

@@ -98,9 +98,4 @@ struct ExecFastParseTests {
         #expect(options.env == ["A=1"] && options.user == "app" && options.workdir == nil && options.stateDir == "/s")
         #expect(options.container == "web" && options.command == ["sh", "-c", "id"])
     }
-
-    @Test func runtimeOptionsWithoutTheParser() {
-        let global = RuntimeOptions.with(stateDir: "/s", dataDir: "/d", cgroupParent: "p.slice")
-        #expect(global.stateDir == "/s" && global.dataDir == "/d" && global.cgroupParent == "p.slice")
-    }
 }

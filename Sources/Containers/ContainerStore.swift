@@ -127,11 +127,7 @@ public struct ContainerStore: Sendable {
     /// What `exec` needs, from the `exec` file (from config.json for a
     /// container made before that file was).
     public func execView(id: String) throws -> ExecView {
-        let fd = open(directory(of: id) + "/exec", O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            defer { close(fd) }
-            if let view = ExecView(bytes: readAll(fd)) { return view }
-        }
+        if let bytes = readFileBytes(directory(of: id) + "/exec"), let view = ExecView(bytes: bytes) { return view }
         return ExecView(try load(id: id))
     }
 
@@ -157,19 +153,28 @@ public struct ContainerStore: Sendable {
 
     /// The id `resolve` finds, without reading the record.
     public func resolveID(_ ref: String) throws -> String {
-        // A full id (what the agent and the monitor use) is taken at once:
-        // listing the directory costs O(n) for n containers.
-        if Self.isFullID(ref), access(directory(of: ref) + "/config.json", F_OK) == 0 { return ref }
-        let all = ids()
-        if all.contains(ref) { return ref }
+        // An id, then a name, asked of the file system directly: listing
+        // the directory costs O(n) for n containers, and `exec` runs this
+        // at every start. Only a prefix needs the listing.
+        if isContainer(ref) { return ref }
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
-        if let id = try? FileManager.default.destinationOfSymbolicLink(atPath: nameLink(name)), all.contains(id) {
-            return id
-        }
+        if let id = Self.linkTarget(nameLink(name)), isContainer(id) { return id }
+        let all = ids()
         let matches = ref.isEmpty ? [] : all.filter { $0.hasPrefix(ref) }
         if matches.count > 1 { throw RuntimeError.conflict("multiple IDs found with provided prefix: \(ref)") }
         guard let id = matches.first else { throw RuntimeError.noSuchContainer(ref) }
         return id
+    }
+
+    /// `id` names a directory of containers/ that holds a record.
+    private func isContainer(_ id: String) -> Bool {
+        !id.isEmpty && !id.hasPrefix(".") && !id.contains("/") && access(directory(of: id) + "/config.json", F_OK) == 0
+    }
+
+    static func linkTarget(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = readlink(path, &buffer, buffer.count)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
     }
 
     /// Reads the monitor's pid and exit files.
@@ -230,7 +235,7 @@ public struct ContainerStore: Sendable {
     static func isAlive(_ pid: pid_t, inCgroup cgroup: String? = nil) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
         guard let cgroup else { return true }
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+        let text = Self.contents("/proc/\(pid)/cgroup") ?? ""
         return text.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/" + cgroup) }
     }
 
@@ -241,8 +246,22 @@ public struct ContainerStore: Sendable {
 
     static func date(ns: UInt64) -> Date { Date(timeIntervalSince1970: Double(ns) / 1e9) }
 
+    /// A small file as text (`exec` reads these at every start).
+    static func contents(_ path: String) -> String? {
+        readFileBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private func readFields(_ path: String) -> [String]? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = Self.contents(path) else { return nil }
         return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
     }
+}
+
+/// All of a small file by plain calls; nil if it cannot be opened. Cheaper
+/// than Foundation's readers where every start counts (`container exec`).
+func readFileBytes(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    return readAll(fd)
 }

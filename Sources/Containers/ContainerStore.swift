@@ -86,7 +86,7 @@ public struct ContainerInfo: Sendable {
 }
 
 /// Containers' state on disk under `root` (default /run/swarm):
-/// containers/<id>/{config.json, pid, exit, hostname, hosts, resolv.conf,
+/// containers/<id>/{config.json, exec (see ExecView), pid, exit, hostname, hosts, resolv.conf,
 /// <id>-json.log*} and names/<name> → <id>. Any process can read it.
 public struct ContainerStore: Sendable {
     public let root: String

@@ -75,12 +75,13 @@ extension ContainerRuntime {
         guard let program = spec.command.first, !program.isEmpty else {
             throw RuntimeError.badInput("no command given: add the command to run after the container (e.g. sh)")
         }
-        let info = try inspect(ref)
-        guard info.state.status == .running, let pidfd = Self.pidfd(of: info) else {
-            throw RuntimeError.conflict("container \(info.id) is not running")
+        let id = try store.resolveID(ref)
+        let state = store.state(id: id, health: false)
+        guard state.status == .running, let pidfd = Self.pidfd(pid: state.pid, id: id) else {
+            throw RuntimeError.conflict("container \(id) is not running")
         }
         defer { close(pidfd) }
-        let record = info.record
+        let record = try store.execView(id: id)
         let workingDir = spec.workingDir ?? record.workingDir
         guard workingDir.hasPrefix("/") else {
             throw RuntimeError.badInput("the working directory '\(workingDir)' is invalid, it needs to be an absolute path")
@@ -88,11 +89,11 @@ extension ContainerRuntime {
         // The container's /etc as the container sees it, through its first
         // process's root: an image's upper layer included, and no symlink
         // out of it (crt_open_in_root).
-        let user = try spec.user.map { try ResolvedUser.resolve($0, roots: ["/proc/\(info.state.pid)/root"]) } ?? record.user
+        let user = try spec.user.map { try ResolvedUser.resolve($0, roots: ["/proc/\(state.pid)/root"]) } ?? record.user
         let env = Self.execEnvironment(record: record, user: spec.user == nil ? nil : user, extra: spec.env)
-        var capabilities = try CapabilitySet.dockerDefault.adding(record.spec.capAdd, dropping: record.spec.capDrop)
+        var capabilities = try CapabilitySet.dockerDefault.adding(record.capAdd, dropping: record.capDrop)
         if spec.privileged { capabilities = CapabilitySet(mask: CapabilitySet.all.mask & CapabilitySet.bounding.mask) }
-        let seccomp = record.spec.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
+        let seccomp = record.seccomp ? try SeccompCache.shared.program(for: capabilities, cacheDir: store.root + "/seccomp") : nil
 
         let cgroupFD = try syscall("open", record.cgroupPath) { open(record.cgroupPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(cgroupFD) }
@@ -128,10 +129,10 @@ extension ContainerRuntime {
     /// The container's environment, then `extra` (KEY=VALUE) replacing or
     /// adding by key. With another user, HOME is that user's unless set
     /// explicitly (as runc does for a process without HOME).
-    static func execEnvironment(record: ContainerRecord, user: ResolvedUser?, extra: [String]) -> [String] {
+    static func execEnvironment(record: ExecView, user: ResolvedUser?, extra: [String]) -> [String] {
         var env = record.env
         func key(_ entry: String) -> Substring { entry.split(separator: "=", maxSplits: 1).first ?? Substring(entry) }
-        if let user, !(record.spec.env + extra).contains(where: { key($0) == "HOME" }) {
+        if let user, !(record.specEnv + extra).contains(where: { key($0) == "HOME" }) {
             env.removeAll { key($0) == "HOME" }
             env.append("HOME=\(user.home)")
         }

@@ -357,10 +357,14 @@ public struct ContainerRuntime: Sendable {
     /// A pidfd for the container's first process, checked to still be in the
     /// container's cgroup after opening it (so a recycled pid is never signalled).
     static func pidfd(of info: ContainerInfo) -> Int32? {
-        guard info.state.pid > 0 else { return nil }
-        let fd = crt_pidfd_open(info.state.pid)
+        pidfd(pid: info.state.pid, id: info.id)
+    }
+
+    static func pidfd(pid: pid_t, id: String) -> Int32? {
+        guard pid > 0 else { return nil }
+        let fd = crt_pidfd_open(pid)
         guard fd >= 0 else { return nil }
-        guard ContainerStore.isAlive(info.state.pid, inCgroup: info.id) else {
+        guard ContainerStore.isAlive(pid, inCgroup: id) else {
             close(fd)
             return nil
         }

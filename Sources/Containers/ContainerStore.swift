@@ -86,7 +86,7 @@ public struct ContainerInfo: Sendable {
 }
 
 /// Containers' state on disk under `root` (default /run/swarm):
-/// containers/<id>/{config.json, pid, exit, hostname, hosts, resolv.conf,
+/// containers/<id>/{config.json, exec (see ExecView), pid, exit, hostname, hosts, resolv.conf,
 /// <id>-json.log*} and names/<name> → <id>. Any process can read it.
 public struct ContainerStore: Sendable {
     public let root: String
@@ -116,6 +116,19 @@ public struct ContainerStore: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let path = directory(of: record.id) + "/config.json"
         if !writeFile(path, try encoder.encode(record)) { throw RuntimeError.system(errno: errno, call: "write", detail: path) }
+        let execPath = directory(of: record.id) + "/exec"
+        if let bytes = ExecView(record).bytes {
+            if !writeFile(execPath, Data(bytes)) { throw RuntimeError.system(errno: errno, call: "write", detail: execPath) }
+        } else {
+            unlink(execPath)
+        }
+    }
+
+    /// What `exec` needs, from the `exec` file (from config.json for a
+    /// container made before that file was).
+    public func execView(id: String) throws -> ExecView {
+        if let bytes = readFileBytes(directory(of: id) + "/exec"), let view = ExecView(bytes: bytes) { return view }
+        return ExecView(try load(id: id))
     }
 
     public func load(id: String) throws -> ContainerRecord {
@@ -135,29 +148,48 @@ public struct ContainerStore: Sendable {
 
     /// Finds a container by full id, name, or unique id prefix (Docker's order).
     public func resolve(_ ref: String) throws -> ContainerRecord {
-        // A full id (what the agent and the monitor use) is read at once:
-        // listing the directory costs O(n) for n containers.
-        if Self.isFullID(ref), let record = try? load(id: ref) { return record }
-        let all = ids()
-        if all.contains(ref) { return try load(id: ref) }
+        try load(id: resolveID(ref))
+    }
+
+    /// The id `resolve` finds, without reading the record.
+    public func resolveID(_ ref: String) throws -> String {
+        // An id, then a name, asked of the file system directly: listing
+        // the directory costs O(n) for n containers, and `exec` runs this
+        // at every start. Only a prefix needs the listing.
+        if isContainer(ref) { return ref }
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
-        if let id = try? FileManager.default.destinationOfSymbolicLink(atPath: nameLink(name)), all.contains(id) {
-            return try load(id: id)
-        }
+        if let id = Self.linkTarget(nameLink(name)), isContainer(id) { return id }
+        let all = ids()
         let matches = ref.isEmpty ? [] : all.filter { $0.hasPrefix(ref) }
         if matches.count > 1 { throw RuntimeError.conflict("multiple IDs found with provided prefix: \(ref)") }
         guard let id = matches.first else { throw RuntimeError.noSuchContainer(ref) }
-        return try load(id: id)
+        return id
+    }
+
+    /// `id` names a directory of containers/ that holds a record.
+    private func isContainer(_ id: String) -> Bool {
+        !id.isEmpty && !id.hasPrefix(".") && !id.contains("/") && access(directory(of: id) + "/config.json", F_OK) == 0
+    }
+
+    static func linkTarget(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = readlink(path, &buffer, buffer.count)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
     }
 
     /// Reads the monitor's pid and exit files.
     public func state(of record: ContainerRecord) -> ContainerState {
-        let dir = directory(of: record.id)
+        state(id: record.id, health: record.health != nil)
+    }
+
+    /// `health`: the container has a health check (its file is read).
+    public func state(id: String, health: Bool) -> ContainerState {
+        let dir = directory(of: id)
         guard let pidFields = readFields(dir + "/pid"), pidFields.count >= 3 else {
             return ContainerState(status: .created)
         }
         var state = ContainerState(status: .running)
-        if record.health != nil, let data = FileManager.default.contents(atPath: dir + "/health") {
+        if health, let data = FileManager.default.contents(atPath: dir + "/health") {
             state.health = try? JSONDecoder().decode(HealthState.self, from: data)
         }
         state.monitorPid = pid_t(pidFields[0]) ?? 0
@@ -171,7 +203,7 @@ public struct ContainerStore: Sendable {
             state.pid = 0
             return state
         }
-        if !Self.isAlive(state.pid, inCgroup: record.id) && !Self.isAlive(state.monitorPid) {
+        if !Self.isAlive(state.pid, inCgroup: id) && !Self.isAlive(state.monitorPid) {
             state.status = .dead
             state.pid = 0
         }
@@ -203,7 +235,7 @@ public struct ContainerStore: Sendable {
     static func isAlive(_ pid: pid_t, inCgroup cgroup: String? = nil) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
         guard let cgroup else { return true }
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+        let text = Self.contents("/proc/\(pid)/cgroup") ?? ""
         return text.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/" + cgroup) }
     }
 
@@ -214,8 +246,22 @@ public struct ContainerStore: Sendable {
 
     static func date(ns: UInt64) -> Date { Date(timeIntervalSince1970: Double(ns) / 1e9) }
 
+    /// A small file as text (`exec` reads these at every start).
+    static func contents(_ path: String) -> String? {
+        readFileBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private func readFields(_ path: String) -> [String]? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = Self.contents(path) else { return nil }
         return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
     }
+}
+
+/// All of a small file by plain calls; nil if it cannot be opened. Cheaper
+/// than Foundation's readers where every start counts (`container exec`).
+func readFileBytes(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    return readAll(fd)
 }

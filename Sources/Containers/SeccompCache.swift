@@ -22,8 +22,8 @@ final class SeccompCache: Sendable {
         if let program = programs[capabilities] { return program }
         let rules = SeccompProfile.dockerDefault(capabilities: capabilities)
         let file = cacheDir.map { "\($0)/\(String(capabilities.mask, radix: 16))-\(Self.digest(rules)).bpf" }
-        if let file, let data = FileManager.default.contents(atPath: file), !data.isEmpty, data.count % 8 == 0 {
-            let program = SeccompProgram(bytes: Array(data))
+        if let file, let data = readFileBytes(file), !data.isEmpty, data.count % 8 == 0 {
+            let program = SeccompProgram(bytes: data)
             programs[capabilities] = program
             return program
         }

@@ -20,16 +20,26 @@ public struct Swarm: ParsableCommand {
 /// Options every container command takes: where state and cgroups live.
 public struct RuntimeOptions: ParsableArguments {
     public init() {}
+    // getenv, not ProcessInfo's dictionary of the whole environment: `container exec` reads them at every start.
+    static var defaultStateDir: String { getenv("SWARM_STATE_DIR").map { String(cString: $0) } ?? "/run/swarm" }
+    static var defaultDataDir: String { getenv("SWARM_DATA_DIR").map { String(cString: $0) } ?? "/var/lib/swarm" }
+    static var defaultCgroupParent: String { getenv("SWARM_CGROUP_PARENT").map { String(cString: $0) } ?? "swarm.slice" }
+
     @Option(name: .customLong("state-dir"), help: "Where container state is kept (env SWARM_STATE_DIR).")
-    public var stateDir: String = ProcessInfo.processInfo.environment["SWARM_STATE_DIR"] ?? "/run/swarm"
+    public var stateDir: String = RuntimeOptions.defaultStateDir
 
     @Option(name: .customLong("data-dir"), help: "Where images and containers' files are kept (env SWARM_DATA_DIR).")
-    public var dataDir: String = ProcessInfo.processInfo.environment["SWARM_DATA_DIR"] ?? "/var/lib/swarm"
+    public var dataDir: String = RuntimeOptions.defaultDataDir
 
     @Option(name: .customLong("cgroup-parent"), help: "cgroup v2 parent of containers, under the cgroup2 mount.")
-    public var cgroupParent: String = ProcessInfo.processInfo.environment["SWARM_CGROUP_PARENT"] ?? "swarm.slice"
+    public var cgroupParent: String = RuntimeOptions.defaultCgroupParent
 
     public func runtime() throws -> ContainerRuntime {
+        try Self.runtime(stateDir: stateDir, dataDir: dataDir, cgroupParent: cgroupParent)
+    }
+
+    /// Also without the parser (`container exec`'s fast path, `ExecOptions`).
+    static func runtime(stateDir: String, dataDir: String, cgroupParent: String) throws -> ContainerRuntime {
         guard getuid() == 0 else {
             throw RuntimeError.badInput("containers need root (namespaces, mounts, cgroups): run swarm as root or with sudo")
         }
@@ -66,6 +76,11 @@ func fail(_ message: String, hint: String? = nil) -> Never {
 
 /// The command line as a command; on a parse error, exits with it (`--help` and `--version` print and exit 0).
 private func parseCLI(_ commandLine: [String]) -> ParsableCommand {
+    parseArguments(normalizedArguments(commandLine))
+}
+
+/// Docker's global `-H` taken out, Go's boolean forms made ours.
+private func normalizedArguments(_ commandLine: [String]) -> [String] {
     var arguments = commandLine
     // Docker's global `-H HOST` before the command: the same as SWARM_HOST.
     while arguments.count >= 2, ["-H", "--host"].contains(arguments[0]) {
@@ -80,6 +95,10 @@ private func parseCLI(_ commandLine: [String]) -> ParsableCommand {
         default: return argument
         }
     }
+    return arguments
+}
+
+private func parseArguments(_ arguments: [String]) -> ParsableCommand {
     if let unknown = CommandPath.unknownCommand(arguments) { fail(unknown.message, hint: unknown.hint) }
     do {
         return try Swarm.parseAsRoot(arguments)
@@ -118,7 +137,17 @@ public func runCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFir
 /// whose threads cost milliseconds at every start (most of an exec's time);
 /// an async one runs in a task while the main thread parks.
 public func startCLI(_ commandLine: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
-    var command = parseCLI(commandLine)
+    let arguments = normalizedArguments(commandLine)
+    // `container exec` without ArgumentParser's cost (see ExecOptions.parse(fast:)).
+    if let exec = ExecOptions.parse(fast: arguments) {
+        do {
+            try exec.run()
+            exit(0)
+        } catch {
+            exitOnCLIError(error)
+        }
+    }
+    var command = parseArguments(arguments)
     guard command is AsyncParsableCommand else {
         do {
             try command.run()

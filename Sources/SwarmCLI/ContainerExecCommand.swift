@@ -1,7 +1,4 @@
 import ArgumentParser
-import Containers
-import Glibc
-import SystemCalls
 
 extension ContainerCommand {
     struct Exec: ParsableCommand {
@@ -44,63 +41,14 @@ extension ContainerCommand {
             }
         }
 
-        func run() throws {
-            let runtime = try global.runtime()
-            var spec = ExecSpec(command: Array(positionals.dropFirst()))
-            spec.env = try envFile.flatMap(readEnvFile) + env.compactMap(environmentEntry)
-            spec.user = user
-            spec.workingDir = workdir
-            spec.privileged = privileged
-            spec.detach = detach
-            if !detach {
-                spec.stdin = interactive ? 0 : -1
-                spec.stdout = 1
-                spec.stderr = 2
-            }
-            let keys = try DetachKeys.parse(detachKeys ?? DetachKeys.dockerDefault)
-            if tty && !detach {
-                if interactive && isatty(0) != 1 {
-                    throw RuntimeError.badInput("the input device is not a TTY: run without -t, or from a terminal")
-                }
-                try runWithTerminal(runtime: runtime, spec: spec, keys: keys)
-            }
-            let process: ExecProcess
-            do {
-                process = try runtime.exec(positionals[0], spec)
-            } catch let failure as ExecFailure {
-                writeStderr("swarm: \(failure.description)\n")
-                throw ExitCode(failure.exitCode)
-            }
-            throw ExitCode(process.wait())
+        /// What was parsed, as the fast path gives it too.
+        var options: ExecOptions {
+            ExecOptions(stateDir: global.stateDir, dataDir: global.dataDir, cgroupParent: global.cgroupParent,
+                        interactive: interactive, tty: tty, detach: detach, detachKeys: detachKeys, env: env,
+                        envFile: envFile, user: user, workdir: workdir, privileged: privileged,
+                        container: positionals[0], command: Array(positionals.dropFirst()))
         }
 
-        /// `exec -t`: the command's session has a pty of the container's
-        /// devpts as controlling terminal; this process relays its master.
-        func runWithTerminal(runtime: ContainerRuntime, spec base: ExecSpec, keys: [UInt8]) throws -> Never {
-            var spec = base
-            spec.stdin = -1
-            spec.stdout = -1
-            spec.stderr = -1
-            spec.tty = true
-            spec.terminalSize = terminalSize()
-            let process: ExecProcess
-            do {
-                process = try runtime.exec(positionals[0], spec)
-            } catch let failure as ExecFailure {
-                writeStderr("swarm: \(failure.description)\n")
-                throw ExitCode(failure.exitCode)
-            }
-            guard let master = process.master else { throw ExitCode(process.wait()) }
-            let relay = TerminalRelay(link: .pty(master: master), input: interactive, terminal: isatty(0) == 1,
-                                      detachKeys: interactive ? keys : [])
-            if try relay.run() == .detached {
-                // As `docker exec -it`: the command goes on without a caller.
-                try PseudoTerminal.holdInBackground(master)
-                writeStderr(TerminalRelay.detachedMessage)
-                throw ExitCode(0)
-            }
-            close(master)
-            throw ExitCode(process.wait())
-        }
+        func run() throws { try options.run() }
     }
 }

@@ -39,4 +39,34 @@ import Testing
         #expect(!ContainerStore.isFullID(String(repeating: "A", count: 64)))
         #expect(!ContainerStore.isFullID("../" + String(repeating: "a", count: 61)))
     }
+
+    /// `exec` reads its part of the record from the `exec` file, as the record has it.
+    @Test func execViewIsTheRecords() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = ContainerStore(root: root)
+        let id = String(repeating: "ef", count: 32)
+        var record = try record(id, name: "ex", in: store)
+        record.workingDir = "/srv"
+        record.user = ResolvedUser(uid: 1000, gid: 50, groups: [50, 1000], home: "/home/app")
+        record.env = ["PATH=/bin", "EMPTY=", "MULTI=a\nb=c"]
+        record.spec.env = ["HOME=/x"]
+        record.spec.capAdd = ["NET_ADMIN"]
+        record.spec.capDrop = ["CHOWN", "KILL"]
+        record.spec.seccomp = false
+        record.cgroupPath = "/sys/fs/cgroup/swarm.slice/" + id
+        try store.save(record)
+        #expect(FileManager.default.fileExists(atPath: store.directory(of: id) + "/exec"))
+        #expect(try store.execView(id: id) == ExecView(record))
+        #expect(try store.resolveID("ex") == id)
+        // A container made before the file existed: config.json is read.
+        try FileManager.default.removeItem(atPath: store.directory(of: id) + "/exec")
+        #expect(try store.execView(id: id) == ExecView(record))
+        // A value C cannot pass: no file, config.json again.
+        record.env.append("BAD=\u{0}")
+        try store.save(record)
+        #expect(!FileManager.default.fileExists(atPath: store.directory(of: id) + "/exec"))
+        #expect(try store.execView(id: id) == ExecView(record))
+        #expect(ExecView(bytes: Array("workingDir\u{0}/\u{0}".utf8)) == nil, "missing fields")
+    }
 }

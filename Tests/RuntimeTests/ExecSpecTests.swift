@@ -6,13 +6,13 @@ import Testing
 /// What an exec'd process gets besides its isolation: its environment, and
 /// Docker's words and exit status when it cannot start.
 @Suite struct ExecSpecTests {
-    func record(env: [String], specEnv: [String] = []) -> ContainerRecord {
+    func record(env: [String], specEnv: [String] = []) -> ExecView {
         var spec = ContainerSpec(rootfs: "/", command: ["true"])
         spec.env = specEnv
-        return ContainerRecord(id: "x", name: "x", created: Date(timeIntervalSince1970: 1), spec: spec,
+        return ExecView(ContainerRecord(id: "x", name: "x", created: Date(timeIntervalSince1970: 1), spec: spec,
                                argv: ["true"], workingDir: "/", stopSignal: 15, rootfs: "/", image: nil, health: nil,
                                hostname: "h", user: ResolvedUser(uid: 0, gid: 0, groups: [], home: "/root"), env: env,
-                               cgroupPath: "/nonexistent", logPath: "/nonexistent")
+                               cgroupPath: "/nonexistent", logPath: "/nonexistent"))
     }
 
     @Test func extraVariablesReplaceByKey() {

@@ -51,12 +51,12 @@ struct BenchStore {
     }
 
     /// Three members; the manager leads (elected, its commits fenced by its term) on its own member's store.
-    static func etcd() async throws -> BenchStore {
+    static func etcd(limits: EtcdTransactionLimits) async throws -> BenchStore {
         let clusterID = newObjectID()
         let cluster = try await BenchEtcdCluster.start(clusterID: clusterID)
         let client = try cluster.leaderClient()
         do {
-            let store = try await EtcdStore.open(client: client, cluster: clusterID)
+            let store = try await EtcdStore.open(client: client, cluster: clusterID, limits: limits)
             let election = LeaderElection(client: client, cluster: clusterID, candidate: "node-0", ttl: 3)
             try await election.campaign()
             await store.fence { await election.fence() }
@@ -74,8 +74,8 @@ struct BenchStore {
     }
 }
 
-func run(nodes: Int, tasks: Int, on kind: String) async throws -> [String] {
-    let bench = kind == "etcd" ? try await BenchStore.etcd() : try BenchStore.sqlite(nodes: nodes)
+func run(nodes: Int, tasks: Int, on kind: String, limits: EtcdTransactionLimits) async throws -> [String] {
+    let bench = kind == "etcd" ? try await BenchStore.etcd(limits: limits) : try BenchStore.sqlite(nodes: nodes)
     do {
         let row = try await run(nodes: nodes, tasks: tasks, bench)
         await bench.close()
@@ -198,15 +198,26 @@ if let flag = arguments.firstIndex(of: "--store") {
     storeKind = arguments[flag + 1]
     arguments.removeSubrange(flag...flag + 1)
 }
+// `--txn OPS:MIB:IN-FLIGHT`: how EtcdStore splits large commits (its defaults otherwise).
+var limits = EtcdTransactionLimits()
+if let flag = arguments.firstIndex(of: "--txn") {
+    let parts = flag + 1 < arguments.count ? arguments[flag + 1].split(separator: ":").compactMap { Int($0) } : []
+    guard parts.count == 3 else {
+        FileHandle.standardError.write(Data("scheduler-bench: --txn takes OPS:MIB:IN-FLIGHT, e.g. 10000:8:4\n".utf8))
+        exit(1)
+    }
+    limits = EtcdTransactionLimits(operations: parts[0], bytes: parts[1] << 20, inFlight: parts[2])
+    arguments.removeSubrange(flag...flag + 1)
+}
 let numbers = arguments.compactMap { Int($0) }
 guard numbers.count == arguments.count, numbers.count % 2 == 0 else {
-    FileHandle.standardError.write(Data("usage: scheduler-bench [--store sqlite|etcd] [nodes tasks]...\n".utf8))
+    FileHandle.standardError.write(Data("usage: scheduler-bench [--store sqlite|etcd] [--txn OPS:MIB:IN-FLIGHT] [nodes tasks]...\n".utf8))
     exit(1)
 }
 let cases: [(Int, Int)] = numbers.count >= 2 ? stride(from: 0, to: numbers.count - 1, by: 2).map { (numbers[$0], numbers[$0 + 1]) }
     : [(1000, 100_000), (5000, 100_000)]
 BenchCleanup.installSignalHandlers()
 var rows = [["store", "nodes", "tasks", "all placed (s)", "placements/s", "all running (s)", "manager RSS (MiB)", "etcd RSS (MiB)"]]
-for (nodes, tasks) in cases { rows.append(try await run(nodes: nodes, tasks: tasks, on: storeKind)) }
+for (nodes, tasks) in cases { rows.append(try await run(nodes: nodes, tasks: tasks, on: storeKind, limits: limits)) }
 let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max()! }
 for row in rows { print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined()) }

@@ -11,7 +11,20 @@ enum BenchCleanup {
         var directories: Set<String> = []
     }
     private static let leftovers = Mutex(Leftovers())
-    private static let handlers = Mutex<[any DispatchSourceSignal]>([])
+    /// Kept for the life of the process (made once, never changed).
+    nonisolated(unsafe) private static let handlers: [any DispatchSourceSignal] = [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            let left = leftovers.withLock { $0 }
+            for pid in left.pids { kill(pid, SIGKILL) }
+            for pid in left.pids { var status: Int32 = 0; _ = waitpid(pid, &status, 0) }
+            for directory in left.directories { try? FileManager.default.removeItem(atPath: directory) }
+            exit(130)
+        }
+        source.resume()
+        return source
+    }
 
     static func killOnExit(_ pid: pid_t) { leftovers.withLock { _ = $0.pids.insert(pid) } }
     static func removeOnExit(_ directory: String) { leftovers.withLock { _ = $0.directories.insert(directory) } }
@@ -19,19 +32,5 @@ enum BenchCleanup {
     static func forget(_ directory: String) { leftovers.withLock { _ = $0.directories.remove(directory) } }
 
     /// On SIGINT and SIGTERM: kill the members, wait for them, remove the directories, exit 130.
-    static func installSignalHandlers() {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                let left = leftovers.withLock { $0 }
-                for pid in left.pids { kill(pid, SIGKILL) }
-                for pid in left.pids { var status: Int32 = 0; _ = waitpid(pid, &status, 0) }
-                for directory in left.directories { try? FileManager.default.removeItem(atPath: directory) }
-                exit(130)
-            }
-            source.resume()
-            handlers.withLock { $0.append(source) }
-        }
-    }
+    static func installSignalHandlers() { _ = handlers }
 }

@@ -51,13 +51,13 @@ struct BenchStore {
     }
 
     /// Three members; the manager leads (elected, its commits fenced by its term) on its own member's store.
-    static func etcd(limits: EtcdTransactionLimits) async throws -> BenchStore {
+    static func etcd(limits: EtcdTransactionLimits, leaseTTL: Int64) async throws -> BenchStore {
         let clusterID = newObjectID()
         let cluster = try await BenchEtcdCluster.start(clusterID: clusterID)
         let client = try cluster.leaderClient()
         do {
             let store = try await EtcdStore.open(client: client, cluster: clusterID, limits: limits)
-            let election = LeaderElection(client: client, cluster: clusterID, candidate: "node-0", ttl: 3)
+            let election = LeaderElection(client: client, cluster: clusterID, candidate: "node-0", ttl: leaseTTL)
             try await election.campaign()
             await store.fence { await election.fence() }
             return BenchStore(store: store, clusterID: clusterID, etcdRSS: { await cluster.rssMiB() }) {
@@ -74,8 +74,8 @@ struct BenchStore {
     }
 }
 
-func run(nodes: Int, tasks: Int, on kind: String, limits: EtcdTransactionLimits) async throws -> [String] {
-    let bench = kind == "etcd" ? try await BenchStore.etcd(limits: limits) : try BenchStore.sqlite(nodes: nodes)
+func run(nodes: Int, tasks: Int, on kind: String, limits: EtcdTransactionLimits, leaseTTL: Int64) async throws -> [String] {
+    let bench = kind == "etcd" ? try await BenchStore.etcd(limits: limits, leaseTTL: leaseTTL) : try BenchStore.sqlite(nodes: nodes)
     do {
         let row = try await run(nodes: nodes, tasks: tasks, bench)
         await bench.close()
@@ -209,15 +209,25 @@ if let flag = arguments.firstIndex(of: "--txn") {
     limits = EtcdTransactionLimits(operations: parts[0], bytes: parts[1] << 20, inFlight: parts[2])
     arguments.removeSubrange(flag...flag + 1)
 }
+// `--lease SECONDS`: the leader's lease (3 s as swarmd's by default).
+var leaseTTL: Int64 = 3
+if let flag = arguments.firstIndex(of: "--lease") {
+    guard flag + 1 < arguments.count, let seconds = Int64(arguments[flag + 1]), seconds > 0 else {
+        FileHandle.standardError.write(Data("scheduler-bench: --lease takes a number of seconds\n".utf8))
+        exit(1)
+    }
+    leaseTTL = seconds
+    arguments.removeSubrange(flag...flag + 1)
+}
 let numbers = arguments.compactMap { Int($0) }
 guard numbers.count == arguments.count, numbers.count % 2 == 0 else {
-    FileHandle.standardError.write(Data("usage: scheduler-bench [--store sqlite|etcd] [--txn OPS:MIB:IN-FLIGHT] [nodes tasks]...\n".utf8))
+    FileHandle.standardError.write(Data("usage: scheduler-bench [--store sqlite|etcd] [--txn OPS:MIB:IN-FLIGHT] [--lease SECONDS] [nodes tasks]...\n".utf8))
     exit(1)
 }
 let cases: [(Int, Int)] = numbers.count >= 2 ? stride(from: 0, to: numbers.count - 1, by: 2).map { (numbers[$0], numbers[$0 + 1]) }
     : [(1000, 100_000), (5000, 100_000)]
 BenchCleanup.installSignalHandlers()
 var rows = [["store", "nodes", "tasks", "all placed (s)", "placements/s", "all running (s)", "manager RSS (MiB)", "etcd RSS (MiB)"]]
-for (nodes, tasks) in cases { rows.append(try await run(nodes: nodes, tasks: tasks, on: storeKind, limits: limits)) }
+for (nodes, tasks) in cases { rows.append(try await run(nodes: nodes, tasks: tasks, on: storeKind, limits: limits, leaseTTL: leaseTTL)) }
 let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max()! }
 for row in rows { print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined()) }

@@ -97,8 +97,9 @@ public final class EtcdClient: Sendable {
         try await call("/v3/kv/range", request)
     }
 
-    /// Written by hand (`TxnRequest.gatewayJSON`): a commit of thousands
-    /// of objects spent seconds in JSONEncoder's snake-case keys.
+    /// Written by hand (`TxnRequest.gatewayJSON`): a commit of thousands of
+    /// objects would go through JSONEncoder's keyed containers and snake-case
+    /// key conversion for each of them.
     func txn(_ request: TxnRequest) async throws -> TxnResponse {
         try await call("/v3/kv/txn", payload: request.gatewayJSON())
     }

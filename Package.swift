@@ -201,7 +201,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "scheduler-bench",
-            dependencies: ["Manager", "ClusterStore", "SwarmAPI"],
+            dependencies: ["Manager", "ClusterStore", "SwarmAPI", "EtcdStore", "EtcdMember", "ClusterTLS"],
             path: "bench/scheduler-bench"
         ),
         .executableTarget(

@@ -69,7 +69,11 @@ public final class EtcdClient: Sendable {
     /// `only`: these endpoints instead of the client's (to ask one member).
     func call<T: Decodable>(_ path: String, _ body: some Encodable, snakeCase: Bool = true, as type: T.Type = T.self,
                             only: [String]? = nil) async throws -> T {
-        let payload = try (snakeCase ? Self.encoder : JSONEncoder()).encode(body)
+        try await call(path, payload: try (snakeCase ? Self.encoder : JSONEncoder()).encode(body), only: only)
+    }
+
+    /// One unary call with a body already in JSON.
+    func call<T: Decodable>(_ path: String, payload: Data, as type: T.Type = T.self, only: [String]? = nil) async throws -> T {
         var lastError = "no endpoint"
         for endpoint in only ?? endpoints {
             var request = HTTPClientRequest(url: endpoint + path)
@@ -100,8 +104,11 @@ public final class EtcdClient: Sendable {
         try await call("/v3/kv/range", request)
     }
 
+    /// Written by hand (`TxnRequest.gatewayJSON`): a commit of thousands of
+    /// objects would go through JSONEncoder's keyed containers and snake-case
+    /// key conversion for each of them.
     func txn(_ request: TxnRequest) async throws -> TxnResponse {
-        try await call("/v3/kv/txn", request)
+        try await call("/v3/kv/txn", payload: request.gatewayJSON())
     }
 
     /// Discards the history before `revision` (what an operator's or

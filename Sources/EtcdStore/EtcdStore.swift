@@ -11,7 +11,9 @@ import SwarmAPI
 /// A commit is one etcd transaction: every object it changes is compared
 /// with the mod_revision this store last saw (0: must not exist), so a
 /// write based on a stale read fails as in SQLiteStore (`outOfSequence`),
-/// whichever manager made the other change. The store keeps every object
+/// whichever manager made the other change. A commit beyond
+/// `EtcdTransactionLimits` (thousands of tasks) is sent as several such
+/// transactions, each guarded alike (see `transactions`). The store keeps every object
 /// in memory for reads, fed by one etcd watch of the prefix; a commit
 /// returns once that watch has brought its own change back, so what a
 /// caller commits it then reads and every subscriber sees.
@@ -38,14 +40,25 @@ public actor EtcdStore: ClusterStore {
     private var nextWaiter: UInt64 = 0
     private var watching: Task<Void, Never>?
     private var closed = false
+    /// What this store's commits in flight write, by kind and ID: the body
+    /// sent and the object it encodes. When the watch brings a key back
+    /// with that body, the object is taken from here instead of decoding
+    /// the body again (JSONDecoder, once per object: a large commit is
+    /// thousands of them, each already in memory here).
+    private var inFlight: [String: [String: (body: Data, object: StoreObject)]] = [:]
     /// A condition every commit adds: the leader key is still ours.
     private var fence: (@Sendable () async -> Compare?)?
     private let logger = Logger(label: "swarm.etcd-store")
 
     static let maxAttempts = 20
 
-    private init(client: EtcdClient, prefix: Data, revision: UInt64, objects: [String: [String: StoreObject]], logLimit: Int) {
+    /// When a commit is sent as several transactions.
+    let limits: EtcdTransactionLimits
+
+    private init(client: EtcdClient, prefix: Data, revision: UInt64, objects: [String: [String: StoreObject]], logLimit: Int,
+                 limits: EtcdTransactionLimits) {
         self.client = client
+        self.limits = limits
         self.prefix = prefix
         self.commitMarker = prefix + Data("_commit".utf8)
         self.index = revision
@@ -56,10 +69,11 @@ public actor EtcdStore: ClusterStore {
 
     /// Loads the cluster's objects (one range at one revision) and follows
     /// etcd's changes from there until `close()`.
-    public static func open(client: EtcdClient, cluster: String, logLimit: Int = 100_000) async throws -> EtcdStore {
+    public static func open(client: EtcdClient, cluster: String, logLimit: Int = 100_000,
+                            limits: EtcdTransactionLimits = EtcdTransactionLimits()) async throws -> EtcdStore {
         let prefix = Data("/swarm/\(cluster)/".utf8)
         let (revision, objects) = try await load(client, prefix)
-        let store = EtcdStore(client: client, prefix: prefix, revision: revision, objects: objects, logLimit: logLimit)
+        let store = EtcdStore(client: client, prefix: prefix, revision: revision, objects: objects, logLimit: logLimit, limits: limits)
         await store.startWatching()
         return store
     }
@@ -167,52 +181,128 @@ public actor EtcdStore: ClusterStore {
                 guard let compare = await fence() else { throw EtcdError.notLeader }
                 condition = compare
             }
-            let request = try await transaction(decided, base: base, fence: condition)
-            let response = try await client.txn(request)
-            if response.succeeded == true {
-                let revision = UInt64(response.header?.rev ?? 0)
+            let (requests, written) = try await transactions(decided, base: base, fence: condition)
+            remember(written)
+            let responses: [TxnResponse]
+            do { responses = try await send(requests) } catch { forget(written); throw error }
+            let landed = responses.filter { $0.succeeded == true }.map { UInt64($0.header?.rev ?? 0) }
+            if landed.count == requests.count {
+                let revision = landed.max() ?? index
                 await waitFor(revision)
+                forget(written)
                 return revision
             }
+            // Parts that landed are in etcd: the store takes them in before deciding again.
+            if let revision = landed.max() { await waitFor(revision) }
+            forget(written)
             // Lost a race. Fenced off? Otherwise wait for the other commit
             // to arrive and decide again: a real conflict fails there.
-            let reads = response.responses ?? []
-            if let condition {
-                let leader = reads.last?.responseRange?.kvs?.first
-                if leader?.created != condition.createRevision?.value { throw EtcdError.notLeader }
+            for response in responses where response.succeeded != true {
+                let reads = response.responses ?? []
+                if let condition {
+                    let leader = reads.last?.responseRange?.kvs?.first
+                    if leader?.created != condition.createRevision?.value { throw EtcdError.notLeader }
+                }
+                let marker = UInt64(reads.first?.responseRange?.kvs?.first?.modified ?? 0)
+                if marker > base { await waitFor(marker) }
             }
-            let marker = UInt64(reads.first?.responseRange?.kvs?.first?.modified ?? 0)
-            if marker > base { await waitFor(marker) }
         }
         throw EtcdError.unavailable("commit kept losing races (\(Self.maxAttempts) attempts)")
     }
 
-    private func transaction(_ decided: Decided, base: UInt64, fence: Compare?) async throws -> TxnRequest {
+    /// Objects this store's transaction writes, with their bodies.
+    private typealias Written = [(kind: String, id: String, body: Data, object: StoreObject)]
+
+    private func remember(_ written: Written) {
+        for entry in written { inFlight[entry.kind, default: [:]][entry.id] = (entry.body, entry.object) }
+    }
+
+    /// Drops what `written` left (unless a later commit wrote the same object since).
+    private func forget(_ written: Written) {
+        for entry in written where inFlight[entry.kind]?[entry.id]?.body == entry.body {
+            inFlight[entry.kind]?[entry.id] = nil
+        }
+    }
+
+    /// The commit's transactions: one, or several when it is beyond `limits`.
+    /// Each part is guarded as a whole commit is (every key's mod_revision,
+    /// the fence); the kinds that must not have changed are checked by the
+    /// first part, sent before the others. So a commit split in parts is
+    /// not atomic: when a later part loses a race, the earlier ones stay,
+    /// and the commit is decided again from there (an update sees what
+    /// landed; a put of an object that landed is out of sequence).
+    private func transactions(_ decided: Decided, base: UInt64, fence: Compare?) async throws -> ([TxnRequest], Written) {
         let rows = decided.final.flatMap { kind, byID in byID.map { (kind: kind, id: $0.key, object: $0.value) } }
         let bodies = try await SQLiteStore.encode(rows.map(\.object))
+        var parts: [TxnRequest] = []
         var compares: [Compare] = []
         var success: [RequestOp] = []
+        var bytes = 0
+        var written: Written = []
+        written.reserveCapacity(rows.count)
+        func close() {
+            if parts.isEmpty {
+                for kind in decided.unchangedKinds {
+                    let kindPrefix = prefix + Data("\(kind)/".utf8)
+                    compares.append(.unchangedSince(kindPrefix, kindPrefix.prefixEnd, Int64(base)))
+                }
+            }
+            success.append(RequestOp(requestPut: PutRequest(key: commitMarker, value: Data())))
+            var failure = [RequestOp(requestRange: RangeRequest(key: commitMarker, keysOnly: true))]
+            if let fence {
+                compares.append(fence)
+                failure.append(RequestOp(requestRange: RangeRequest(key: fence.key, keysOnly: true)))
+            }
+            parts.append(TxnRequest(compare: compares, success: success, failure: failure))
+            compares = []
+            success = []
+            bytes = 0
+        }
         for (row, body) in zip(rows, bodies) {
             let key = key(row.kind, row.id)
+            let size = 2 * key.count + (body?.count ?? 0) + 32
+            if !compares.isEmpty && (compares.count >= limits.operations || bytes + size > limits.bytes) { close() }
             let expected = decided.expected[row.kind]?[row.id] ?? 0
             compares.append(.modified(key, is: Int64(expected)))
-            if let body {
+            bytes += size
+            if let body, let object = row.object {
+                written.append((row.kind, row.id, body, object))
                 success.append(RequestOp(requestPut: PutRequest(key: key, value: body)))
             } else if expected != 0 {
                 success.append(RequestOp(requestDeleteRange: DeleteRangeRequest(key: key)))
             }
         }
-        for kind in decided.unchangedKinds {
-            let kindPrefix = prefix + Data("\(kind)/".utf8)
-            compares.append(.unchangedSince(kindPrefix, kindPrefix.prefixEnd, Int64(base)))
+        close()
+        return (parts, written)
+    }
+
+    /// Sends the first part, then the others `limits.inFlight` at a time
+    /// (stopping at the first that loses its race); their responses.
+    private func send(_ parts: [TxnRequest]) async throws -> [TxnResponse] {
+        let first = try await client.txn(parts[0])
+        guard parts.count > 1, first.succeeded == true else { return [first] }
+        let client = self.client, width = limits.inFlight
+        return try await withThrowingTaskGroup(of: TxnResponse.self) { group in
+            var responses = [first]
+            var next = 1
+            while next < parts.count && next <= width {
+                let part = parts[next]
+                group.addTask { try await client.txn(part) }
+                next += 1
+            }
+            while let response = try await group.next() {
+                responses.append(response)
+                if response.succeeded != true { break }
+                if next < parts.count {
+                    let part = parts[next]
+                    group.addTask { try await client.txn(part) }
+                    next += 1
+                }
+            }
+            // Parts already sent still land or fail: wait for their answers.
+            while let response = try await group.next() { responses.append(response) }
+            return responses
         }
-        success.append(RequestOp(requestPut: PutRequest(key: commitMarker, value: Data())))
-        var failure = [RequestOp(requestRange: RangeRequest(key: commitMarker, keysOnly: true))]
-        if let fence {
-            compares.append(fence)
-            failure.append(RequestOp(requestRange: RangeRequest(key: fence.key, keysOnly: true)))
-        }
-        return TxnRequest(compare: compares, success: success, failure: failure)
     }
 
     /// Decides every change of `batch` against the objects as of `base`.
@@ -322,7 +412,13 @@ public actor EtcdStore: ClusterStore {
                 objects[kind]?[id] = nil
                 change = StoreChange(action: .deleted, object: old, index: revision)
             } else {
-                guard let object = Self.decode(event.kv, prefix: prefix, decoder) else { continue }
+                let object: StoreObject
+                if let own = inFlight[kind]?[id], let body = event.kv.value, own.body == body {
+                    object = own.object.versioned(revision)
+                } else {
+                    guard let decoded = Self.decode(event.kv, prefix: prefix, decoder) else { continue }
+                    object = decoded
+                }
                 objects[kind, default: [:]][id] = object
                 let action: StoreChange.Action = event.kv.created == event.kv.modified ? .created : .updated
                 change = StoreChange(action: action, object: object, index: revision)

@@ -213,17 +213,19 @@ enum Daemon {
             await host.onWhileLeading(every: .seconds(2)) { await handoff.check() }
         }
         Task { await router.events.record(store) }
+        // The cluster's port first: `swarm init` returns once the unix socket
+        // answers, and joins may follow at once (a lab's do).
+        let tcp = HTTPServer(handler: { await metrics.metered($0, host.handle) })
+        let listen = config.listenAddr ?? withPort("0.0.0.0")
+        let host_ = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
+        let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
+        try await tcp.listen(host: host_, port: port, tls: try ClusterTLSConfiguration.server(material))
         // This node's containers first (the unix socket only), then the cluster's API.
         let unix = HTTPServer(handler: { request in
             if let response = await containers.handle(request) { return response }
             return await metrics.metered(request, host.handle)
         })
         try await unix.listen(unixSocket: DaemonPaths.socket(stateDir))
-        let tcp = HTTPServer(handler: { await metrics.metered($0, host.handle) })
-        let listen = config.listenAddr ?? withPort("0.0.0.0")
-        let host_ = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
-        let port = Int(listen[listen.index(after: listen.lastIndex(of: ":") ?? listen.startIndex)...]) ?? 2377
-        try await tcp.listen(host: host_, port: port, tls: try ClusterTLSConfiguration.server(material))
         return ([unix, tcp], host, member)
     }
 

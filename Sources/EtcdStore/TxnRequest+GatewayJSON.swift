@@ -61,6 +61,15 @@ private struct GatewayObject {
         text(name, String(value.value), &out)
     }
 
+    /// `"name":{…}`, the inner object's fields written by `fields`.
+    mutating func nested(_ name: String, _ out: inout [UInt8], _ fields: (inout GatewayObject, inout [UInt8]) -> Void) {
+        key(name, &out)
+        var inner = GatewayObject()
+        out.append(UInt8(ascii: "{"))
+        fields(&inner, &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
     mutating func bool(_ name: String, _ value: Bool?, _ out: inout [UInt8]) {
         guard let value else { return }
         key(name, &out)
@@ -88,32 +97,26 @@ extension RequestOp {
         var object = GatewayObject()
         out.append(UInt8(ascii: "{"))
         if let range = requestRange {
-            object.key("request_range", &out)
-            var inner = GatewayObject()
-            out.append(UInt8(ascii: "{"))
-            inner.bytes("key", range.key, &out)
-            inner.bytes("range_end", range.rangeEnd, &out)
-            inner.number("limit", range.limit, &out)
-            inner.number("revision", range.revision, &out)
-            inner.bool("keys_only", range.keysOnly, &out)
-            out.append(UInt8(ascii: "}"))
+            object.nested("request_range", &out) { inner, out in
+                inner.bytes("key", range.key, &out)
+                inner.bytes("range_end", range.rangeEnd, &out)
+                inner.number("limit", range.limit, &out)
+                inner.number("revision", range.revision, &out)
+                inner.bool("keys_only", range.keysOnly, &out)
+            }
         }
         if let put = requestPut {
-            object.key("request_put", &out)
-            var inner = GatewayObject()
-            out.append(UInt8(ascii: "{"))
-            inner.bytes("key", put.key, &out)
-            inner.bytes("value", put.value, &out)
-            inner.number("lease", put.lease, &out)
-            out.append(UInt8(ascii: "}"))
+            object.nested("request_put", &out) { inner, out in
+                inner.bytes("key", put.key, &out)
+                inner.bytes("value", put.value, &out)
+                inner.number("lease", put.lease, &out)
+            }
         }
         if let delete = requestDeleteRange {
-            object.key("request_delete_range", &out)
-            var inner = GatewayObject()
-            out.append(UInt8(ascii: "{"))
-            inner.bytes("key", delete.key, &out)
-            inner.bytes("range_end", delete.rangeEnd, &out)
-            out.append(UInt8(ascii: "}"))
+            object.nested("request_delete_range", &out) { inner, out in
+                inner.bytes("key", delete.key, &out)
+                inner.bytes("range_end", delete.rangeEnd, &out)
+            }
         }
         out.append(UInt8(ascii: "}"))
     }
